@@ -1,0 +1,153 @@
+#pragma once
+/// \file
+/// The Cache: read-through caching with O(1) invalidation through versioned namespaces.
+
+#include <chrono>
+#include <concepts>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <type_traits>
+
+#include "gencache/backend.hpp"
+#include "gencache/clock.hpp"
+#include "gencache/codec.hpp"
+#include "gencache/error.hpp"
+#include "gencache/namespace.hpp"
+
+namespace gencache {
+
+/// Counters since the Cache (and its copies) were created. A snapshot; cheap to take.
+struct Stats {
+  std::uint64_t hits = 0;    ///< reads that found a valid entry
+  std::uint64_t misses = 0;  ///< reads that found nothing usable (including corrupt entries)
+  std::uint64_t sets = 0;    ///< entries written
+  std::uint64_t bumps = 0;   ///< successful bump_namespace calls
+  std::uint64_t errors = 0;  ///< backend failures (each one also went to the error hook)
+  std::uint64_t corrupt = 0;  ///< entries whose bytes did not decode (counted as misses too)
+  std::uint64_t counter_recreations = 0;  ///< counters found absent and created afresh
+                                          ///< (first use, eviction, server restart)
+  std::uint64_t oversized = 0;  ///< values not cached because they exceed the backend's limit
+  std::uint64_t computes = 0;   ///< compute functions run by `cached` / `cached_call`
+  std::uint64_t round_trips = 0;  ///< backend calls made (a multi-get counts once)
+};
+
+/// What the error hook receives. Hooks must be thread-safe and must not throw.
+struct ErrorEvent {
+  std::string_view operation;  ///< "read", "write", "bump", "generation"
+  std::error_code code;        ///< see gencache::errc
+  std::string message;         ///< human-readable, never contains credentials
+};
+
+using ErrorHook = std::function<void(const ErrorEvent&)>;
+
+/// Cache-wide settings. Every field has a usable default.
+struct CacheOptions {
+  /// Prepended to every backend key so several applications can share servers.
+  /// At most 64 bytes of printable non-space ASCII other than `%@,|#`. Default: none.
+  std::string prefix;
+  /// The clock for creation times and expiry. Default: the system clock.
+  std::shared_ptr<const Clock> clock;
+  /// Called for every backend failure the Cache absorbs (fail-open). Default: none.
+  ErrorHook on_error;
+  /// How many namespaces' last-seen generations are remembered per process, so a read
+  /// needs one round trip in steady state. 0 turns the hints off. Default: 65536.
+  std::size_t generation_hints = 65536;
+  /// Expiry of generation counters; zero means they never expire. Default: zero.
+  std::chrono::milliseconds counter_ttl{0};
+};
+
+namespace detail {
+class CacheCore;
+struct ReadResult;
+template <class T>
+struct value_traits;
+}  // namespace detail
+
+/// A handle to a cache. Copies are cheap and share the backend, hints and stats; one
+/// Cache may be used from any number of threads.
+class Cache {
+ public:
+  /// Uses `backend` for storage. Throws std::invalid_argument for a null backend and
+  /// gencache::config_error for an invalid prefix.
+  explicit Cache(std::shared_ptr<Backend> backend, CacheOptions options = {});
+
+  /// Builds a cache from a URL, for example `memory://?max_bytes=64MiB` or
+  /// `memcached://10.0.0.1:11211,10.0.0.2:11211?io_timeout=100ms`. A `prefix=` parameter
+  /// is accepted by every scheme. Throws gencache::config_error naming the bad scheme,
+  /// parameter or value and listing what is accepted.
+  static Cache from_url(std::string_view url, CacheOptions options = {});
+
+  /// from_url with the URL in the environment variable GENCACHE_URL, or "memory://"
+  /// when it is unset or empty.
+  static Cache from_env(CacheOptions options = {});
+
+  /// Invalidates every entry that depends on `ns`, in O(1): one atomic counter increment
+  /// (the counter is re-created at a fresh random value if it was lost). Returns the new
+  /// generation. Throws gencache::backend_error on failure: invalidation is never silent.
+  std::uint64_t bump_namespace(const Namespace& ns);
+
+  /// Non-throwing bump_namespace: on failure sets `ec` and returns 0.
+  std::uint64_t bump_namespace(const Namespace& ns, std::error_code& ec) noexcept;
+
+  /// The current generation of `ns`, creating its counter if absent.
+  /// Throws gencache::backend_error on failure.
+  std::uint64_t generation(const Namespace& ns);
+
+  /// Read-through: returns the value cached for (`key`, `namespaces`) at their current
+  /// generations, or runs `compute` once, caches its result for `ttl` and returns it.
+  /// Generations are read before `compute` runs, and the result is stored under them.
+  /// An exception from `compute` reaches the caller unchanged and nothing is cached.
+  /// A backend failure is counted, reported to the error hook and otherwise ignored:
+  /// `compute` runs and its result is returned (fail-open).
+  /// A non-positive `ttl` throws std::invalid_argument.
+  template <class F, class Rep, class Period>
+    requires std::invocable<F&>
+  std::decay_t<std::invoke_result_t<F&>> cached(std::string_view key, const NamespaceSet& namespaces,
+                                                std::chrono::duration<Rep, Period> ttl, F&& compute);
+
+  /// The value cached for (`key`, `namespaces`), or std::nullopt on a miss. For
+  /// `T = std::optional<U>` a cached absent value is `std::optional<T>{std::nullopt}`.
+  /// A backend failure is a miss (counted and reported to the error hook).
+  template <class T = std::string>
+  std::optional<T> get(std::string_view key, const NamespaceSet& namespaces);
+
+  /// Stores `value` for (`key`, `namespaces`) under their current generations, for `ttl`.
+  /// String literals and string_views are stored as std::string. A backend failure or an
+  /// oversized value leaves the cache unchanged (counted and reported to the error hook).
+  /// A non-positive `ttl` throws std::invalid_argument.
+  template <class T, class Rep, class Period>
+  void set(std::string_view key, const NamespaceSet& namespaces, const T& value,
+           std::chrono::duration<Rep, Period> ttl);
+
+  /// A snapshot of the counters shared by this Cache and its copies.
+  Stats stats() const;
+
+  /// Replaces the error hook (see CacheOptions::on_error). Thread-safe.
+  void set_error_hook(ErrorHook hook);
+
+  /// The backend this cache stores into.
+  Backend& backend() const noexcept;
+
+  /// The backend key an entry is stored under at the given generations (one per
+  /// namespace, in the namespaces' canonical order). For tools and tests.
+  std::string versioned_key(std::string_view key, const NamespaceSet& namespaces,
+                            std::span<const std::uint64_t> generations) const;
+
+ private:
+  template <class T>
+  std::optional<T> decode_entry(const detail::ReadResult& read);
+  template <class T>
+  void store_value(const detail::ReadResult& read, const T& value,
+                   std::chrono::milliseconds ttl, std::chrono::microseconds compute_time);
+
+  std::shared_ptr<detail::CacheCore> core_;
+};
+
+}  // namespace gencache
+
+#include "gencache/cache-inl.hpp"

@@ -1,0 +1,15 @@
+#pragma once
+/// \file
+/// The whole public API in one include.
+
+#include "gencache/backend.hpp"
+#include "gencache/cache.hpp"
+#include "gencache/cached_call.hpp"
+#include "gencache/clock.hpp"
+#include "gencache/codec.hpp"
+#include "gencache/error.hpp"
+#include "gencache/json_codec.hpp"
+#include "gencache/memcached_backend.hpp"
+#include "gencache/memory_backend.hpp"
+#include "gencache/namespace.hpp"
+#include "gencache/version.hpp"

@@ -1,0 +1,100 @@
+#include "key_encoding.hpp"
+
+#include <array>
+#include <stdexcept>
+
+#include <fmt/format.h>
+#include <openssl/evp.h>
+
+#include "gencache/error.hpp"
+
+namespace gencache::detail {
+namespace {
+
+constexpr std::string_view kVersionTag = "gc1:";
+constexpr std::size_t kDigestHex = 64;
+
+bool is_plain(unsigned char c) {
+  return c >= 0x21 && c <= 0x7E && c != '%' && c != '@' && c != ',' && c != '|' && c != '#';
+}
+
+// Keeps `full` if it fits; otherwise a readable head of it plus its digest.
+std::string fit_length(std::string full, std::string_view prefix) {
+  if (full.size() <= max_backend_key) return full;
+  const std::string digest = sha256_hex(full);
+  // <prefix>gc1:h:<head>#<digest>, head taken from the part after <prefix>gc1:?:
+  const std::size_t fixed = prefix.size() + kVersionTag.size() + 2 + 1 + kDigestHex;
+  const std::size_t head_len = max_backend_key - fixed;
+  std::string out;
+  out.reserve(max_backend_key);
+  out.append(prefix).append(kVersionTag).append("h:");
+  out.append(std::string_view(full).substr(prefix.size() + kVersionTag.size() + 2, head_len));
+  out.push_back('#');
+  out.append(digest);
+  return out;
+}
+
+}  // namespace
+
+void append_escaped(std::string& out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  for (char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (is_plain(c)) {
+      out.push_back(ch);
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0xF]);
+    }
+  }
+}
+
+void validate_prefix(std::string_view prefix) {
+  bool ok = prefix.size() <= max_prefix;
+  for (char c : prefix) ok = ok && is_plain(static_cast<unsigned char>(c));
+  if (!ok)
+    throw config_error(fmt::format(
+        "key prefix '{}' is invalid: expected at most {} bytes of printable ASCII without "
+        "spaces or any of % @ , | #",
+        prefix, max_prefix));
+}
+
+std::string counter_key(std::string_view prefix, const Namespace& ns) {
+  std::string out;
+  out.reserve(prefix.size() + 6 + ns.name().size());
+  out.append(prefix).append(kVersionTag).append("n:");
+  append_escaped(out, ns.name());
+  return fit_length(std::move(out), prefix);
+}
+
+std::string versioned_key(std::string_view prefix, const NamespaceSet& namespaces,
+                          std::span<const std::uint64_t> generations, std::string_view key) {
+  if (generations.size() != namespaces.size())
+    throw std::invalid_argument("versioned_key: one generation per namespace is required");
+  std::string out;
+  out.reserve(prefix.size() + 8 + key.size() + namespaces.size() * 32);
+  out.append(prefix).append(kVersionTag).append("k:");
+  for (std::size_t i = 0; i < namespaces.size(); ++i) {
+    if (i != 0) out.push_back(',');
+    append_escaped(out, namespaces[i].name());
+    out.push_back('@');
+    fmt::format_to(std::back_inserter(out), "{}", generations[i]);
+  }
+  out.push_back('|');
+  append_escaped(out, key);
+  return fit_length(std::move(out), prefix);
+}
+
+std::string sha256_hex(std::string_view data) {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
+  unsigned int len = 0;
+  if (EVP_Digest(data.data(), data.size(), md.data(), &len, EVP_sha256(), nullptr) != 1)
+    throw std::runtime_error("SHA-256 failed in libcrypto");
+  std::string hex;
+  hex.reserve(2 * len);
+  for (unsigned int i = 0; i < len; ++i) fmt::format_to(std::back_inserter(hex), "{:02x}", md[i]);
+  return hex;
+}
+
+}  // namespace gencache::detail

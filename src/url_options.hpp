@@ -1,0 +1,52 @@
+#pragma once
+// Internal: reads a backend URL's query parameters with validation and clear errors.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace gencache::detail {
+
+/// The query parameters of one URL. Each `take_*` consumes a parameter and records its
+/// name as accepted; `finish()` rejects whatever was not taken, listing the accepted
+/// names. All errors are gencache::config_error and name the parameter and the value.
+class UrlOptions {
+ public:
+  /// `scheme` is used in messages only. Throws on a repeated parameter.
+  UrlOptions(std::string scheme, std::vector<std::pair<std::string, std::string>> params);
+
+  std::optional<std::string> take_string(std::string_view name);
+  /// Durations with a unit: `250us`, `50ms`, `2s`, `5m`, `1h`.
+  std::optional<std::chrono::microseconds> take_duration(std::string_view name);
+  /// Sizes: `512`, `64KiB`, `64MiB`, `1GiB` (also KB/MB/GB, taken as powers of 1024).
+  std::optional<std::size_t> take_size(std::string_view name);
+  std::optional<std::uint64_t> take_uint(std::string_view name, std::uint64_t min, std::uint64_t max);
+  /// `true|false|1|0|yes|no|on|off`.
+  std::optional<bool> take_bool(std::string_view name);
+  /// One of `choices`.
+  std::optional<std::string> take_choice(std::string_view name,
+                                         std::initializer_list<std::string_view> choices);
+
+  /// Throws config_error if any parameter was not taken.
+  void finish() const;
+
+ private:
+  [[noreturn]] void fail(std::string_view name, std::string_view value, std::string_view expected) const;
+  std::optional<std::string> take_raw(std::string_view name);
+
+  std::string scheme_;
+  std::map<std::string, std::string, std::less<>> params_;
+  std::vector<std::string> accepted_;
+};
+
+// Parsers shared with tests; each throws std::invalid_argument on bad text.
+std::chrono::microseconds parse_duration(std::string_view text);
+std::size_t parse_size(std::string_view text);
+
+}  // namespace gencache::detail
