@@ -1,1 +1,356 @@
-// placeholder: being written
+#include "cache_core.hpp"
+
+#include <charconv>
+#include <cstdlib>
+#include <functional>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "envelope.hpp"
+#include "key_encoding.hpp"
+#include "random.hpp"
+
+namespace gencache {
+namespace detail {
+
+// ---- stats -------------------------------------------------------------------------
+
+namespace {
+std::size_t this_thread_stripe() noexcept {
+  static thread_local const std::size_t stripe = std::hash<std::thread::id>{}(std::this_thread::get_id());
+  return stripe;
+}
+}  // namespace
+
+void StripedStats::add(Field field, std::uint64_t n) noexcept {
+  stripes_[this_thread_stripe() % kStripes].values[field].fetch_add(n, std::memory_order_relaxed);
+}
+
+Stats StripedStats::snapshot() const noexcept {
+  std::array<std::uint64_t, field_count> sum{};
+  for (const Stripe& stripe : stripes_)
+    for (std::size_t f = 0; f < field_count; ++f) sum[f] += stripe.values[f].load(std::memory_order_relaxed);
+  Stats s;
+  s.hits = sum[hits];
+  s.misses = sum[misses];
+  s.sets = sum[sets];
+  s.bumps = sum[bumps];
+  s.errors = sum[errors];
+  s.corrupt = sum[corrupt];
+  s.counter_recreations = sum[counter_recreations];
+  s.oversized = sum[oversized];
+  s.computes = sum[computes];
+  s.round_trips = sum[round_trips];
+  return s;
+}
+
+// ---- core --------------------------------------------------------------------------
+
+CacheCore::CacheCore(std::shared_ptr<Backend> backend, CacheOptions options)
+    : backend_(std::move(backend)),
+      prefix_(std::move(options.prefix)),
+      clock_(options.clock ? std::move(options.clock) : system_clock()),
+      counter_ttl_(options.counter_ttl),
+      hints_(options.generation_hints),
+      hook_(std::move(options.on_error)) {
+  if (!backend_) throw std::invalid_argument("gencache::Cache: the backend must not be null");
+  if (counter_ttl_.count() < 0)
+    throw std::invalid_argument("gencache::Cache: counter_ttl must not be negative");
+  validate_prefix(prefix_);
+}
+
+void CacheCore::report(std::string_view operation, const std::exception& failure) noexcept {
+  stats_.add(StripedStats::errors);
+  try {
+    ErrorEvent event;
+    event.operation = operation;
+    if (const auto* be = dynamic_cast<const backend_error*>(&failure)) {
+      event.code = be->code();
+    } else {
+      event.code = errc::backend_unavailable;
+    }
+    event.message = failure.what();
+    std::shared_lock lock(hook_mutex_);
+    if (hook_) hook_(event);
+  } catch (...) {
+    // A throwing hook must not turn a fail-open path into a failure.
+  }
+}
+
+void CacheCore::set_hook(ErrorHook hook) {
+  std::unique_lock lock(hook_mutex_);
+  hook_ = std::move(hook);
+}
+
+std::vector<std::optional<std::string>> CacheCore::fetch(std::span<const std::string_view> keys) {
+  std::vector<std::optional<std::string>> values;
+  stats_.add(StripedStats::round_trips);
+  backend_->get_many(keys, values);
+  if (values.size() != keys.size())
+    throw backend_error(errc::protocol, fmt::format("{}: get_many returned {} values for {} keys",
+                                                    backend_->describe(), values.size(), keys.size()));
+  return values;
+}
+
+std::optional<std::uint64_t> CacheCore::parse_counter(const std::string& counter_key,
+                                                      const std::optional<std::string>& raw) {
+  if (!raw) return std::nullopt;
+  std::string_view text(*raw);
+  // Memcached pads a counter that shrank in width with trailing spaces.
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\r' || text.back() == '\n'))
+    text.remove_suffix(1);
+  std::uint64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
+    throw backend_error(errc::corrupt_value,
+                        fmt::format("{}: the generation counter {} holds non-numeric bytes",
+                                    backend_->describe(), counter_key));
+  }
+  return value;
+}
+
+// A lost or never-created counter starts at a fresh random value, never a used one; when
+// another process wins the race to create it, its value is read back and used.
+std::uint64_t CacheCore::ensure_counter(const std::string& counter_key) {
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    const std::uint64_t initial = fresh_generation();
+    stats_.add(StripedStats::round_trips);
+    if (backend_->create_counter(counter_key, initial, counter_ttl_)) {
+      stats_.add(StripedStats::counter_recreations);
+      return initial;
+    }
+    const std::string_view key = counter_key;
+    auto values = fetch(std::span(&key, 1));
+    if (auto winner = parse_counter(counter_key, values[0])) return *winner;
+    // Created and evicted again between our add and get: try once more.
+  }
+  throw backend_error(errc::protocol, fmt::format("{}: generation counter {} could not be created",
+                                                  backend_->describe(), counter_key));
+}
+
+ReadResult CacheCore::read(std::string_view key, const NamespaceSet& namespaces, bool fetch_entry) {
+  ReadResult result;
+  try {
+    const std::size_t n = namespaces.size();
+    std::vector<std::string> counter_keys;
+    counter_keys.reserve(n);
+    for (const Namespace& ns : namespaces) counter_keys.push_back(counter_key(prefix_, ns));
+
+    std::vector<std::string_view> keys(counter_keys.begin(), counter_keys.end());
+    std::vector<std::uint64_t> generations(n);
+    bool all_hinted = true;
+    for (std::size_t i = 0; i < n && all_hinted; ++i) {
+      auto hint = hints_.find(counter_keys[i]);
+      if (hint) generations[i] = *hint;
+      else all_hinted = false;
+    }
+
+    // Steady state: the counters and the entry at the hinted generations, in one round
+    // trip. The answer stands only if every counter read matches its hint.
+    std::string speculative;
+    if (all_hinted && (fetch_entry || n == 0)) {
+      speculative = versioned_key(prefix_, namespaces, generations, key);
+      if (fetch_entry) keys.push_back(speculative);
+    }
+    std::vector<std::optional<std::string>> values;
+    if (!keys.empty()) values = fetch(keys);
+
+    bool hints_confirmed = all_hinted;
+    for (std::size_t i = 0; i < n; ++i) {
+      std::optional<std::uint64_t> current = parse_counter(counter_keys[i], values[i]);
+      if (!current) current = ensure_counter(counter_keys[i]);
+      if (*current != generations[i]) hints_confirmed = false;
+      generations[i] = *current;
+      if (!all_hinted || !hints_confirmed) hints_.remember(counter_keys[i], *current);
+    }
+
+    result.backend_ok = true;
+    if (hints_confirmed && !speculative.empty()) {
+      result.versioned_key = std::move(speculative);
+      if (fetch_entry) {
+        std::optional<std::string>& raw = values[n];
+        if (raw) {
+          result.entry = decode_envelope(*raw);
+          if (!result.entry) stats_.add(StripedStats::corrupt);
+        }
+      }
+      return result;
+    }
+
+    result.versioned_key = versioned_key(prefix_, namespaces, generations, key);
+    if (fetch_entry) {
+      const std::string_view entry_key = result.versioned_key;
+      auto entry_values = fetch(std::span(&entry_key, 1));
+      if (entry_values[0]) {
+        result.entry = decode_envelope(*entry_values[0]);
+        if (!result.entry) stats_.add(StripedStats::corrupt);
+      }
+    }
+    return result;
+  } catch (const std::exception& e) {
+    report("read", e);
+    return ReadResult{};
+  }
+}
+
+void CacheCore::write(const ReadResult& read, EntryKind kind, std::string_view payload,
+                      std::chrono::milliseconds ttl, std::chrono::microseconds compute_time) {
+  if (!read.backend_ok) return;
+  try {
+    Entry entry;
+    entry.kind = kind;
+    entry.payload.assign(payload);
+    entry.created = clock_->now();
+    entry.ttl = ttl;
+    entry.compute_time = compute_time;
+    const std::string bytes = encode_envelope(entry);
+    if (bytes.size() > backend_->max_value_size()) {
+      throw backend_error(errc::value_too_large,
+                          fmt::format("{}: entry {} not cached: {} bytes exceed the limit of {}",
+                                      backend_->describe(), read.versioned_key, bytes.size(),
+                                      backend_->max_value_size()));
+    }
+    stats_.add(StripedStats::round_trips);
+    backend_->set(read.versioned_key, bytes, ttl);
+    stats_.add(StripedStats::sets);
+  } catch (const backend_error& e) {
+    // Too large for us or for the server: the caller still gets the computed value.
+    if (e.code() == errc::value_too_large) stats_.add(StripedStats::oversized);
+    report("write", e);
+  } catch (const std::exception& e) {
+    report("write", e);
+  }
+}
+
+std::uint64_t CacheCore::bump(const Namespace& ns) {
+  const std::string key = counter_key(prefix_, ns);
+  stats_.add(StripedStats::round_trips);
+  std::optional<std::uint64_t> generation = backend_->increment(key, 1);
+  if (!generation) {
+    // Absent (first use, evicted, or the server restarted): a fresh random value is a
+    // generation no entry was ever stored under, which invalidates just like a bump.
+    const std::uint64_t initial = fresh_generation();
+    stats_.add(StripedStats::round_trips);
+    if (backend_->create_counter(key, initial, counter_ttl_)) {
+      stats_.add(StripedStats::counter_recreations);
+      generation = initial;
+    } else {
+      stats_.add(StripedStats::round_trips);
+      generation = backend_->increment(key, 1);
+      if (!generation)
+        throw backend_error(errc::protocol,
+                            fmt::format("{}: generation counter {} vanished twice during a bump",
+                                        backend_->describe(), key));
+    }
+  }
+  hints_.remember(key, *generation);
+  stats_.add(StripedStats::bumps);
+  return *generation;
+}
+
+std::uint64_t CacheCore::generation(const Namespace& ns) {
+  const std::string key = counter_key(prefix_, ns);
+  const std::string_view view = key;
+  auto values = fetch(std::span(&view, 1));
+  std::optional<std::uint64_t> current = parse_counter(key, values[0]);
+  if (!current) current = ensure_counter(key);
+  hints_.remember(key, *current);
+  return *current;
+}
+
+// ---- detail/core.hpp entry points ----------------------------------------------------
+
+ReadResult read_entry(CacheCore& core, std::string_view key, const NamespaceSet& namespaces) {
+  return core.read(key, namespaces, true);
+}
+
+ReadResult resolve_key(CacheCore& core, std::string_view key, const NamespaceSet& namespaces) {
+  return core.read(key, namespaces, false);
+}
+
+void write_entry(CacheCore& core, const ReadResult& read, EntryKind kind, std::string_view payload,
+                 std::chrono::milliseconds ttl, std::chrono::microseconds compute_time) {
+  core.write(read, kind, payload, ttl, compute_time);
+}
+
+void count(CacheCore& core, Event event) noexcept {
+  switch (event) {
+    case Event::hit: core.stats().add(StripedStats::hits); break;
+    case Event::miss: core.stats().add(StripedStats::misses); break;
+    case Event::corrupt: core.stats().add(StripedStats::corrupt); break;
+    case Event::compute: core.stats().add(StripedStats::computes); break;
+  }
+}
+
+Clock::time_point now(const CacheCore& core) noexcept { return core.clock().now(); }
+
+std::chrono::milliseconds checked_ttl(std::chrono::nanoseconds ttl) {
+  if (ttl <= ttl.zero())
+    throw std::invalid_argument(
+        fmt::format("gencache: a TTL must be positive, got {} ns", ttl.count()));
+  return std::chrono::ceil<std::chrono::milliseconds>(ttl);
+}
+
+}  // namespace detail
+
+// ---- Cache -------------------------------------------------------------------------
+
+Cache::Cache(std::shared_ptr<Backend> backend, CacheOptions options)
+    : core_(std::make_shared<detail::CacheCore>(std::move(backend), std::move(options))) {}
+
+std::uint64_t Cache::bump_namespace(const Namespace& ns) {
+  try {
+    return core_->bump(ns);
+  } catch (const backend_error& e) {
+    core_->report("bump", e);
+    throw;
+  } catch (const std::exception& e) {
+    core_->report("bump", e);
+    throw backend_error(errc::backend_unavailable, e.what());
+  }
+}
+
+std::uint64_t Cache::bump_namespace(const Namespace& ns, std::error_code& ec) noexcept {
+  ec.clear();
+  try {
+    return bump_namespace(ns);
+  } catch (const backend_error& e) {
+    ec = e.code();
+  } catch (...) {
+    ec = errc::backend_unavailable;
+  }
+  return 0;
+}
+
+std::uint64_t Cache::generation(const Namespace& ns) {
+  try {
+    return core_->generation(ns);
+  } catch (const backend_error& e) {
+    core_->report("generation", e);
+    throw;
+  } catch (const std::exception& e) {
+    core_->report("generation", e);
+    throw backend_error(errc::backend_unavailable, e.what());
+  }
+}
+
+Stats Cache::stats() const { return core_->stats().snapshot(); }
+
+void Cache::set_error_hook(ErrorHook hook) { core_->set_hook(std::move(hook)); }
+
+Backend& Cache::backend() const noexcept { return core_->backend(); }
+
+std::string Cache::versioned_key(std::string_view key, const NamespaceSet& namespaces,
+                                 std::span<const std::uint64_t> generations) const {
+  return detail::versioned_key(core_->prefix(), namespaces, generations, key);
+}
+
+Cache Cache::from_env(CacheOptions options) {
+  const char* url = std::getenv("GENCACHE_URL");
+  return from_url(url && *url ? std::string_view(url) : std::string_view("memory://"), std::move(options));
+}
+
+}  // namespace gencache

@@ -1,1 +1,119 @@
-// placeholder: being written
+// Cache::from_url: the one place a URL's scheme selects a backend.
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <boost/url/params_view.hpp>
+#include <boost/url/parse_query.hpp>
+#include <fmt/format.h>
+
+// TEMPORARY while the backends land: remove the guards once both headers exist.
+#if __has_include("backends/memcached/memcached_url.hpp") && __has_include("backends/memory/memory_url.hpp")
+#include "backends/memcached/memcached_url.hpp"
+#include "backends/memory/memory_url.hpp"
+#define GENCACHE_BACKENDS_READY 1
+#endif
+#include "gencache/cache.hpp"
+#include "gencache/memcached_backend.hpp"
+#include "gencache/memory_backend.hpp"
+#include "url_options.hpp"
+
+namespace gencache {
+namespace {
+
+constexpr std::string_view kSchemes = "memory, memcached";
+
+// The URL as it may appear in a message: any user:password@ is replaced.
+std::string redacted(std::string_view url) {
+  const auto scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return std::string(url);
+  const auto authority_begin = scheme_end + 3;
+  const auto authority_end = url.find_first_of("/?#", authority_begin);
+  const auto at = url.rfind('@', authority_end == std::string_view::npos ? url.size() : authority_end);
+  if (at == std::string_view::npos || at < authority_begin) return std::string(url);
+  return fmt::format("{}***@{}", url.substr(0, authority_begin), url.substr(at + 1));
+}
+
+struct SplitUrl {
+  std::string scheme;
+  std::string_view authority;
+  std::string_view path;
+  std::vector<std::pair<std::string, std::string>> params;
+};
+
+SplitUrl split(std::string_view url) {
+  SplitUrl out;
+  const auto scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos || scheme_end == 0)
+    throw config_error(fmt::format("cache URL '{}' has no scheme: expected scheme://..., with scheme one of {}",
+                                   redacted(url), kSchemes));
+  out.scheme = std::string(url.substr(0, scheme_end));
+  std::string_view rest = url.substr(scheme_end + 3);
+  if (rest.find('#') != std::string_view::npos)
+    throw config_error(fmt::format("cache URL '{}' must not have a #fragment", redacted(url)));
+  std::string_view query;
+  if (const auto q = rest.find('?'); q != std::string_view::npos) {
+    query = rest.substr(q + 1);
+    rest = rest.substr(0, q);
+  }
+  const auto slash = rest.find('/');
+  out.authority = rest.substr(0, slash);
+  if (slash != std::string_view::npos) out.path = rest.substr(slash);
+  if (!query.empty()) {
+    auto parsed = boost::urls::parse_query(query);
+    if (!parsed)
+      throw config_error(fmt::format("cache URL '{}' has a malformed query: {}", redacted(url),
+                                     parsed.error().message()));
+    for (auto param : boost::urls::params_view(query)) {
+      if (param.key.empty())
+        throw config_error(fmt::format("cache URL '{}' has an empty parameter name", redacted(url)));
+      out.params.emplace_back(param.key, param.has_value ? param.value : std::string());
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Cache Cache::from_url(std::string_view url, CacheOptions options) {
+#ifndef GENCACHE_BACKENDS_READY
+  (void)url; (void)options; (void)&split;
+  throw config_error("from_url: backends not built yet");
+#else
+  SplitUrl parts = split(url);
+  if (parts.scheme != "memory" && parts.scheme != "memcached")
+    throw config_error(fmt::format("cache URL '{}' has unknown scheme '{}': accepted schemes are {}",
+                                   redacted(url), parts.scheme, kSchemes));
+  detail::UrlOptions params(parts.scheme, std::move(parts.params));
+
+  // Parameters every scheme accepts; explicit CacheOptions win over the URL.
+  if (auto prefix = params.take_string("prefix"); prefix && options.prefix.empty())
+    options.prefix = std::move(*prefix);
+  if (auto ttl = params.take_duration("counter_ttl"); ttl && options.counter_ttl.count() == 0)
+    options.counter_ttl = std::chrono::ceil<std::chrono::milliseconds>(*ttl);
+  if (auto hints = params.take_uint("generation_hints", 0, std::uint64_t{1} << 32))
+    options.generation_hints = static_cast<std::size_t>(*hints);
+
+  std::shared_ptr<Backend> backend;
+  if (parts.scheme == "memory") {
+    if (!parts.authority.empty() || (!parts.path.empty() && parts.path != "/"))
+      throw config_error(fmt::format("memory:// URL '{}' takes no host or path: use memory://?max_bytes=64MiB",
+                                     redacted(url)));
+    MemoryOptions memory = detail::memory_options_from_url(params);
+    params.finish();
+    memory.clock = options.clock;
+    backend = std::make_shared<MemoryBackend>(std::move(memory));
+  } else {
+    if (!parts.path.empty() && parts.path != "/")
+      throw config_error(fmt::format("memcached:// URL '{}' takes no path", redacted(url)));
+    MemcachedOptions memcached = detail::memcached_options_from_url(parts.authority, params);
+    params.finish();
+    backend = make_memcached_backend(std::move(memcached));
+  }
+  return Cache(std::move(backend), std::move(options));
+#endif
+}
+
+}  // namespace gencache

@@ -1,0 +1,72 @@
+#pragma once
+// Internal: the state shared by a Cache and its copies.
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+
+#include "gencache/cache.hpp"
+#include "generation_hints.hpp"
+
+namespace gencache::detail {
+
+/// Stats counters striped over cache lines so threads do not contend on one counter.
+class StripedStats {
+ public:
+  enum Field : std::size_t {
+    hits, misses, sets, bumps, errors, corrupt, counter_recreations, oversized, computes,
+    round_trips, field_count
+  };
+  void add(Field field, std::uint64_t n = 1) noexcept;
+  Stats snapshot() const noexcept;
+
+ private:
+  struct alignas(64) Stripe {
+    std::array<std::atomic<std::uint64_t>, field_count> values{};
+  };
+  static constexpr std::size_t kStripes = 16;
+  std::array<Stripe, kStripes> stripes_;
+};
+
+class CacheCore {
+ public:
+  CacheCore(std::shared_ptr<Backend> backend, CacheOptions options);
+
+  /// Reads the entry; see read_entry() in detail/core.hpp.
+  ReadResult read(std::string_view key, const NamespaceSet& namespaces, bool fetch_entry);
+  void write(const ReadResult& read, EntryKind kind, std::string_view payload,
+             std::chrono::milliseconds ttl, std::chrono::microseconds compute_time);
+  std::uint64_t bump(const Namespace& ns);
+  std::uint64_t generation(const Namespace& ns);
+
+  /// Counts a failure and hands it to the error hook (which must not throw; if it does,
+  /// the exception is swallowed so the caller is never broken by its own hook).
+  void report(std::string_view operation, const std::exception& failure) noexcept;
+  void set_hook(ErrorHook hook);
+
+  Backend& backend() const noexcept { return *backend_; }
+  const std::string& prefix() const noexcept { return prefix_; }
+  const Clock& clock() const noexcept { return *clock_; }
+  StripedStats& stats() noexcept { return stats_; }
+
+ private:
+  std::vector<std::optional<std::string>> fetch(std::span<const std::string_view> keys);
+  std::uint64_t ensure_counter(const std::string& counter_key);
+  std::optional<std::uint64_t> parse_counter(const std::string& counter_key,
+                                             const std::optional<std::string>& raw);
+
+  std::shared_ptr<Backend> backend_;
+  std::string prefix_;
+  std::shared_ptr<const Clock> clock_;
+  std::chrono::milliseconds counter_ttl_;
+  GenerationHints hints_;
+  StripedStats stats_;
+  mutable std::shared_mutex hook_mutex_;
+  ErrorHook hook_;
+};
+
+}  // namespace gencache::detail
