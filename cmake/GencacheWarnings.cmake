@@ -1,6 +1,7 @@
 function(gencache_set_warnings target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wconversion
-                                           -Wno-sign-conversion)
+                                           -Wno-sign-conversion
+                                           -Wno-missing-field-initializers)
   if(GENCACHE_WERROR)
     target_compile_options(${target} PRIVATE -Werror)
   endif()

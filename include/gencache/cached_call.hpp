@@ -32,14 +32,15 @@ class CachedCall {
         ttl_(ttl),
         handler_(std::move(handler)) {}
 
-  /// Computes the key and namespaces from the arguments (seen as const lvalues), then
+  /// Computes the key and namespaces from the arguments (passed as lvalues, so they may
+  /// take `const T&` even for a move-only argument), then
   /// returns the cached result or calls the handler with the arguments perfectly
   /// forwarded (so move-only and by-reference parameters work as with a direct call).
   template <class... Args>
     requires std::invocable<const Handler&, Args&&...>
   std::decay_t<std::invoke_result_t<const Handler&, Args&&...>> operator()(Args&&... args) const {
-    const std::string key(std::invoke(key_fn_, std::as_const(args)...));
-    const NamespaceSet namespaces(std::invoke(namespace_fn_, std::as_const(args)...));
+    const std::string key(std::invoke(key_fn_, args...));
+    const NamespaceSet namespaces(std::invoke(namespace_fn_, args...));
     return cache_.cached(key, namespaces, ttl_,
                          [&]() { return std::invoke(handler_, std::forward<Args>(args)...); });
   }

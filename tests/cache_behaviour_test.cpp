@@ -1,0 +1,376 @@
+// The behavioural suite: every backend keeps every promise. Runs against memory:// and a
+// real memcached (ASCII and binary protocol) started by the test itself.
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "gencache/cache.hpp"
+#include "gencache/testing.hpp"
+#include "random.hpp"
+#include "support/test_backends.hpp"
+
+namespace gencache {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::FaultInjectingBackend;
+using testing::Operation;
+
+class CacheBehaviour : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    test::TestBackend made = test::make_test_backend(GetParam());
+    prefix_ = made.prefix;
+    faulty_ = std::make_shared<FaultInjectingBackend>(made.backend);
+    CacheOptions options;
+    options.prefix = prefix_;
+    options.on_error = [this](const ErrorEvent& e) {
+      hook_calls_.fetch_add(1);
+      std::lock_guard lock(hook_mutex_);
+      last_error_ = e.code;
+    };
+    cache_ = std::make_unique<Cache>(faulty_, options);
+  }
+
+  // A second Cache on the same storage: another process, with its own generation hints.
+  Cache other_process() {
+    CacheOptions options;
+    options.prefix = prefix_;
+    return Cache(faulty_, options);
+  }
+
+  std::string counter_key(const Namespace& n) const { return testing::counter_key(n, prefix_); }
+
+  std::string prefix_;
+  std::shared_ptr<FaultInjectingBackend> faulty_;
+  std::unique_ptr<Cache> cache_;
+  std::atomic<int> hook_calls_{0};
+  std::mutex hook_mutex_;
+  std::error_code last_error_;
+};
+
+TEST_P(CacheBehaviour, MissComputesOnceThenHits) {
+  int computes = 0;
+  auto compute = [&] { return "body-" + std::to_string(++computes); };
+  EXPECT_EQ(cache_->cached("page?1", ns("user", 1), 1min, compute), "body-1");
+  EXPECT_EQ(cache_->cached("page?1", ns("user", 1), 1min, compute), "body-1");
+  EXPECT_EQ(computes, 1);
+  const Stats s = cache_->stats();
+  EXPECT_EQ(s.hits, 1u);
+  EXPECT_EQ(s.misses, 1u);
+  EXPECT_EQ(s.sets, 1u);
+  EXPECT_EQ(s.computes, 1u);
+}
+
+TEST_P(CacheBehaviour, BumpMakesOldEntriesUnreachable) {
+  int computes = 0;
+  auto compute = [&] { return ++computes; };
+  for (int page = 0; page < 5; ++page) cache_->cached("p" + std::to_string(page), ns("user", 42), 1min, compute);
+  EXPECT_EQ(computes, 5);
+  const std::uint64_t before = cache_->generation(ns("user", 42));
+  const std::uint64_t after = cache_->bump_namespace(ns("user", 42));
+  EXPECT_NE(after, before);
+  for (int page = 0; page < 5; ++page) cache_->cached("p" + std::to_string(page), ns("user", 42), 1min, compute);
+  EXPECT_EQ(computes, 10) << "every page of user 42 was recomputed after the bump";
+}
+
+TEST_P(CacheBehaviour, BumpIsSeenByAnotherProcessAtOnce) {
+  Cache other = other_process();
+  int computes = 0;
+  auto compute = [&] { return ++computes; };
+  EXPECT_EQ(other.cached("k", ns("user", 7), 1min, compute), 1);
+  EXPECT_EQ(other.cached("k", ns("user", 7), 1min, compute), 1);
+  cache_->bump_namespace(ns("user", 7));
+  EXPECT_EQ(other.cached("k", ns("user", 7), 1min, compute), 2);
+}
+
+TEST_P(CacheBehaviour, BumpLeavesOtherNamespacesCached) {
+  int computes = 0;
+  auto compute = [&] { return ++computes; };
+  cache_->cached("k", ns("user", 1), 1min, compute);
+  cache_->cached("k", ns("user", 2), 1min, compute);
+  cache_->bump_namespace(ns("user", 1));
+  cache_->cached("k", ns("user", 2), 1min, compute);
+  EXPECT_EQ(computes, 2);
+  cache_->cached("k", ns("user", 1), 1min, compute);
+  EXPECT_EQ(computes, 3);
+}
+
+TEST_P(CacheBehaviour, EntryDependsOnEveryNamespaceItNames) {
+  int computes = 0;
+  auto compute = [&] { return ++computes; };
+  const NamespaceSet deps{ns("user", 1), ns("org", 7)};
+  cache_->cached("dash", deps, 1min, compute);
+  cache_->bump_namespace(ns("org", 7));
+  cache_->cached("dash", deps, 1min, compute);
+  cache_->bump_namespace(ns("user", 1));
+  cache_->cached("dash", deps, 1min, compute);
+  cache_->cached("dash", deps, 1min, compute);
+  EXPECT_EQ(computes, 3);
+}
+
+TEST_P(CacheBehaviour, NamespaceOrderAndDuplicatesNameTheSameEntry) {
+  int computes = 0;
+  auto compute = [&] { return ++computes; };
+  cache_->cached("dash", {ns("user", 1), ns("org", 7)}, 1min, compute);
+  cache_->cached("dash", {ns("org", 7), ns("user", 1), ns("org", 7)}, 1min, compute);
+  EXPECT_EQ(computes, 1);
+}
+
+TEST_P(CacheBehaviour, GenerationIsReadBeforeComputeAndTheValueStoredUnderIt) {
+  const std::uint64_t g0 = cache_->generation(ns("user", 5));
+  // A write commits and bumps while the value is being computed from pre-write data.
+  auto slow_compute = [&] {
+    other_process().bump_namespace(ns("user", 5));
+    return std::string("computed-from-old-data");
+  };
+  EXPECT_EQ(cache_->cached("k", ns("user", 5), 1min, slow_compute), "computed-from-old-data");
+  const std::uint64_t g1 = cache_->generation(ns("user", 5));
+  ASSERT_NE(g0, g1);
+  // Stored under the generation read before compute, never the later one.
+  std::vector<std::optional<std::string>> values;
+  const std::string old_key = cache_->versioned_key("k", ns("user", 5), std::vector<std::uint64_t>{g0});
+  const std::string new_key = cache_->versioned_key("k", ns("user", 5), std::vector<std::uint64_t>{g1});
+  const std::vector<std::string_view> keys{old_key, new_key};
+  faulty_->inner().get_many(keys, values);
+  EXPECT_TRUE(values[0].has_value());
+  EXPECT_FALSE(values[1].has_value());
+  // So the next read computes afresh.
+  EXPECT_EQ(cache_->cached("k", ns("user", 5), 1min, [] { return std::string("fresh"); }), "fresh");
+}
+
+TEST_P(CacheBehaviour, LostCounterIsRecreatedAtAFreshValue) {
+  int computes = 0;
+  auto compute = [&] { return ++computes; };
+  const std::uint64_t g0 = cache_->generation(ns("user", 9));
+  cache_->cached("k", ns("user", 9), 1min, compute);
+  const auto recreations_before = cache_->stats().counter_recreations;
+  ASSERT_TRUE(faulty_->evict_counter(ns("user", 9), prefix_));
+  cache_->cached("k", ns("user", 9), 1min, compute);
+  EXPECT_EQ(computes, 2) << "an evicted counter makes old entries unreachable";
+  const std::uint64_t g1 = cache_->generation(ns("user", 9));
+  EXPECT_NE(g1, g0);
+  EXPECT_GE(g1, detail::min_fresh_generation);
+  EXPECT_LT(g1, detail::max_fresh_generation);
+  EXPECT_EQ(cache_->stats().counter_recreations, recreations_before + 1);
+}
+
+TEST_P(CacheBehaviour, BumpOfALostCounterRecreatesItFresh) {
+  const std::uint64_t g0 = cache_->generation(ns("org", 3));
+  ASSERT_TRUE(faulty_->evict_counter(ns("org", 3), prefix_));
+  const std::uint64_t g1 = cache_->bump_namespace(ns("org", 3));
+  EXPECT_NE(g1, g0);
+  EXPECT_NE(g1, g0 + 1);
+  EXPECT_GE(g1, detail::min_fresh_generation);
+}
+
+// A backend where someone else creates the counter just before we do.
+class RacingBackend : public FaultInjectingBackend {
+ public:
+  using FaultInjectingBackend::FaultInjectingBackend;
+  std::uint64_t winner = 0x5555'0000'1234;
+  bool create_counter(std::string_view key, std::uint64_t initial, std::chrono::milliseconds ttl) override {
+    inner().create_counter(key, winner, ttl);
+    return FaultInjectingBackend::create_counter(key, initial, ttl);
+  }
+};
+
+TEST_P(CacheBehaviour, LostRaceToCreateACounterUsesTheWinnersValue) {
+  auto racing = std::make_shared<RacingBackend>(faulty_);
+  Cache cache(racing, CacheOptions{.prefix = prefix_});
+  EXPECT_EQ(cache.generation(ns("race", 1)), racing->winner);
+  EXPECT_EQ(cache.stats().counter_recreations, 0u);
+}
+
+TEST_P(CacheBehaviour, CorruptBytesAreACountedMissAndGetOverwritten) {
+  cache_->set("k", ns("user", 3), std::string("good"), 1min);
+  const std::uint64_t g = cache_->generation(ns("user", 3));
+  const std::string key = cache_->versioned_key("k", ns("user", 3), std::vector<std::uint64_t>{g});
+  faulty_->inner().set(key, "GC\x01 garbage that is not an envelope", 1min);
+  EXPECT_EQ(cache_->cached("k", ns("user", 3), 1min, [] { return std::string("recomputed"); }), "recomputed");
+  EXPECT_EQ(cache_->stats().corrupt, 1u);
+  EXPECT_EQ(cache_->get("k", ns("user", 3)), "recomputed");
+}
+
+TEST_P(CacheBehaviour, AValueOfAnotherTypeIsACountedMiss) {
+  cache_->set("k", ns("t"), std::string("three bytes"), 1min);
+  EXPECT_EQ(cache_->get<std::uint64_t>("k", ns("t")), std::nullopt);
+  EXPECT_EQ(cache_->stats().corrupt, 1u);
+}
+
+TEST_P(CacheBehaviour, EmptyZeroFalseAndAbsentAreCachedValues) {
+  int computes = 0;
+  EXPECT_EQ(cache_->cached("s", ns("v"), 1min, [&] { ++computes; return std::string(); }), "");
+  EXPECT_EQ(cache_->cached("s", ns("v"), 1min, [&] { ++computes; return std::string("x"); }), "");
+  EXPECT_EQ(cache_->cached("i", ns("v"), 1min, [&] { ++computes; return 0; }), 0);
+  EXPECT_EQ(cache_->cached("i", ns("v"), 1min, [&] { ++computes; return 1; }), 0);
+  EXPECT_EQ(cache_->cached("b", ns("v"), 1min, [&] { ++computes; return false; }), false);
+  EXPECT_EQ(cache_->cached("b", ns("v"), 1min, [&] { ++computes; return true; }), false);
+  using Maybe = std::optional<std::string>;
+  EXPECT_EQ(cache_->cached("o", ns("v"), 1min, [&] { ++computes; return Maybe(); }), std::nullopt);
+  EXPECT_EQ(cache_->cached("o", ns("v"), 1min, [&] { ++computes; return Maybe("x"); }), std::nullopt);
+  EXPECT_EQ(computes, 4);
+  // get<optional<T>> tells a cached absent value from a miss.
+  auto cached_absent = cache_->get<Maybe>("o", ns("v"));
+  ASSERT_TRUE(cached_absent.has_value());
+  EXPECT_FALSE(cached_absent->has_value());
+  EXPECT_FALSE(cache_->get<Maybe>("never-set", ns("v")).has_value());
+}
+
+TEST_P(CacheBehaviour, BinaryValuesWithNulRoundTrip) {
+  const std::string binary("\0\r\nEND\r\n\xff\0", 10);
+  cache_->set("bin", ns("v"), binary, 1min);
+  EXPECT_EQ(cache_->get("bin", ns("v")), binary);
+}
+
+TEST_P(CacheBehaviour, ComputeExceptionReachesTheCallerAndNothingIsCached) {
+  int calls = 0;
+  struct Boom : std::runtime_error {
+    using std::runtime_error::runtime_error;
+  };
+  EXPECT_THROW(cache_->cached("k", ns("e"), 1min, [&]() -> std::string { ++calls; throw Boom("boom"); }),
+               Boom);
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(cache_->stats().sets, 0u);
+  EXPECT_EQ(cache_->get("k", ns("e")), std::nullopt);
+}
+
+TEST_P(CacheBehaviour, BackendFailureFallsBackToComputeOnceAndIsReported) {
+  faulty_->fail_always(true, errc::timeout);
+  int computes = 0;
+  EXPECT_EQ(cache_->cached("k", ns("user", 1), 1min, [&] { return ++computes; }), 1);
+  EXPECT_EQ(computes, 1);
+  EXPECT_EQ(faulty_->calls(Operation::set), 0u) << "nothing is written after a failed read";
+  EXPECT_GE(cache_->stats().errors, 1u);
+  EXPECT_GE(hook_calls_.load(), 1);
+  {
+    std::lock_guard lock(hook_mutex_);
+    EXPECT_EQ(last_error_, errc::timeout);
+  }
+  EXPECT_EQ(cache_->get("k", ns("user", 1)), std::nullopt);
+  EXPECT_NO_THROW(cache_->set("k", ns("user", 1), std::string("v"), 1min));
+  faulty_->fail_always(false);
+  EXPECT_EQ(cache_->cached("k", ns("user", 1), 1min, [&] { return ++computes; }), 2);
+  EXPECT_EQ(cache_->cached("k", ns("user", 1), 1min, [&] { return ++computes; }), 2);
+}
+
+TEST_P(CacheBehaviour, FailureWhileWritingStillReturnsTheComputedValue) {
+  faulty_->fail_next(Operation::set, 1);
+  EXPECT_EQ(cache_->cached("k", ns("w"), 1min, [] { return std::string("v1"); }), "v1");
+  EXPECT_EQ(cache_->stats().errors, 1u);
+  EXPECT_EQ(cache_->cached("k", ns("w"), 1min, [] { return std::string("v2"); }), "v2");
+  EXPECT_EQ(cache_->cached("k", ns("w"), 1min, [] { return std::string("v3"); }), "v2");
+}
+
+TEST_P(CacheBehaviour, AThrowingErrorHookDoesNotBreakTheCaller) {
+  cache_->set_error_hook([](const ErrorEvent&) { throw std::runtime_error("hook bug"); });
+  faulty_->fail_always(true);
+  EXPECT_EQ(cache_->cached("k", ns("h"), 1min, [] { return 5; }), 5);
+}
+
+TEST_P(CacheBehaviour, FailedBumpIsNeverSilent) {
+  faulty_->fail_always(true, errc::backend_unavailable);
+  try {
+    cache_->bump_namespace(ns("user", 1));
+    ADD_FAILURE() << "bump_namespace returned although the backend failed";
+  } catch (const backend_error& e) {
+    EXPECT_EQ(e.code(), errc::backend_unavailable);
+  }
+  std::error_code ec;
+  EXPECT_EQ(cache_->bump_namespace(ns("user", 1), ec), 0u);
+  EXPECT_EQ(ec, errc::backend_unavailable);
+  EXPECT_THROW(cache_->generation(ns("user", 1)), backend_error);
+  EXPECT_EQ(cache_->stats().bumps, 0u);
+  faulty_->fail_always(false);
+  EXPECT_NE(cache_->bump_namespace(ns("user", 1), ec), 0u);
+  EXPECT_FALSE(ec);
+}
+
+TEST_P(CacheBehaviour, NonPositiveTtlIsRejected) {
+  EXPECT_THROW(cache_->cached("k", ns("t"), 0s, [] { return 1; }), std::invalid_argument);
+  EXPECT_THROW(cache_->cached("k", ns("t"), -5min, [] { return 1; }), std::invalid_argument);
+  EXPECT_THROW(cache_->set("k", ns("t"), 1, 0ms), std::invalid_argument);
+}
+
+TEST_P(CacheBehaviour, SteadyStateReadIsOneRoundTripAndTwoAfterABump) {
+  const NamespaceSet deps{ns("user", 1), ns("org", 1)};
+  cache_->cached("dash", deps, 1min, [] { return 1; });  // cold: counters, then entry
+  faulty_->reset_counts();
+  cache_->cached("dash", deps, 1min, [] { return 2; });
+  EXPECT_EQ(faulty_->calls(), 1u) << "a steady-state hit is one multi-get";
+  other_process().bump_namespace(ns("org", 1));
+  faulty_->reset_counts();
+  cache_->cached("dash", deps, 1min, [] { return 3; });
+  EXPECT_EQ(faulty_->calls(Operation::get_many), 2u) << "right after a bump: counters+guess, then the entry";
+  EXPECT_EQ(faulty_->calls(Operation::set), 1u);
+  faulty_->reset_counts();
+  EXPECT_EQ(cache_->cached("dash", deps, 1min, [] { return 4; }), 3);
+  EXPECT_EQ(faulty_->calls(), 1u);
+  // A miss in steady state is final after one round trip too (plus the write).
+  faulty_->reset_counts();
+  cache_->cached("other-page", deps, 1min, [] { return 5; });
+  EXPECT_EQ(faulty_->calls(Operation::get_many), 1u);
+}
+
+TEST_P(CacheBehaviour, HintsOffStillKeepsThePromises) {
+  Cache cache(faulty_, CacheOptions{.prefix = prefix_, .generation_hints = 0});
+  int computes = 0;
+  cache.cached("k", ns("u"), 1min, [&] { return ++computes; });
+  cache.cached("k", ns("u"), 1min, [&] { return ++computes; });
+  cache.bump_namespace(ns("u"));
+  cache.cached("k", ns("u"), 1min, [&] { return ++computes; });
+  EXPECT_EQ(computes, 2);
+}
+
+TEST_P(CacheBehaviour, OversizedValueIsReturnedButNotCached) {
+  const std::string huge(faulty_->max_value_size() + 1, 'x');
+  int computes = 0;
+  EXPECT_EQ(cache_->cached("big", ns("v"), 1min, [&] { ++computes; return huge; }).size(), huge.size());
+  EXPECT_EQ(cache_->cached("big", ns("v"), 1min, [&] { ++computes; return huge; }).size(), huge.size());
+  EXPECT_EQ(computes, 2);
+  EXPECT_EQ(cache_->stats().oversized, 2u);
+  EXPECT_EQ(last_error_, errc::value_too_large);
+  EXPECT_EQ(cache_->get("big", ns("v")), std::nullopt);
+}
+
+TEST_P(CacheBehaviour, HostileKeysAndNamespacesAreStoredSafelyAndApart) {
+  const std::vector<std::string> hostile = {"a b", "a\r\nset x 0 0 1\r\n", std::string("n\0ul", 4),
+                                            std::string(64 * 1024, 'k'), "\xff\xfe invalid utf8",
+                                            std::string(1 << 20, '\n')};
+  int i = 0;
+  for (const auto& text : hostile) {
+    const int expected = ++i;
+    EXPECT_EQ(cache_->cached(text, Namespace(text), 1min, [&] { return expected; }), expected);
+  }
+  i = 0;
+  for (const auto& text : hostile) {
+    ++i;
+    EXPECT_EQ(cache_->get<int>(text, Namespace(text)), i) << "entry " << i;
+  }
+  EXPECT_EQ(cache_->stats().errors, 0u);
+}
+
+TEST_P(CacheBehaviour, GetAndSetShareEntriesWithCached) {
+  cache_->set("k", {ns("a"), ns("b")}, "v", 30s);
+  EXPECT_EQ(cache_->get("k", {ns("b"), ns("a")}), "v");
+  EXPECT_EQ(cache_->cached("k", {ns("a"), ns("b")}, 30s, [] { return std::string("computed"); }), "v");
+  cache_->bump_namespace(ns("b"));
+  EXPECT_EQ(cache_->get("k", {ns("a"), ns("b")}), std::nullopt);
+}
+
+TEST_P(CacheBehaviour, EntriesWithoutNamespacesWork) {
+  int computes = 0;
+  cache_->cached("plain", {}, 1min, [&] { return ++computes; });
+  EXPECT_EQ(cache_->cached("plain", {}, 1min, [&] { return ++computes; }), 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, CacheBehaviour, ::testing::ValuesIn(test::backend_kinds()),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace gencache

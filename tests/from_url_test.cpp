@@ -1,0 +1,100 @@
+// Promise 6: a malformed URL gets a clear error that names the bad part.
+#include <cstdlib>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "gencache/cache.hpp"
+#include "gencache/memory_backend.hpp"
+#include "url_options.hpp"
+
+namespace gencache {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string config_message(std::string_view url) {
+  try {
+    Cache::from_url(url);
+  } catch (const config_error& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "no config_error for " << url;
+  return "";
+}
+
+TEST(FromUrl, MemoryUrlBuildsAWorkingCache) {
+  Cache cache = Cache::from_url("memory://?max_bytes=8MiB&prefix=app1:");
+  EXPECT_EQ(cache.backend().describe(), "memory://");
+  EXPECT_EQ(cache.cached("k", ns("x"), 1min, [] { return 3; }), 3);
+  EXPECT_EQ(cache.cached("k", ns("x"), 1min, [] { return 4; }), 3);
+  EXPECT_NO_THROW(Cache::from_url("memory://"));
+  EXPECT_NO_THROW(Cache::from_url("memory:///"));
+}
+
+TEST(FromUrl, UnknownSchemeNamesItAndListsTheAccepted) {
+  const std::string m = config_message("mongodb://localhost");
+  EXPECT_NE(m.find("'mongodb'"), std::string::npos) << m;
+  EXPECT_NE(m.find("memory, memcached"), std::string::npos) << m;
+  EXPECT_NE(config_message("no-scheme-at-all").find("no scheme"), std::string::npos);
+}
+
+TEST(FromUrl, UnknownParameterNamesItAndListsTheAccepted) {
+  const std::string m = config_message("memory://?max_bytez=1MiB");
+  EXPECT_NE(m.find("max_bytez"), std::string::npos) << m;
+  EXPECT_NE(m.find("max_bytes"), std::string::npos) << m;
+  EXPECT_NE(m.find("prefix"), std::string::npos) << m;
+}
+
+TEST(FromUrl, BadValuesNameTheParameterAndTheExpectedForm) {
+  const std::string m = config_message("memory://?max_bytes=lots");
+  EXPECT_NE(m.find("'lots'"), std::string::npos) << m;
+  EXPECT_NE(m.find("max_bytes"), std::string::npos) << m;
+  EXPECT_NE(config_message("memory://?prefix=has%20space").find("prefix"), std::string::npos);
+  EXPECT_NE(config_message("memory://?counter_ttl=10").find("unit"), std::string::npos);
+  EXPECT_NE(config_message("memory://?max_bytes=1MiB&max_bytes=2MiB").find("more than once"),
+            std::string::npos);
+  EXPECT_NE(config_message("memory://somehost").find("no host"), std::string::npos);
+  EXPECT_NE(config_message("memory://?x#frag").find("fragment"), std::string::npos);
+}
+
+TEST(FromUrl, CredentialsNeverAppearInMessages) {
+  const std::string m = config_message("memcached://admin:s3cret@127.0.0.1:11211?bogus=1");
+  EXPECT_EQ(m.find("s3cret"), std::string::npos) << m;
+  EXPECT_NE(m.find("bogus"), std::string::npos) << m;
+  const std::string m2 = config_message("nosuch://admin:s3cret@host");
+  EXPECT_EQ(m2.find("s3cret"), std::string::npos) << m2;
+}
+
+TEST(FromUrl, FromEnvReadsGencacheUrlAndDefaultsToMemory) {
+  ::unsetenv("GENCACHE_URL");
+  EXPECT_EQ(Cache::from_env().backend().describe(), "memory://");
+  ::setenv("GENCACHE_URL", "memory://?max_bytes=2MiB", 1);
+  EXPECT_EQ(Cache::from_env().backend().describe(), "memory://");
+  ::setenv("GENCACHE_URL", "bogus://", 1);
+  EXPECT_THROW(Cache::from_env(), config_error);
+  ::unsetenv("GENCACHE_URL");
+}
+
+TEST(UrlOptions, DurationsAndSizesParseWithUnits) {
+  using detail::parse_duration;
+  using detail::parse_size;
+  EXPECT_EQ(parse_duration("250us"), 250us);
+  EXPECT_EQ(parse_duration("50ms"), 50ms);
+  EXPECT_EQ(parse_duration("2s"), 2s);
+  EXPECT_EQ(parse_duration("5m"), 5min);
+  EXPECT_EQ(parse_duration("1h"), 1h);
+  EXPECT_THROW(parse_duration("50"), std::invalid_argument);
+  EXPECT_THROW(parse_duration("ms"), std::invalid_argument);
+  EXPECT_THROW(parse_duration("-5s"), std::invalid_argument);
+  EXPECT_THROW(parse_duration("99999999999999999999h"), std::invalid_argument);
+  EXPECT_EQ(parse_size("512"), 512u);
+  EXPECT_EQ(parse_size("64KiB"), 64u << 10);
+  EXPECT_EQ(parse_size("64MiB"), 64u << 20);
+  EXPECT_EQ(parse_size("1GiB"), 1u << 30);
+  EXPECT_THROW(parse_size("1TiB"), std::invalid_argument);
+  EXPECT_THROW(parse_size(""), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace gencache

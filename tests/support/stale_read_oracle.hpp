@@ -1,0 +1,37 @@
+#pragma once
+// Promise 1 as an oracle: writers change data, then bump its namespace and record that the
+// bump completed; readers note what had completed before they started, then read through
+// the cache. A read that returns data older than a bump completed before it started is a
+// stale read.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+
+#include "gencache/cache.hpp"
+
+namespace gencache::test {
+
+struct OracleConfig {
+  int readers = 4;
+  int writers = 2;
+  int reads_per_reader = 5000;
+  int bumps_per_writer = 500;
+  int namespaces = 4;
+  int keys_per_namespace = 8;
+  /// Runs on its own thread while the readers and writers run (a restart, evictions...).
+  /// It gets a flag that turns true once readers and writers are done.
+  std::function<void(const std::atomic<bool>& done)> chaos;
+};
+
+struct OracleResult {
+  std::uint64_t reads = 0;
+  std::uint64_t stale_reads = 0;
+  std::uint64_t bumps = 0;
+  std::uint64_t failed_bumps = 0;  ///< bumps that threw (the promise covers only bumps that returned)
+  std::uint64_t cache_hits = 0;    ///< reads answered from the cache (from Stats)
+};
+
+OracleResult run_stale_read_oracle(Cache& cache, const OracleConfig& config);
+
+}  // namespace gencache::test

@@ -1,0 +1,31 @@
+#pragma once
+// Backends the behavioural suites run against. Memcached servers are started by the tests
+// themselves (one per process, on a free loopback port); each test gets a fresh random key
+// prefix so tests never see each other's data.
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gencache/backend.hpp"
+#include "gencache/cache.hpp"
+
+namespace gencache::test {
+
+/// "memory", "memcached_ascii", "memcached_binary".
+std::vector<std::string> backend_kinds();
+
+struct TestBackend {
+  std::shared_ptr<Backend> backend;
+  std::string prefix;  ///< pass as CacheOptions::prefix to isolate the test
+};
+
+/// A fresh backend of `kind`. Memory backends are new each call; Memcached ones share
+/// one server per process and get a fresh random prefix.
+TestBackend make_test_backend(std::string_view kind);
+
+/// A random prefix such as "t3f9c2a1:".
+std::string random_prefix();
+
+}  // namespace gencache::test
