@@ -1,0 +1,42 @@
+# shellcheck shell=bash
+# Sourced by scripts/test and scripts/demo: the Debian 12 packages gencache needs, and a
+# function that installs only the missing ones.
+
+# shellcheck disable=SC2034  # the lists are used by the scripts that source this file
+
+# To configure and build the library, the examples, the tests and the benchmarks (the
+# top-level CMake project needs GoogleTest and Google Benchmark to configure).
+GENCACHE_BUILD_PACKAGES=(
+  cmake ninja-build g++ pkg-config
+  libmemcached-dev libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
+  libfmt-dev libssl-dev
+  googletest libgtest-dev libgmock-dev libbenchmark-dev
+)
+# Only to run the tests: they start their own memcached servers.
+GENCACHE_TEST_PACKAGES=(memcached python3)
+
+# install_missing_packages PACKAGE...: apt-get installs the packages dpkg does not know as
+# installed; does nothing (and needs no network) when all are there.
+install_missing_packages() {
+  local missing=() package
+  for package in "$@"; do
+    dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+  done
+  if ((${#missing[@]} == 0)); then
+    echo "all ${#} required packages are installed"
+    return 0
+  fi
+  local sudo=()
+  if ((EUID != 0)); then
+    if ! command -v sudo >/dev/null; then
+      echo "error: missing packages and not root; run as root:" >&2
+      echo "  apt-get update && apt-get install -y --no-install-recommends ${missing[*]}" >&2
+      return 1
+    fi
+    sudo=(sudo)
+  fi
+  echo "installing missing packages: ${missing[*]}"
+  "${sudo[@]}" apt-get update
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y --no-install-recommends "${missing[@]}"
+}
