@@ -1,6 +1,9 @@
 #include "cache_core.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <cmath>
+#include <random>
 #include <cstdlib>
 #include <functional>
 #include <mutex>
@@ -44,6 +47,10 @@ Stats StripedStats::snapshot() const noexcept {
   s.oversized = sum[oversized];
   s.computes = sum[computes];
   s.round_trips = sum[round_trips];
+  s.stale_served = sum[stale_served];
+  s.early_refreshes = sum[early_refreshes];
+  s.coalesced = sum[coalesced];
+  s.lease_waits = sum[lease_waits];
   return s;
 }
 
@@ -55,11 +62,19 @@ CacheCore::CacheCore(std::shared_ptr<Backend> backend, CacheOptions options)
       clock_(options.clock ? std::move(options.clock) : system_clock()),
       counter_ttl_(options.counter_ttl),
       hints_(options.generation_hints),
+      call_defaults_(std::move(options.call)),
       hook_(std::move(options.on_error)) {
   if (!backend_) throw std::invalid_argument("gencache::Cache: the backend must not be null");
   if (counter_ttl_.count() < 0)
     throw std::invalid_argument("gencache::Cache: counter_ttl must not be negative");
   validate_prefix(prefix_);
+  const CallOptions& c = call_defaults_;
+  if (c.early_refresh_beta < 0 || c.ttl_jitter < 0 || c.ttl_jitter >= 1 || c.lease_ttl.count() <= 0 ||
+      c.lease_wait.count() < 0 || c.stale_while_revalidate.count() < 0 || c.stale_if_error.count() < 0 ||
+      (c.absent_ttl && c.absent_ttl->count() <= 0))
+    throw std::invalid_argument(
+        "gencache::CallOptions: early_refresh_beta >= 0, 0 <= ttl_jitter < 1, lease_ttl > 0, and "
+        "lease_wait, stale_while_revalidate, stale_if_error >= 0, absent_ttl > 0 are required");
 }
 
 void CacheCore::report(std::string_view operation, const std::exception& failure) noexcept {
@@ -197,7 +212,8 @@ ReadResult CacheCore::read(std::string_view key, const NamespaceSet& namespaces,
 }
 
 void CacheCore::write(const ReadResult& read, EntryKind kind, std::string_view payload,
-                      std::chrono::milliseconds ttl, std::chrono::microseconds compute_time) {
+                      std::chrono::milliseconds ttl, std::chrono::milliseconds storage_ttl,
+                      std::chrono::microseconds compute_time) {
   if (!read.backend_ok) return;
   try {
     Entry entry;
@@ -214,7 +230,7 @@ void CacheCore::write(const ReadResult& read, EntryKind kind, std::string_view p
                                       backend_->max_value_size()));
     }
     stats_.add(StripedStats::round_trips);
-    backend_->set(read.versioned_key, bytes, ttl);
+    backend_->set(read.versioned_key, bytes, std::max(ttl, storage_ttl));
     stats_.add(StripedStats::sets);
   } catch (const backend_error& e) {
     // Too large for us or for the server: the caller still gets the computed value.
@@ -272,8 +288,9 @@ ReadResult resolve_key(CacheCore& core, std::string_view key, const NamespaceSet
 }
 
 void write_entry(CacheCore& core, const ReadResult& read, EntryKind kind, std::string_view payload,
-                 std::chrono::milliseconds ttl, std::chrono::microseconds compute_time) {
-  core.write(read, kind, payload, ttl, compute_time);
+                 std::chrono::milliseconds ttl, std::chrono::milliseconds storage_ttl,
+                 std::chrono::microseconds compute_time) {
+  core.write(read, kind, payload, ttl, storage_ttl, compute_time);
 }
 
 void count(CacheCore& core, Event event) noexcept {
@@ -282,10 +299,145 @@ void count(CacheCore& core, Event event) noexcept {
     case Event::miss: core.stats().add(StripedStats::misses); break;
     case Event::corrupt: core.stats().add(StripedStats::corrupt); break;
     case Event::compute: core.stats().add(StripedStats::computes); break;
+    case Event::stale_served: core.stats().add(StripedStats::stale_served); break;
+    case Event::early_refresh: core.stats().add(StripedStats::early_refreshes); break;
+    case Event::coalesced: core.stats().add(StripedStats::coalesced); break;
+    case Event::lease_wait: core.stats().add(StripedStats::lease_waits); break;
   }
 }
 
 Clock::time_point now(const CacheCore& core) noexcept { return core.clock().now(); }
+
+// ---- single-flight ----
+
+FlightTicket CacheCore::flight(const std::string& key, bool join_running) {
+  FlightShard& shard = flights_[std::hash<std::string>{}(key) % flights_.size()];
+  std::lock_guard lock(shard.mutex);
+  auto [it, inserted] = shard.running.try_emplace(key);
+  if (inserted) {
+    it->second = std::make_shared<Flight>();
+    return {it->second, true};
+  }
+  if (!join_running) return {};
+  return {it->second, false};
+}
+
+void CacheCore::retire(const std::string& key, const std::shared_ptr<Flight>& flight) {
+  FlightShard& shard = flights_[std::hash<std::string>{}(key) % flights_.size()];
+  std::lock_guard lock(shard.mutex);
+  auto it = shard.running.find(key);
+  if (it != shard.running.end() && it->second == flight) shard.running.erase(it);
+}
+
+FlightTicket join_flight(CacheCore& core, const std::string& key) { return core.flight(key, true); }
+
+FlightTicket try_lead(CacheCore& core, const std::string& key) { return core.flight(key, false); }
+
+void finish_flight(CacheCore& core, const std::string& key, const std::shared_ptr<Flight>& flight,
+                   std::shared_ptr<const void> value, const std::type_info* type, std::exception_ptr error) {
+  // Retire first: a caller arriving from now on starts a new flight and reads the backend,
+  // where the value already is.
+  core.retire(key, flight);
+  {
+    std::lock_guard lock(flight->mutex);
+    flight->value = std::move(value);
+    flight->type = type;
+    flight->error = std::move(error);
+    flight->done = true;
+  }
+  flight->finished.notify_all();
+}
+
+std::shared_ptr<const void> wait_flight(Flight& flight, const std::type_info& type) {
+  std::unique_lock lock(flight.mutex);
+  flight.finished.wait(lock, [&] { return flight.done; });
+  if (flight.error) std::rethrow_exception(flight.error);
+  if (flight.type == nullptr || *flight.type != type) return nullptr;
+  return flight.value;
+}
+
+// ---- leases ----
+
+namespace {
+std::string lease_key_for(const std::string& prefix, const std::string& versioned) {
+  return prefix + "gc1:l:" + sha256_hex(versioned);
+}
+}  // namespace
+
+Lease CacheCore::acquire_lease(const ReadResult& read, std::chrono::milliseconds ttl) {
+  try {
+    stats_.add(StripedStats::round_trips);
+    return backend_->add(lease_key_for(prefix_, read.versioned_key), "1", ttl) ? Lease::acquired
+                                                                             : Lease::held_elsewhere;
+  } catch (const std::exception& e) {
+    report("lease", e);
+    return Lease::unavailable;
+  }
+}
+
+void CacheCore::release_lease(const ReadResult& read) noexcept {
+  try {
+    stats_.add(StripedStats::round_trips);
+    backend_->remove(lease_key_for(prefix_, read.versioned_key));
+  } catch (const std::exception& e) {
+    report("lease", e);  // it expires by itself after lease_ttl
+  }
+}
+
+std::optional<Entry> CacheCore::poll(const ReadResult& read, std::chrono::milliseconds wait) {
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  auto backoff = std::chrono::milliseconds(1);
+  const std::string_view key = read.versioned_key;
+  while (true) {
+    const auto remaining = deadline - std::chrono::steady_clock::now();
+    if (remaining <= remaining.zero()) return std::nullopt;
+    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(backoff, remaining));
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(50));
+    try {
+      auto values = fetch(std::span(&key, 1));
+      if (values[0]) {
+        if (auto entry = decode_envelope(*values[0])) return entry;
+      }
+    } catch (const std::exception& e) {
+      report("read", e);
+      return std::nullopt;
+    }
+  }
+}
+
+Lease acquire_lease(CacheCore& core, const ReadResult& read, std::chrono::milliseconds ttl) {
+  return core.acquire_lease(read, ttl);
+}
+
+void release_lease(CacheCore& core, const ReadResult& read) noexcept { core.release_lease(read); }
+
+std::optional<Entry> poll_for_entry(CacheCore& core, const ReadResult& read, std::chrono::milliseconds wait) {
+  return core.poll(read, wait);
+}
+
+// ---- freshness ----
+
+namespace {
+double uniform_open01() {
+  static thread_local std::mt19937_64 rng(fresh_generation());
+  // (0, 1]: never 0, so log() is finite.
+  return (static_cast<double>(rng() >> 11) + 1.0) * 0x1.0p-53;
+}
+}  // namespace
+
+bool refresh_early(const Entry& entry, Clock::time_point now, double beta) {
+  if (beta <= 0 || entry.compute_time.count() <= 0) return false;
+  const double delta_us = static_cast<double>(entry.compute_time.count());
+  const auto head_start = std::chrono::microseconds(static_cast<std::int64_t>(-delta_us * beta * std::log(uniform_open01())));
+  return now + head_start >= entry.created + entry.ttl;
+}
+
+std::chrono::milliseconds jittered(std::chrono::milliseconds ttl, double jitter) {
+  if (jitter <= 0) return ttl;
+  const double factor = 1.0 + jitter * (2.0 * uniform_open01() - 1.0);
+  return std::max(std::chrono::milliseconds(1),
+                  std::chrono::milliseconds(static_cast<std::int64_t>(static_cast<double>(ttl.count()) * factor)));
+}
 
 std::chrono::milliseconds checked_ttl(std::chrono::nanoseconds ttl) {
   if (ttl <= ttl.zero())
@@ -338,6 +490,8 @@ std::uint64_t Cache::generation(const Namespace& ns) {
 }
 
 Stats Cache::stats() const { return core_->stats().snapshot(); }
+
+const CallOptions& Cache::call_defaults() const noexcept { return core_->call_defaults(); }
 
 void Cache::set_error_hook(ErrorHook hook) { core_->set_hook(std::move(hook)); }
 

@@ -8,6 +8,7 @@
 #include <memory>
 #include <shared_mutex>
 #include <string>
+#include <unordered_map>
 
 #include "gencache/cache.hpp"
 #include "generation_hints.hpp"
@@ -19,7 +20,7 @@ class StripedStats {
  public:
   enum Field : std::size_t {
     hits, misses, sets, bumps, errors, corrupt, counter_recreations, oversized, computes,
-    round_trips, field_count
+    round_trips, stale_served, early_refreshes, coalesced, lease_waits, field_count
   };
   void add(Field field, std::uint64_t n = 1) noexcept;
   Stats snapshot() const noexcept;
@@ -39,7 +40,14 @@ class CacheCore {
   /// Reads the entry; see read_entry() in detail/core.hpp.
   ReadResult read(std::string_view key, const NamespaceSet& namespaces, bool fetch_entry);
   void write(const ReadResult& read, EntryKind kind, std::string_view payload,
-             std::chrono::milliseconds ttl, std::chrono::microseconds compute_time);
+             std::chrono::milliseconds ttl, std::chrono::milliseconds storage_ttl,
+             std::chrono::microseconds compute_time);
+  FlightTicket flight(const std::string& key, bool join_running);
+  void retire(const std::string& key, const std::shared_ptr<Flight>& flight);
+  Lease acquire_lease(const ReadResult& read, std::chrono::milliseconds ttl);
+  void release_lease(const ReadResult& read) noexcept;
+  std::optional<Entry> poll(const ReadResult& read, std::chrono::milliseconds wait);
+  const CallOptions& call_defaults() const noexcept { return call_defaults_; }
   std::uint64_t bump(const Namespace& ns);
   std::uint64_t generation(const Namespace& ns);
 
@@ -65,6 +73,12 @@ class CacheCore {
   std::chrono::milliseconds counter_ttl_;
   GenerationHints hints_;
   StripedStats stats_;
+  CallOptions call_defaults_;
+  struct alignas(64) FlightShard {
+    std::mutex mutex;
+    std::unordered_map<std::string, std::shared_ptr<Flight>> running;
+  };
+  std::array<FlightShard, 16> flights_;
   mutable std::shared_mutex hook_mutex_;
   ErrorHook hook_;
 };

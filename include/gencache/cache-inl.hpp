@@ -50,6 +50,11 @@ std::optional<T> Cache::decode_entry(const detail::ReadResult& read) {
     detail::count(*core_, detail::Event::miss);
     return std::nullopt;
   }
+  if (detail::now(*core_) >= read.entry->created + read.entry->ttl) {
+    // Kept by the backend for a stale window, but no longer fresh.
+    detail::count(*core_, detail::Event::miss);
+    return std::nullopt;
+  }
   std::optional<T> value = detail::value_traits<T>::from_entry(*read.entry);
   if (!value) {
     // A well-formed envelope whose payload is not a T: written by another type or program.
@@ -68,25 +73,177 @@ void Cache::store_value(const detail::ReadResult& read, const T& value, std::chr
   using traits = detail::value_traits<T>;
   const bool absent = traits::is_absent(value);
   detail::write_entry(*core_, read, absent ? detail::EntryKind::absent : detail::EntryKind::value,
-                      traits::payload(value), ttl, compute_time);
+                      traits::payload(value), ttl, ttl, compute_time);
+}
+
+// Runs compute (under a cross-process lease when asked) and stores the result.
+template <class T, class F>
+T Cache::compute_and_store(const detail::ReadResult& read, F& compute, std::chrono::milliseconds ttl,
+                           const CallOptions& options) {
+  using traits = detail::value_traits<T>;
+  detail::Lease lease = detail::Lease::unavailable;
+  if (options.lease && read.backend_ok) {
+    lease = detail::acquire_lease(*core_, read, options.lease_ttl);
+    if (lease == detail::Lease::held_elsewhere) {
+      detail::count(*core_, detail::Event::lease_wait);
+      if (auto entry = detail::poll_for_entry(*core_, read, options.lease_wait)) {
+        if (std::optional<T> value = traits::from_entry(*entry)) return std::move(*value);
+      }
+      // The holder did not deliver within lease_wait (it may have died): compute here.
+    }
+  }
+  struct LeaseRelease {
+    Cache* self;
+    const detail::ReadResult* read;
+    bool held;
+    ~LeaseRelease() {
+      if (held) detail::release_lease(*self->core_, *read);
+    }
+  } release{this, &read, lease == detail::Lease::acquired};
+
+  detail::count(*core_, detail::Event::compute);
+  const auto started = detail::now(*core_);
+  T value = std::invoke(compute);
+  const auto took = std::chrono::duration_cast<std::chrono::microseconds>(detail::now(*core_) - started);
+  if (read.backend_ok) {
+    const bool absent = traits::is_absent(value);
+    auto fresh_for = detail::jittered(absent && options.absent_ttl ? *options.absent_ttl : ttl, options.ttl_jitter);
+    const auto keep_for = fresh_for + std::max(options.stale_while_revalidate, options.stale_if_error);
+    detail::write_entry(*core_, read, absent ? detail::EntryKind::absent : detail::EntryKind::value,
+                        traits::payload(value), fresh_for, keep_for, took);
+  }
+  return value;
+}
+
+// The miss path: one compute per entry in this process (single-flight), falling back to a
+// stale value when compute throws and stale-if-error allows it.
+template <class T, class F>
+T Cache::compute_shared(const detail::ReadResult& read, F& compute, std::chrono::milliseconds ttl,
+                        const CallOptions& options, const std::optional<T>& stale) {
+  auto serve_stale_or_rethrow = [&]() -> T {
+    if (!stale) throw;
+    detail::count(*core_, detail::Event::stale_served);
+    return *stale;
+  };
+  if (!options.single_flight || !read.backend_ok) {
+    try {
+      return compute_and_store<T>(read, compute, ttl, options);
+    } catch (...) {
+      return serve_stale_or_rethrow();
+    }
+  }
+  detail::FlightTicket ticket = detail::join_flight(*core_, read.versioned_key);
+  if (!ticket.leader) {
+    detail::count(*core_, detail::Event::coalesced);
+    try {
+      if (auto shared = detail::wait_flight(*ticket.flight, typeid(T))) return *std::static_pointer_cast<const T>(shared);
+    } catch (...) {
+      return serve_stale_or_rethrow();
+    }
+    // The leader produced another type under the same key: compute on our own.
+    return compute_and_store<T>(read, compute, ttl, options);
+  }
+  try {
+    T value = compute_and_store<T>(read, compute, ttl, options);
+    detail::finish_flight(*core_, read.versioned_key, ticket.flight, std::make_shared<const T>(value), &typeid(T),
+                          nullptr);
+    return value;
+  } catch (...) {
+    detail::finish_flight(*core_, read.versioned_key, ticket.flight, nullptr, nullptr, std::current_exception());
+    return serve_stale_or_rethrow();
+  }
 }
 
 template <class F, class Rep, class Period>
   requires std::invocable<F&>
 std::decay_t<std::invoke_result_t<F&>> Cache::cached(std::string_view key, const NamespaceSet& namespaces,
                                                      std::chrono::duration<Rep, Period> ttl, F&& compute) {
+  return cached(key, namespaces, ttl, std::forward<F>(compute), call_defaults());
+}
+
+template <class F, class Rep, class Period>
+  requires std::invocable<F&>
+std::decay_t<std::invoke_result_t<F&>> Cache::cached(std::string_view key, const NamespaceSet& namespaces,
+                                                     std::chrono::duration<Rep, Period> ttl, F&& compute,
+                                                     const CallOptions& options) {
   using T = std::decay_t<std::invoke_result_t<F&>>;
+  using traits = detail::value_traits<T>;
   const auto ttl_ms = detail::checked_ttl(ttl);
   // Generations are read here, before compute, and the result is stored under exactly them.
   detail::ReadResult read = detail::read_entry(*core_, key, namespaces);
-  if (std::optional<T> hit = decode_entry<T>(read)) return std::move(*hit);
 
-  detail::count(*core_, detail::Event::compute);
-  const auto started = detail::now(*core_);
-  T value = std::invoke(compute);
-  const auto took = std::chrono::duration_cast<std::chrono::microseconds>(detail::now(*core_) - started);
-  store_value(read, value, ttl_ms, took);
-  return value;
+  std::optional<T> current;
+  if (read.entry) {
+    current = traits::from_entry(*read.entry);
+    if (!current) detail::count(*core_, detail::Event::corrupt);
+  }
+  if (current) {
+    const auto now = detail::now(*core_);
+    const auto expiry = read.entry->created + read.entry->ttl;
+    if (now < expiry) {
+      detail::FlightTicket ticket;
+      if (detail::refresh_early(*read.entry, now, options.early_refresh_beta))
+        ticket = detail::try_lead(*core_, read.versioned_key);
+      detail::count(*core_, detail::Event::hit);
+      if (!ticket.leader) return std::move(*current);
+      // XFetch chose this reader to refresh before expiry; the value in hand stays valid,
+      // so a failing early refresh is ignored.
+      detail::count(*core_, detail::Event::early_refresh);
+      try {
+        T value = compute_and_store<T>(read, compute, ttl_ms, options);
+        detail::finish_flight(*core_, read.versioned_key, ticket.flight, std::make_shared<const T>(value),
+                              &typeid(T), nullptr);
+        return value;
+      } catch (...) {
+        detail::finish_flight(*core_, read.versioned_key, ticket.flight, nullptr, nullptr, std::current_exception());
+        return std::move(*current);
+      }
+    }
+    const auto stale_for = now - expiry;
+    if (stale_for < options.stale_while_revalidate) {
+      detail::FlightTicket ticket = detail::try_lead(*core_, read.versioned_key);
+      if (!ticket.leader) {
+        detail::count(*core_, detail::Event::stale_served);
+        return std::move(*current);
+      }
+      if constexpr (std::is_copy_constructible_v<std::decay_t<F>>) {
+        if (options.executor) {
+          detail::count(*core_, detail::Event::stale_served);
+          options.executor([self = *this, read, task = std::decay_t<F>(compute), ttl_ms, options,
+                            flight = ticket.flight]() mutable {
+            try {
+              T value = self.compute_and_store<T>(read, task, ttl_ms, options);
+              detail::finish_flight(*self.core_, read.versioned_key, flight, std::make_shared<const T>(value),
+                                    &typeid(T), nullptr);
+            } catch (...) {
+              detail::finish_flight(*self.core_, read.versioned_key, flight, nullptr, nullptr,
+                                    std::current_exception());
+            }
+          });
+          return std::move(*current);
+        }
+      }
+      // Refresh in this caller's thread; the others got the stale value meanwhile.
+      detail::count(*core_, detail::Event::miss);
+      try {
+        T value = compute_and_store<T>(read, compute, ttl_ms, options);
+        detail::finish_flight(*core_, read.versioned_key, ticket.flight, std::make_shared<const T>(value),
+                              &typeid(T), nullptr);
+        return value;
+      } catch (...) {
+        detail::finish_flight(*core_, read.versioned_key, ticket.flight, nullptr, nullptr, std::current_exception());
+        if (stale_for < options.stale_if_error) {
+          detail::count(*core_, detail::Event::stale_served);
+          return std::move(*current);
+        }
+        throw;
+      }
+    }
+    // Past its TTL: kept only as the fallback for stale-if-error.
+    if (!(stale_for < options.stale_if_error)) current.reset();
+  }
+  detail::count(*core_, detail::Event::miss);
+  return compute_shared<T>(read, compute, ttl_ms, options, current);
 }
 
 template <class T>

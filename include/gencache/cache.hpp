@@ -34,6 +34,45 @@ struct Stats {
   std::uint64_t oversized = 0;  ///< values not cached because they exceed the backend's limit
   std::uint64_t computes = 0;   ///< compute functions run by `cached` / `cached_call`
   std::uint64_t round_trips = 0;  ///< backend calls made (a multi-get counts once)
+  std::uint64_t stale_served = 0;  ///< stale values returned (stale-while-revalidate or -if-error)
+  std::uint64_t early_refreshes = 0;  ///< recomputes started before expiry (XFetch)
+  std::uint64_t coalesced = 0;  ///< misses that waited for another caller's compute (single-flight)
+  std::uint64_t lease_waits = 0;  ///< misses that waited for another process's lease
+};
+
+/// Per-call stampede protection and freshness. Defaults live in CacheOptions::call; the
+/// `cached` overload that takes a CallOptions replaces them for that call.
+/// Stale values are only ever served for the same generations: a bump is never undone by
+/// stale serving.
+struct CallOptions {
+  /// Concurrent misses of one entry in this process run compute once; the others wait and
+  /// get its result (or its exception). Keyed per entry. Default on.
+  bool single_flight = true;
+  /// Across processes: the first to miss takes a lease (an `add` of a lease key); the
+  /// others poll for the value with bounded backoff for at most `lease_wait`, then compute
+  /// themselves, so a lost lease holder never blocks anyone for longer. Default off.
+  bool lease = false;
+  /// How long a lease lives if its holder dies. Default 5 s.
+  std::chrono::milliseconds lease_ttl{5000};
+  /// How long a caller waits for a lease holder's value before computing itself. Default 1 s.
+  std::chrono::milliseconds lease_wait{1000};
+  /// XFetch early refresh: a reader recomputes before expiry when
+  /// `now - compute_time * beta * ln(rand()) >= created + ttl`. 0 never refreshes early.
+  /// Default 1.
+  double early_refresh_beta = 1.0;
+  /// Serve a value up to this long past its TTL while one caller refreshes it. Default 0 (off).
+  std::chrono::milliseconds stale_while_revalidate{0};
+  /// If compute throws, serve a value up to this long past its TTL instead. Default 0 (off).
+  std::chrono::milliseconds stale_if_error{0};
+  /// TTL of an empty std::optional result (negative caching). Default: the call's TTL.
+  std::optional<std::chrono::milliseconds> absent_ttl;
+  /// Spread each TTL uniformly by up to this fraction (0.1 = +/-10%), so entries written
+  /// together do not expire together. Default 0.
+  double ttl_jitter = 0.0;
+  /// Runs stale-while-revalidate refreshes. Default empty: the caller that wins the
+  /// refresh computes in its own thread while the others get the stale value at once.
+  /// With an executor every caller gets the stale value and the refresh runs there.
+  std::function<void(std::function<void()>)> executor;
 };
 
 /// What the error hook receives. Hooks must be thread-safe and must not throw.
@@ -59,6 +98,8 @@ struct CacheOptions {
   std::size_t generation_hints = 65536;
   /// Expiry of generation counters; zero means they never expire. Default: zero.
   std::chrono::milliseconds counter_ttl{0};
+  /// Defaults for every `cached` / `cached_call` call. See CallOptions.
+  CallOptions call;
 };
 
 namespace detail {
@@ -110,6 +151,16 @@ class Cache {
   std::decay_t<std::invoke_result_t<F&>> cached(std::string_view key, const NamespaceSet& namespaces,
                                                 std::chrono::duration<Rep, Period> ttl, F&& compute);
 
+  /// `cached` with per-call stampede and freshness options instead of the defaults.
+  template <class F, class Rep, class Period>
+    requires std::invocable<F&>
+  std::decay_t<std::invoke_result_t<F&>> cached(std::string_view key, const NamespaceSet& namespaces,
+                                                std::chrono::duration<Rep, Period> ttl, F&& compute,
+                                                const CallOptions& options);
+
+  /// The Cache-wide CallOptions (CacheOptions::call).
+  const CallOptions& call_defaults() const noexcept;
+
   /// The value cached for (`key`, `namespaces`), or std::nullopt on a miss. For
   /// `T = std::optional<U>` a cached absent value is `std::optional<T>{std::nullopt}`.
   /// A backend failure is a miss (counted and reported to the error hook).
@@ -144,6 +195,12 @@ class Cache {
   template <class T>
   void store_value(const detail::ReadResult& read, const T& value,
                    std::chrono::milliseconds ttl, std::chrono::microseconds compute_time);
+  template <class T, class F>
+  T compute_and_store(const detail::ReadResult& read, F& compute, std::chrono::milliseconds ttl,
+                      const CallOptions& options);
+  template <class T, class F>
+  T compute_shared(const detail::ReadResult& read, F& compute, std::chrono::milliseconds ttl,
+                   const CallOptions& options, const std::optional<T>& stale);
 
   std::shared_ptr<detail::CacheCore> core_;
 };

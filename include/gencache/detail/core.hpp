@@ -2,10 +2,15 @@
 // Internal: the non-template half of Cache, called from the template bodies in cache-inl.hpp.
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <exception>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <typeinfo>
 
 #include "gencache/clock.hpp"
 #include "gencache/namespace.hpp"
@@ -33,7 +38,7 @@ struct ReadResult {
   std::optional<Entry> entry;  ///< a decoded envelope, or nullopt on a miss
 };
 
-enum class Event { hit, miss, corrupt, compute };
+enum class Event { hit, miss, corrupt, compute, stale_served, early_refresh, coalesced, lease_wait };
 
 /// Reads the generations of `namespaces` and the entry stored under them. Never throws a
 /// backend failure: it is counted and reported, and `backend_ok` is false.
@@ -42,9 +47,54 @@ ReadResult read_entry(CacheCore& core, std::string_view key, const NamespaceSet&
 /// Reads only the generations and returns where the entry lives (`entry` stays empty).
 ReadResult resolve_key(CacheCore& core, std::string_view key, const NamespaceSet& namespaces);
 
-/// Stores an envelope under `read.versioned_key`. Never throws a backend failure.
+/// Stores an envelope under `read.versioned_key`: `ttl` is the freshness recorded in the
+/// envelope, `storage_ttl` (>= ttl) how long the backend keeps it (stale windows included).
+/// Never throws a backend failure.
 void write_entry(CacheCore& core, const ReadResult& read, EntryKind kind, std::string_view payload,
-                 std::chrono::milliseconds ttl, std::chrono::microseconds compute_time);
+                 std::chrono::milliseconds ttl, std::chrono::milliseconds storage_ttl,
+                 std::chrono::microseconds compute_time);
+
+// ---- single-flight: one compute per entry per process ----
+
+/// One in-progress compute that other callers may wait for.
+struct Flight {
+  std::mutex mutex;
+  std::condition_variable finished;
+  bool done = false;
+  const std::type_info* type = nullptr;  ///< the type `value` points to
+  std::shared_ptr<const void> value;
+  std::exception_ptr error;
+};
+
+struct FlightTicket {
+  std::shared_ptr<Flight> flight;  ///< null when try_lead found a flight running
+  bool leader = false;
+};
+
+/// Joins the flight for `key`, starting it (as leader) if none runs.
+FlightTicket join_flight(CacheCore& core, const std::string& key);
+/// Starts the flight for `key` only if none runs; otherwise returns an empty ticket.
+FlightTicket try_lead(CacheCore& core, const std::string& key);
+/// The leader publishes its result (or error) and retires the flight.
+void finish_flight(CacheCore& core, const std::string& key, const std::shared_ptr<Flight>& flight,
+                   std::shared_ptr<const void> value, const std::type_info* type, std::exception_ptr error);
+/// Waits for the leader. Rethrows its exception; returns null if it produced another type.
+std::shared_ptr<const void> wait_flight(Flight& flight, const std::type_info& type);
+
+// ---- leases: one compute per entry across processes ----
+
+enum class Lease { acquired, held_elsewhere, unavailable };
+Lease acquire_lease(CacheCore& core, const ReadResult& read, std::chrono::milliseconds ttl);
+void release_lease(CacheCore& core, const ReadResult& read) noexcept;
+/// Polls for the entry with bounded exponential backoff for at most `wait`.
+std::optional<Entry> poll_for_entry(CacheCore& core, const ReadResult& read, std::chrono::milliseconds wait);
+
+// ---- freshness ----
+
+/// XFetch: true when this read should recompute although the entry is not yet expired.
+bool refresh_early(const Entry& entry, Clock::time_point now, double beta);
+/// `ttl` spread uniformly by +/- `jitter` (a fraction), at least 1 ms.
+std::chrono::milliseconds jittered(std::chrono::milliseconds ttl, double jitter);
 
 void count(CacheCore& core, Event event) noexcept;
 Clock::time_point now(const CacheCore& core) noexcept;
