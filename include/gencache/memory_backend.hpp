@@ -14,30 +14,42 @@ namespace gencache {
 
 /// Settings of the memory backend; `memory://?max_bytes=64MiB&max_item_bytes=1MiB&shards=16`.
 struct MemoryOptions {
-  /// Upper bound on the bytes held (keys, values and per-entry bookkeeping). Default 64 MiB.
+  /// Upper bound on the bytes held (keys, values and per-entry bookkeeping, estimated as
+  /// glibc malloc rounds a block plus index slots). Split evenly between the shards, each
+  /// evicting on its own. Default 64 MiB.
   std::size_t max_bytes = std::size_t{64} << 20;
   /// Largest value accepted; larger ones are refused (value_too_large). Default 1 MiB,
   /// lowered automatically to a quarter of one shard's share of max_bytes.
   std::size_t max_item_bytes = std::size_t{1} << 20;
-  /// Number of independently locked shards (a power of two). 0 picks a default (16).
+  /// Number of independently locked shards (a power of two from 1 to 1024). 0 picks 16,
+  /// halved while a shard would get under 64 KiB (so a 1 MiB cache gets 16, a 64 KiB
+  /// one 1). Each shard needs at least 1 KiB.
   std::size_t shards = 0;
-  /// Clock for TTL expiry. Default: the system clock.
-  std::shared_ptr<const Clock> clock;
+  /// Clock for TTL expiry. Default (null): the system clock.
+  /// (The `= nullptr` lets GCC 12 accept designated initializers that omit it.)
+  std::shared_ptr<const Clock> clock = nullptr;
 };
 
 /// What the memory backend holds right now.
 struct MemoryUsage {
-  std::size_t items = 0;        ///< entries held, counters included
-  std::size_t bytes = 0;        ///< bytes accounted against max_bytes
-  std::uint64_t evictions = 0;  ///< entries evicted to stay under max_bytes
+  std::size_t items = 0;          ///< entries held, counters included
+  std::size_t bytes = 0;          ///< bytes accounted against max_bytes
+  std::uint64_t evictions = 0;    ///< entries evicted to stay under max_bytes
   std::uint64_t expirations = 0;  ///< entries dropped because their TTL had passed
 };
 
-/// The memory backend. Thread-safe; a hit takes one shard's lock only.
+/// The memory backend. Thread-safe. A hit writes only a per-CPU reader count (and the
+/// item's CLOCK bit when clear), so hits on different cores scale; a write locks one shard.
+///
+/// Beyond the Backend contract: `set`/`add` of a value above max_value_size() throw
+/// backend_error(errc::value_too_large); `increment` of a value that is not a decimal
+/// number below 2^64 throws backend_error(errc::not_stored); a negative TTL stores an
+/// item that is already expired (as Memcached does). An expired item is a miss and is
+/// dropped when next touched, or reclaimed by eviction (counted as an expiration).
 class MemoryBackend : public Backend {
  public:
-  /// Throws gencache::config_error for inconsistent options (for example max_bytes too
-  /// small to hold one item of max_item_bytes).
+  /// Throws gencache::config_error for inconsistent options: max_bytes or max_item_bytes
+  /// of 0, shards not a power of two from 1 to 1024, or shards of under 1 KiB each.
   explicit MemoryBackend(MemoryOptions options = {});
   ~MemoryBackend() override;
 

@@ -1,0 +1,53 @@
+#pragma once
+// Internal: TTL arithmetic in whole milliseconds of the injected clock.
+
+#include <chrono>
+#include <cstdint>
+#include <limits>
+#include <optional>
+
+#include "gencache/clock.hpp"
+
+namespace gencache::detail {
+
+inline constexpr std::int64_t kNeverExpires = std::numeric_limits<std::int64_t>::max();
+inline constexpr std::int64_t kAlreadyExpired = std::numeric_limits<std::int64_t>::min();
+
+/// Reads the clock at most once, and only when an expiry actually needs it: a batch of
+/// hits on never-expiring items costs no clock read at all.
+class LazyNow {
+ public:
+  explicit LazyNow(const Clock& clock) noexcept : clock_(clock) {}
+
+  /// Whole milliseconds since the epoch, rounded down.
+  std::int64_t ms() {
+    return std::chrono::floor<std::chrono::milliseconds>(read().time_since_epoch()).count();
+  }
+
+  /// Whole milliseconds since the epoch, rounded up.
+  std::int64_t ms_rounded_up() {
+    return std::chrono::ceil<std::chrono::milliseconds>(read().time_since_epoch()).count();
+  }
+
+ private:
+  Clock::time_point read() {
+    if (!now_) now_ = clock_.now();
+    return *now_;
+  }
+
+  const Clock& clock_;
+  std::optional<Clock::time_point> now_;
+};
+
+/// When an item stored now with `ttl` expires. Zero: never. Negative: already, as
+/// Memcached treats a negative expiry. Positive: rounded up so that, with expiry checked
+/// as `now.ms() >= expires_at`, the item lives at least its full TTL.
+inline std::int64_t expiry_for(std::chrono::milliseconds ttl, LazyNow& now) {
+  if (ttl.count() == 0) return kNeverExpires;
+  if (ttl.count() < 0) return kAlreadyExpired;
+  const std::int64_t start = now.ms_rounded_up();
+  if (start > kNeverExpires - 1 - ttl.count()) return kNeverExpires - 1;
+  return start + ttl.count();
+}
+
+}  // namespace gencache::detail

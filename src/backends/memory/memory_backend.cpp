@@ -1,0 +1,312 @@
+#include "gencache/memory_backend.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <charconv>
+#include <cstring>
+#include <memory>
+#include <system_error>
+
+#include <fmt/format.h>
+
+#include "backends/memory/expiry.hpp"
+#include "backends/memory/item.hpp"
+#include "backends/memory/shard.hpp"
+#include "backends/memory/shard_lock.hpp"
+#include "backends/memory/string_hash.hpp"
+#include "gencache/error.hpp"
+
+namespace gencache {
+
+using detail::Item;
+using detail::ItemPtr;
+using detail::KeyRef;
+using detail::LazyNow;
+using detail::Shard;
+
+namespace {
+
+constexpr std::size_t kDefaultShards = 16;
+constexpr std::size_t kMaxShards = 1024;
+// Below this a shard could not hold a 250-byte key (the Cache's longest) with a useful value.
+constexpr std::size_t kMinShardBytes = 1024;
+// The default shard count is lowered for small caches so that each shard keeps this much.
+constexpr std::size_t kPreferredShardBytes = std::size_t{64} << 10;
+// Enough digits for any uint64.
+constexpr std::size_t kMaxCounterDigits = 20;
+
+std::size_t choose_shards(const MemoryOptions& options) {
+  if (options.shards != 0) {
+    if (!std::has_single_bit(options.shards) || options.shards > kMaxShards)
+      throw config_error(fmt::format(
+          "memory backend: shards must be a power of two from 1 to {} (or 0 for the default), "
+          "not {}",
+          kMaxShards, options.shards));
+    return options.shards;
+  }
+  std::size_t shards = kDefaultShards;
+  while (shards > 1 && options.max_bytes / shards < kPreferredShardBytes) shards /= 2;
+  return shards;
+}
+
+std::string_view counter_text(std::uint64_t value, char (&buffer)[kMaxCounterDigits]) {
+  auto [end, ec] = std::to_chars(buffer, buffer + kMaxCounterDigits, value);
+  (void)ec;  // 20 digits always suffice
+  return {buffer, static_cast<std::size_t>(end - buffer)};
+}
+
+}  // namespace
+
+struct MemoryBackend::Impl {
+  struct Settings {
+    std::size_t shards;
+    std::size_t shard_budget;
+    std::size_t max_value;
+  };
+
+  std::unique_ptr<Shard[]> shards;
+  mutable detail::ReaderCounts readers;
+  std::size_t shard_mask;
+  std::size_t shard_budget;
+  std::size_t max_value;
+  std::shared_ptr<const Clock> clock;
+
+  explicit Impl(MemoryOptions options) : Impl(validate(options), std::move(options.clock)) {}
+
+  Impl(const Settings& settings, std::shared_ptr<const Clock> given_clock)
+      : shards(std::make_unique<Shard[]>(settings.shards)),
+        readers(settings.shards),
+        shard_mask(settings.shards - 1),
+        shard_budget(settings.shard_budget),
+        max_value(settings.max_value),
+        clock(given_clock ? std::move(given_clock) : system_clock()) {
+    for (std::size_t i = 0; i < settings.shards; ++i) shards[i].set_budget(shard_budget);
+  }
+
+  static Settings validate(const MemoryOptions& options) {
+    if (options.max_bytes == 0)
+      throw config_error("memory backend: max_bytes must be greater than 0");
+    if (options.max_item_bytes == 0)
+      throw config_error("memory backend: max_item_bytes must be greater than 0");
+    const std::size_t shard_count = choose_shards(options);
+    const std::size_t budget = options.max_bytes / shard_count;
+    if (budget < kMinShardBytes)
+      throw config_error(fmt::format(
+          "memory backend: max_bytes of {} leaves {} bytes to each of {} shards; each needs at "
+          "least {} (raise max_bytes or lower shards)",
+          options.max_bytes, budget, shard_count, kMinShardBytes));
+    return {.shards = shard_count,
+            .shard_budget = budget,
+            .max_value = std::min({options.max_item_bytes, budget / 4, Item::kMaxValueSize})};
+  }
+
+  static KeyRef key_ref(std::string_view key) noexcept { return {key, detail::hash_string(key)}; }
+
+  // The high half of the hash picks the shard; the shard's index uses the low half.
+  std::size_t shard_index(const KeyRef& key) const noexcept {
+    return static_cast<std::size_t>(key.hash >> 32) & shard_mask;
+  }
+
+  detail::ExclusiveAccess exclusive(std::size_t index) const noexcept {
+    return {shards[index].lock, readers, index};
+  }
+
+  // Refuses what set/add could never store, before any lock is taken.
+  void check_storable(std::string_view key, std::size_t value_size) const {
+    if (value_size > max_value)
+      throw backend_error(errc::value_too_large,
+                          fmt::format("memory backend: value of {} bytes exceeds the limit of {} "
+                                      "bytes (max_item_bytes)",
+                                      value_size, max_value));
+    if (key.size() > Item::kMaxKeySize ||
+        detail::item_charge(key.size(), value_size) > shard_budget)
+      throw backend_error(errc::value_too_large,
+                          fmt::format("memory backend: key of {} bytes is too long to store (at "
+                                      "most {} bytes, and key plus value must fit in {} bytes)",
+                                      key.size(), Item::kMaxKeySize, shard_budget));
+  }
+
+  void get_into(std::string_view key, std::optional<std::string>& out, LazyNow& now) {
+    const KeyRef ref = key_ref(key);
+    const std::size_t index = shard_index(ref);
+    Shard& shard = shards[index];
+    bool found_expired = false;
+    {
+      detail::SharedAccess access(shard.lock, readers, index);
+      if (Item* item = shard.find(ref)) {
+        if (!item->expired(now)) {
+          // Test first: a store to a line other cores are reading would send it back and forth.
+          if (!item->referenced.load(std::memory_order_relaxed))
+            item->referenced.store(true, std::memory_order_relaxed);
+          const std::string_view value = item->value();
+          if (out) {
+            out->assign(value.data(), value.size());  // reuses the caller's capacity
+          } else {
+            out.emplace(value.data(), value.size());
+          }
+          return;
+        }
+        found_expired = true;
+      }
+    }
+    out.reset();
+    if (found_expired) drop_if_expired(ref, index, now);
+  }
+
+  void drop_if_expired(const KeyRef& ref, std::size_t index, LazyNow& now) {
+    Shard& shard = shards[index];
+    ItemPtr expired;  // declared before the lock, so freed after unlocking
+    const auto access = exclusive(index);
+    // Looked up again: another thread may have replaced it since the shared look.
+    Item* item = shard.find(ref);
+    if (item != nullptr && item->expired(now)) expired = shard.drop_expired(item);
+  }
+
+  // Stores `value`; when `only_if_absent` and a live item exists, stores nothing and
+  // returns false.
+  bool store(std::string_view key, std::string_view value, std::chrono::milliseconds ttl,
+             bool only_if_absent) {
+    check_storable(key, value.size());
+    const KeyRef ref = key_ref(key);
+    LazyNow now(*clock);
+    // Built outside the lock: the allocation and copy do not hold up other threads.
+    ItemPtr fresh = detail::make_item(ref, value, detail::expiry_for(ttl, now));
+    const std::size_t charge = detail::item_charge(*fresh);
+    const std::size_t index = shard_index(ref);
+    Shard& shard = shards[index];
+    ItemPtr replaced;  // declared before the lock, so freed after unlocking
+    const auto access = exclusive(index);
+    if (Item* existing = shard.find(ref)) {
+      if (!existing->expired(now)) {
+        if (only_if_absent) return false;
+        replaced = shard.unlink(existing);
+      } else {
+        replaced = shard.drop_expired(existing);
+      }
+    }
+    shard.make_room(charge, now);
+    shard.link(std::move(fresh));
+    return true;
+  }
+
+  bool remove(std::string_view key) {
+    const KeyRef ref = key_ref(key);
+    const std::size_t index = shard_index(ref);
+    Shard& shard = shards[index];
+    LazyNow now(*clock);
+    ItemPtr removed;
+    const auto access = exclusive(index);
+    Item* item = shard.find(ref);
+    if (item == nullptr) return false;
+    if (item->expired(now)) {
+      removed = shard.drop_expired(item);
+      return false;
+    }
+    removed = shard.unlink(item);
+    return true;
+  }
+
+  std::optional<std::uint64_t> increment(std::string_view key, std::uint64_t delta) {
+    const KeyRef ref = key_ref(key);
+    const std::size_t index = shard_index(ref);
+    Shard& shard = shards[index];
+    LazyNow now(*clock);
+    ItemPtr replaced;
+    const auto access = exclusive(index);
+    Item* item = shard.find(ref);
+    if (item == nullptr) return std::nullopt;
+    if (item->expired(now)) {
+      replaced = shard.drop_expired(item);
+      return std::nullopt;
+    }
+    const std::string_view text = item->value();
+    std::uint64_t current = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), current);
+    if (text.empty() || ec != std::errc() || end != text.data() + text.size())
+      throw backend_error(errc::not_stored,
+                          fmt::format("memory backend: cannot increment '{}': its value of {} "
+                                      "bytes is not a decimal number below 2^64",
+                                      key, text.size()));
+    const std::uint64_t next = current + delta;  // unsigned: wraps modulo 2^64, as Memcached
+    char buffer[kMaxCounterDigits];
+    const std::string_view next_text = counter_text(next, buffer);
+    item->referenced.store(true, std::memory_order_relaxed);
+    if (next_text.size() == item->value_size) {
+      std::memcpy(item->bytes() + item->key_size, next_text.data(), next_text.size());
+      return next;
+    }
+    // One more (or fewer) digit: a new block, with the old expiry.
+    ItemPtr fresh = detail::make_item(ref, next_text, item->expires_at_ms);
+    fresh->referenced.store(true, std::memory_order_relaxed);
+    replaced = shard.unlink(item);
+    shard.make_room(detail::item_charge(*fresh), now);
+    shard.link(std::move(fresh));
+    return next;
+  }
+
+  MemoryUsage usage() const {
+    MemoryUsage total;
+    for (std::size_t i = 0; i <= shard_mask; ++i) {
+      detail::ShardUsage part;
+      {
+        detail::SharedAccess access(shards[i].lock, readers, i);
+        part = shards[i].usage();
+      }
+      total.items += part.items;
+      total.bytes += part.bytes;
+      total.evictions += part.evictions;
+      total.expirations += part.expirations;
+    }
+    return total;
+  }
+};
+
+MemoryBackend::MemoryBackend(MemoryOptions options)
+    : impl_(std::make_unique<Impl>(std::move(options))) {}
+
+MemoryBackend::~MemoryBackend() = default;
+
+void MemoryBackend::get_many(std::span<const std::string_view> keys,
+                             std::vector<std::optional<std::string>>& values) {
+  values.resize(keys.size());
+  LazyNow now(*impl_->clock);
+  for (std::size_t i = 0; i < keys.size(); ++i) impl_->get_into(keys[i], values[i], now);
+}
+
+void MemoryBackend::set(std::string_view key, std::string_view value,
+                        std::chrono::milliseconds ttl) {
+  impl_->store(key, value, ttl, /*only_if_absent=*/false);
+}
+
+bool MemoryBackend::add(std::string_view key, std::string_view value,
+                        std::chrono::milliseconds ttl) {
+  return impl_->store(key, value, ttl, /*only_if_absent=*/true);
+}
+
+bool MemoryBackend::remove(std::string_view key) {
+  return impl_->remove(key);
+}
+
+std::optional<std::uint64_t> MemoryBackend::increment(std::string_view key, std::uint64_t delta) {
+  return impl_->increment(key, delta);
+}
+
+bool MemoryBackend::create_counter(std::string_view key, std::uint64_t initial,
+                                   std::chrono::milliseconds ttl) {
+  char buffer[kMaxCounterDigits];
+  return impl_->store(key, counter_text(initial, buffer), ttl, /*only_if_absent=*/true);
+}
+
+std::size_t MemoryBackend::max_value_size() const noexcept {
+  return impl_->max_value;
+}
+
+std::string MemoryBackend::describe() const {
+  return "memory://";
+}
+
+MemoryUsage MemoryBackend::usage() const {
+  return impl_->usage();
+}
+
+}  // namespace gencache
