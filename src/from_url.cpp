@@ -9,12 +9,8 @@
 #include <boost/url/parse_query.hpp>
 #include <fmt/format.h>
 
-// TEMPORARY while the backends land: remove the guards once both headers exist.
-#if __has_include("backends/memcached/memcached_url.hpp") && __has_include("backends/memory/memory_url.hpp")
 #include "backends/memcached/memcached_url.hpp"
 #include "backends/memory/memory_url.hpp"
-#define GENCACHE_BACKENDS_READY 1
-#endif
 #include "gencache/cache.hpp"
 #include "gencache/memcached_backend.hpp"
 #include "gencache/memory_backend.hpp"
@@ -78,10 +74,6 @@ SplitUrl split(std::string_view url) {
 }  // namespace
 
 Cache Cache::from_url(std::string_view url, CacheOptions options) {
-#ifndef GENCACHE_BACKENDS_READY
-  (void)url; (void)options; (void)&split;
-  throw config_error("from_url: backends not built yet");
-#else
   SplitUrl parts = split(url);
   if (parts.scheme != "memory" && parts.scheme != "memcached")
     throw config_error(fmt::format("cache URL '{}' has unknown scheme '{}': accepted schemes are {}",
@@ -113,7 +105,6 @@ Cache Cache::from_url(std::string_view url, CacheOptions options) {
     backend = make_memcached_backend(std::move(memcached));
   }
   return Cache(std::move(backend), std::move(options));
-#endif
 }
 
 }  // namespace gencache

@@ -370,7 +370,7 @@ TEST_P(CacheBehaviour, EntriesWithoutNamespacesWork) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, CacheBehaviour, ::testing::ValuesIn(test::backend_kinds()),
-                         [](const auto& info) { return info.param; });
+                         [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
 
 }  // namespace
 }  // namespace gencache

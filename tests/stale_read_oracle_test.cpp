@@ -50,7 +50,7 @@ TEST_P(StaleReadOracle, NoStaleReadWhileCountersAreEvicted) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StaleReadOracle, ::testing::ValuesIn(test::backend_kinds()),
-                         [](const auto& info) { return info.param; });
+                         [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
 
 TEST(StaleReadOracleMemory, NoStaleReadUnderMemoryPressureEvictions) {
   MemoryOptions options;

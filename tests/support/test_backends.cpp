@@ -1,0 +1,45 @@
+#include "support/test_backends.hpp"
+
+#include <mutex>
+#include <random>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "gencache/memcached_backend.hpp"
+#include "gencache/memory_backend.hpp"
+#include "support/memcached_server.hpp"
+
+namespace gencache::test {
+
+std::vector<std::string> backend_kinds() { return {"memory", "memcached_ascii", "memcached_binary"}; }
+
+std::string random_prefix() {
+  static std::mutex mutex;
+  static std::mt19937_64 rng(std::random_device{}());
+  std::lock_guard lock(mutex);
+  return fmt::format("t{:08x}:", static_cast<std::uint32_t>(rng()));
+}
+
+namespace {
+MemcachedServer& shared_server() {
+  static MemcachedServer server;  // stopped at exit by its destructor
+  return server;
+}
+}  // namespace
+
+TestBackend make_test_backend(std::string_view kind) {
+  if (kind == "memory") return {std::make_shared<MemoryBackend>(), ""};
+  if (kind == "memcached_ascii" || kind == "memcached_binary") {
+    MemcachedOptions options;
+    options.servers = {shared_server().address()};
+    options.protocol =
+        kind == "memcached_binary" ? MemcachedOptions::Protocol::binary : MemcachedOptions::Protocol::ascii;
+    options.io_timeout = std::chrono::milliseconds(500);
+    options.connect_timeout = std::chrono::milliseconds(500);
+    return {make_memcached_backend(std::move(options)), random_prefix()};
+  }
+  throw std::invalid_argument(fmt::format("unknown test backend kind '{}'", kind));
+}
+
+}  // namespace gencache::test
