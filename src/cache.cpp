@@ -243,25 +243,24 @@ void CacheCore::write(const ReadResult& read, EntryKind kind, std::string_view p
 
 std::uint64_t CacheCore::bump(const Namespace& ns) {
   const std::string key = counter_key(prefix_, ns);
-  stats_.add(StripedStats::round_trips);
-  std::optional<std::uint64_t> generation = backend_->increment(key, 1);
-  if (!generation) {
-    // Absent (first use, evicted, or the server restarted): a fresh random value is a
-    // generation no entry was ever stored under, which invalidates just like a bump.
+  std::optional<std::uint64_t> generation;
+  // A counter can vanish between our calls (eviction, restart); each attempt either
+  // increments it or re-creates it at a fresh value, which invalidates just as well.
+  for (int attempt = 0; attempt < 3 && !generation; ++attempt) {
+    stats_.add(StripedStats::round_trips);
+    generation = backend_->increment(key, 1);
+    if (generation) break;
     const std::uint64_t initial = fresh_generation();
     stats_.add(StripedStats::round_trips);
     if (backend_->create_counter(key, initial, counter_ttl_)) {
       stats_.add(StripedStats::counter_recreations);
       generation = initial;
-    } else {
-      stats_.add(StripedStats::round_trips);
-      generation = backend_->increment(key, 1);
-      if (!generation)
-        throw backend_error(errc::protocol,
-                            fmt::format("{}: generation counter {} vanished twice during a bump",
-                                        backend_->describe(), key));
     }
+    // Otherwise someone else created it first: increment theirs on the next attempt.
   }
+  if (!generation)
+    throw backend_error(errc::protocol, fmt::format("{}: generation counter {} kept vanishing during a bump",
+                                                    backend_->describe(), key));
   hints_.remember(key, *generation);
   stats_.add(StripedStats::bumps);
   return *generation;

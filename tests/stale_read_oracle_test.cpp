@@ -27,13 +27,15 @@ class StaleReadOracle : public ::testing::TestWithParam<std::string> {};
 TEST_P(StaleReadOracle, NoReadAfterABumpSeesOlderData) {
   test::TestBackend made = test::make_test_backend(GetParam());
   Cache cache(made.backend, CacheOptions{.prefix = made.prefix});
-  expect_no_stale_reads(test::run_stale_read_oracle(cache, {}));
+  Cache writer(made.backend, CacheOptions{.prefix = made.prefix});
+  expect_no_stale_reads(test::run_stale_read_oracle(cache, writer, {}));
 }
 
 TEST_P(StaleReadOracle, NoStaleReadWhileCountersAreEvicted) {
   test::TestBackend made = test::make_test_backend(GetParam());
   auto faulty = std::make_shared<testing::FaultInjectingBackend>(made.backend);
   Cache cache(faulty, CacheOptions{.prefix = made.prefix});
+  Cache writer(faulty, CacheOptions{.prefix = made.prefix});
   test::OracleConfig config;
   std::atomic<int> evicted{0};
   config.chaos = [&](const std::atomic<bool>& done) {
@@ -43,7 +45,7 @@ TEST_P(StaleReadOracle, NoStaleReadWhileCountersAreEvicted) {
       std::this_thread::sleep_for(std::chrono::microseconds(500));
     }
   };
-  const auto result = test::run_stale_read_oracle(cache, config);
+  const auto result = test::run_stale_read_oracle(cache, writer, config);
   expect_no_stale_reads(result);
   EXPECT_GT(evicted.load(), 0);
   EXPECT_GT(cache.stats().counter_recreations, 4u) << "counters were lost and re-created";
@@ -58,9 +60,10 @@ TEST(StaleReadOracleMemory, NoStaleReadUnderMemoryPressureEvictions) {
   options.shards = 4;
   auto backend = std::make_shared<MemoryBackend>(options);
   Cache cache(backend);
+  Cache writer(backend);
   test::OracleConfig config;
   config.keys_per_namespace = 200;
-  const auto result = test::run_stale_read_oracle(cache, config);
+  const auto result = test::run_stale_read_oracle(cache, writer, config);
   EXPECT_EQ(result.stale_reads, 0u);
   EXPECT_GT(backend->usage().evictions, 1000u) << "the test must actually evict";
   EXPECT_LE(backend->usage().bytes, options.max_bytes);

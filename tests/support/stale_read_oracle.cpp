@@ -11,7 +11,7 @@
 
 namespace gencache::test {
 
-OracleResult run_stale_read_oracle(Cache& cache, const OracleConfig& config) {
+OracleResult run_stale_read_oracle(Cache& cache, Cache& writers, const OracleConfig& config) {
   const auto n = static_cast<std::size_t>(config.namespaces);
   // data[i]: the "database" version of namespace i; completed[i]: the highest data
   // version whose bump has returned.
@@ -19,6 +19,7 @@ OracleResult run_stale_read_oracle(Cache& cache, const OracleConfig& config) {
   auto completed = std::make_unique<std::atomic<std::uint64_t>[]>(n);
   std::atomic<std::uint64_t> reads{0}, stale{0}, bumps{0}, failed{0};
   std::atomic<bool> done{false};
+  std::atomic<int> readers_left{config.readers};
   const Stats before = cache.stats();
 
   auto name = [](std::size_t i) { return ns("oracle", i); };
@@ -27,11 +28,13 @@ OracleResult run_stale_read_oracle(Cache& cache, const OracleConfig& config) {
   for (int w = 0; w < config.writers; ++w) {
     threads.emplace_back([&, w] {
       std::mt19937 rng(static_cast<unsigned>(1000 + w));
-      for (int i = 0; i < config.bumps_per_writer; ++i) {
+      // Spread the bumps over the readers' run so reads and bumps interleave.
+      for (int i = 0; i < config.bumps_per_writer && readers_left.load() > 0; ++i) {
+        std::this_thread::sleep_for(std::chrono::microseconds(rng() % 2000));
         const std::size_t target = rng() % n;
         const std::uint64_t version = data[target].fetch_add(1) + 1;  // the write commits
         try {
-          cache.bump_namespace(name(target));
+          writers.bump_namespace(name(target));
         } catch (const backend_error&) {
           failed.fetch_add(1);
           continue;
@@ -62,6 +65,7 @@ OracleResult run_stale_read_oracle(Cache& cache, const OracleConfig& config) {
           stale.fetch_add(1);
         reads.fetch_add(1);
       }
+      readers_left.fetch_sub(1);
     });
   }
   std::thread chaos;

@@ -32,6 +32,8 @@ struct OracleResult {
   std::uint64_t cache_hits = 0;    ///< reads answered from the cache (from Stats)
 };
 
-OracleResult run_stale_read_oracle(Cache& cache, const OracleConfig& config);
+/// Readers use `readers`, writers bump through `writers`: two Caches on the same backend
+/// act as two processes, so the readers' generation hints really go stale.
+OracleResult run_stale_read_oracle(Cache& readers, Cache& writers, const OracleConfig& config);
 
 }  // namespace gencache::test
