@@ -1,0 +1,847 @@
+// The Memcached backend against real memcached servers started by the tests (one or more
+// per test, on free loopback ports), in both wire protocols; and its URL, configuration
+// and expiry translation without a server.
+#include "gencache/memcached_backend.hpp"
+
+#include <libmemcached-1.0/memcached.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <ctime>
+#include <functional>
+#include <latch>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "backends/memcached/expiration.hpp"
+#include "backends/memcached/memcached_config.hpp"
+#include "backends/memcached/memcached_url.hpp"
+#include "gencache/cache.hpp"
+#include "gencache/error.hpp"
+#include "support/memcached_server.hpp"
+#include "url_options.hpp"
+
+namespace gencache {
+namespace {
+
+using namespace std::chrono_literals;
+using namespace std::string_literals;
+using Protocol = MemcachedOptions::Protocol;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr std::chrono::milliseconds kNoTtl{0};
+// Bound for a call against a hung or dead server: a promise, not a benchmark, so it is
+// generous enough for sanitizer builds on a loaded machine.
+constexpr auto kFailureBound = 2s;
+
+std::optional<std::string> get(Backend& backend, std::string_view key) {
+  std::vector<std::optional<std::string>> values;
+  const std::string_view keys[] = {key};
+  backend.get_many(keys, values);
+  return values.at(0);
+}
+
+std::vector<std::optional<std::string>> get_many(Backend& backend,
+                                                 const std::vector<std::string>& keys) {
+  const std::vector<std::string_view> views(keys.begin(), keys.end());
+  std::vector<std::optional<std::string>> values;
+  backend.get_many(views, values);
+  return values;
+}
+
+// The error code `call` throws, failing the test if it throws nothing.
+std::error_code code_thrown_by(const std::function<void()>& call) {
+  try {
+    call();
+  } catch (const backend_error& e) {
+    return e.code();
+  }
+  ADD_FAILURE() << "expected a backend_error";
+  return {};
+}
+
+std::string message_thrown_by(const std::function<void()>& call) {
+  try {
+    call();
+  } catch (const error& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "expected a gencache::error";
+  return {};
+}
+
+std::vector<std::string> numbered_keys(std::string_view stem, int count) {
+  std::vector<std::string> keys;
+  for (int i = 0; i < count; ++i) keys.push_back(fmt::format("{}{}", stem, i));
+  return keys;
+}
+
+// How many of `keys` `server` holds, asked over a connection of its own.
+std::size_t count_held(const test::MemcachedServer& server, const std::vector<std::string>& keys) {
+  const std::string config = "--SERVER=" + server.address();
+  detail::MemcachedHandle memc(memcached(config.data(), config.size()));
+  std::vector<const char*> pointers;
+  std::vector<std::size_t> lengths;
+  for (const std::string& key : keys) {
+    pointers.push_back(key.data());
+    lengths.push_back(key.size());
+  }
+  EXPECT_EQ(memcached_mget(memc.get(), pointers.data(), lengths.data(), keys.size()),
+            MEMCACHED_SUCCESS);
+  std::size_t held = 0;
+  memcached_return_t rc;
+  memcached_result_st* result;
+  while ((result = memcached_fetch_result(memc.get(), nullptr, &rc)) != nullptr) {
+    ++held;
+    memcached_result_free(result);
+  }
+  return held;
+}
+
+bool loopback_ipv6_available() {
+  const int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  sockaddr_in6 address{};
+  address.sin6_family = AF_INET6;
+  address.sin6_addr = in6addr_loopback;
+  const bool bound = bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0;
+  close(fd);
+  return bound;
+}
+
+class MemcachedBackendTest : public ::testing::TestWithParam<Protocol> {
+ protected:
+  MemcachedOptions options_for(std::initializer_list<const test::MemcachedServer*> servers) {
+    MemcachedOptions options;
+    options.protocol = GetParam();
+    for (const test::MemcachedServer* each : servers) options.servers.push_back(each->address());
+    options.io_timeout = 1s;  // ample for sanitizer builds; the failure tests set their own
+    return options;
+  }
+
+  test::MemcachedServer server;
+  std::shared_ptr<Backend> backend = make_memcached_backend(options_for({&server}));
+};
+
+INSTANTIATE_TEST_SUITE_P(Protocols, MemcachedBackendTest,
+                         ::testing::Values(Protocol::ascii, Protocol::binary),
+                         [](const ::testing::TestParamInfo<Protocol>& param_info) {
+                           return param_info.param == Protocol::ascii ? "Ascii" : "Binary";
+                         });
+
+// --- storage ----------------------------------------------------------------------------
+
+TEST_P(MemcachedBackendTest, GetManyReturnsValuesAtInputPositionsWithAbsentsAsNullopt) {
+  backend->set("a", "1", kNoTtl);
+  backend->set("c", "3", kNoTtl);
+  std::vector<std::optional<std::string>> values = {"stale", "stale", "stale", "stale", "x"};
+  const std::string_view keys[] = {"c", "absent", "a", "c"};
+  backend->get_many(keys, values);
+  EXPECT_EQ(values, (std::vector<std::optional<std::string>>{"3", std::nullopt, "1", "3"}));
+}
+
+TEST_P(MemcachedBackendTest, GetManyOfNoKeysReturnsNothingWithoutAskingTheServer) {
+  server.stop();
+  std::vector<std::optional<std::string>> values = {"stale"};
+  backend->get_many({}, values);
+  EXPECT_TRUE(values.empty());
+}
+
+TEST_P(MemcachedBackendTest, GetManyOfManyKeysAnswersEachOne) {
+  const auto keys = numbered_keys("many:", 500);
+  for (std::size_t i = 0; i < keys.size(); i += 2) backend->set(keys[i], keys[i], kNoTtl);
+  const auto values = get_many(*backend, keys);
+  ASSERT_EQ(values.size(), keys.size());
+  for (std::size_t i = 0; i < keys.size(); ++i)
+    EXPECT_EQ(values[i], i % 2 == 0 ? std::optional(keys[i]) : std::nullopt) << keys[i];
+}
+
+TEST_P(MemcachedBackendTest, SetReplacesTheValue) {
+  backend->set("k", "old", kNoTtl);
+  backend->set("k", "new", kNoTtl);
+  EXPECT_EQ(get(*backend, "k"), "new");
+}
+
+TEST_P(MemcachedBackendTest, AddRefusesAnExistingKeyAndKeepsItsValue) {
+  EXPECT_TRUE(backend->add("k", "first", kNoTtl));
+  EXPECT_FALSE(backend->add("k", "second", kNoTtl));
+  EXPECT_EQ(get(*backend, "k"), "first");
+}
+
+TEST_P(MemcachedBackendTest, RemoveReportsWhetherTheKeyExisted) {
+  backend->set("k", "v", kNoTtl);
+  EXPECT_TRUE(backend->remove("k"));
+  EXPECT_FALSE(backend->remove("k"));
+  EXPECT_EQ(get(*backend, "k"), std::nullopt);
+}
+
+TEST_P(MemcachedBackendTest, BinaryValuesWithNulAndZeroLengthValuesRoundTrip) {
+  std::string every_byte;
+  for (int b = 0; b < 256; ++b) every_byte.push_back(static_cast<char>(b));
+  const std::string protocol_lookalike = "VALUE k 0 3\r\nEND\r\n\0tail"s;
+  backend->set("bytes", every_byte, kNoTtl);
+  backend->set("lookalike", protocol_lookalike, kNoTtl);
+  backend->set("empty", "", kNoTtl);
+  EXPECT_TRUE(backend->add("empty_added", std::string_view(), kNoTtl));
+  const auto values = get_many(*backend, {"bytes", "lookalike", "empty", "empty_added"});
+  EXPECT_EQ(values[0], every_byte);
+  EXPECT_EQ(values[1], protocol_lookalike);
+  EXPECT_EQ(values[2], std::optional<std::string>(""));
+  EXPECT_EQ(values[3], std::optional<std::string>(""));
+}
+
+// --- counters ---------------------------------------------------------------------------
+
+TEST_P(MemcachedBackendTest, IncrementOfAnAbsentCounterIsNulloptAndCreatesNothing) {
+  EXPECT_EQ(backend->increment("counter", 1), std::nullopt);
+  EXPECT_EQ(get(*backend, "counter"), std::nullopt);
+}
+
+TEST_P(MemcachedBackendTest, IncrementAddsA64BitDeltaAndReturnsTheNewValue) {
+  ASSERT_TRUE(backend->create_counter("counter", 10, kNoTtl));
+  EXPECT_EQ(backend->increment("counter", 5), 15u);
+  const std::uint64_t big = std::uint64_t{1} << 40;
+  EXPECT_EQ(backend->increment("counter", big), 15 + big);
+  EXPECT_EQ(get(*backend, "counter"), std::to_string(15 + big));
+}
+
+TEST_P(MemcachedBackendTest, CreateCounterRefusesAnExistingCounterAndKeepsItsValue) {
+  EXPECT_TRUE(backend->create_counter("counter", 7, kNoTtl));
+  EXPECT_FALSE(backend->create_counter("counter", 99, kNoTtl));
+  EXPECT_EQ(get(*backend, "counter"), "7");
+}
+
+TEST_P(MemcachedBackendTest, CreateCounterRaceHasExactlyOneWinner) {
+  constexpr int kThreads = 8;
+  constexpr int kRounds = 20;
+  for (int round = 0; round < kRounds; ++round) {
+    const std::string key = fmt::format("race:{}", round);
+    std::latch start(kThreads);
+    std::atomic<int> winners{0};
+    std::atomic<int> winning_initial{-1};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        start.arrive_and_wait();
+        if (backend->create_counter(key, static_cast<std::uint64_t>(100 + t), kNoTtl)) {
+          ++winners;
+          winning_initial = 100 + t;
+        }
+      });
+    }
+    for (std::thread& thread : threads) thread.join();
+    EXPECT_EQ(winners.load(), 1) << key;
+    EXPECT_EQ(get(*backend, key), std::to_string(winning_initial.load())) << key;
+  }
+}
+
+// --- TTL --------------------------------------------------------------------------------
+
+TEST_P(MemcachedBackendTest, SixtyDayTtlIsStoredAndReadable) {
+  // Sent as a relative 5184000 s, Memcached would read it as a date in 1970: gone at once.
+  backend->set("long", "lived", std::chrono::days(60));
+  EXPECT_TRUE(backend->add("long_added", "lived", std::chrono::days(60)));
+  EXPECT_TRUE(backend->create_counter("long_counter", 1, std::chrono::days(60)));
+  EXPECT_EQ(get(*backend, "long"), "lived");
+  EXPECT_EQ(get(*backend, "long_added"), "lived");
+  EXPECT_EQ(backend->increment("long_counter", 1), 2u);
+}
+
+TEST_P(MemcachedBackendTest, NegativeTtlStoresAnAlreadyExpiredItem) {
+  backend->set("k", "v", kNoTtl);
+  backend->set("k", "expired", -1ms);
+  EXPECT_EQ(get(*backend, "k"), std::nullopt);
+}
+
+TEST_P(MemcachedBackendTest, OneSecondTtlExpires) {
+  backend->set("short", "lived", 1ms);  // rounded up to one second
+  EXPECT_EQ(get(*backend, "short"), "lived");
+  // Memcached's clock ticks in whole seconds, so expiry comes one to two seconds later.
+  const auto deadline = std::chrono::steady_clock::now() + 4s;
+  while (get(*backend, "short").has_value() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(get(*backend, "short"), std::nullopt);
+}
+
+// --- item size limit --------------------------------------------------------------------
+
+TEST_P(MemcachedBackendTest, MaxValueSizeIsTheItemLimitMinusRoomForKeyAndHeader) {
+  EXPECT_EQ(backend->max_value_size(), (std::size_t{1} << 20) - detail::kMemcachedItemOverhead);
+}
+
+TEST_P(MemcachedBackendTest, ValueAtTheLimitIsStoredUnderTheLongestKey) {
+  const std::string key(250, 'k');
+  const std::string value(backend->max_value_size(), 'v');
+  backend->set(key, value, kNoTtl);
+  EXPECT_EQ(get(*backend, key), value);
+}
+
+TEST_P(MemcachedBackendTest, ValueAboveTheLimitThrowsValueTooLargeAndIsNotStored) {
+  backend->set("k", "small", kNoTtl);
+  const std::string too_large(backend->max_value_size() + 1, 'x');
+  EXPECT_EQ(code_thrown_by([&] { backend->set("k", too_large, kNoTtl); }), errc::value_too_large);
+  EXPECT_EQ(code_thrown_by([&] { backend->add("new", too_large, kNoTtl); }), errc::value_too_large);
+  EXPECT_EQ(get(*backend, "k"), "small");
+  EXPECT_EQ(get(*backend, "new"), std::nullopt);
+}
+
+TEST_P(MemcachedBackendTest, ServerRefusingAnItemAsTooLargeThrowsValueTooLarge) {
+  // The backend believes in 4 MiB items; the server allows its default 1 MiB.
+  MemcachedOptions options = options_for({&server});
+  options.max_item_bytes = std::size_t{4} << 20;
+  auto believer = make_memcached_backend(options);
+  const std::string two_mib(std::size_t{2} << 20, 'x');
+  EXPECT_EQ(code_thrown_by([&] { believer->set("big", two_mib, kNoTtl); }), errc::value_too_large);
+  // The refusal leaves the connection usable.
+  believer->set("small", "fine", kNoTtl);
+  EXPECT_EQ(get(*believer, "small"), "fine");
+  EXPECT_EQ(get(*believer, "big"), std::nullopt);
+}
+
+// --- failures ---------------------------------------------------------------------------
+
+TEST_P(MemcachedBackendTest, HungServerMakesCallsTimeOutWithinTheBoundAndResumeRecovers) {
+  MemcachedOptions options = options_for({&server});
+  options.io_timeout = 100ms;
+  auto hung = make_memcached_backend(options);
+  hung->set("k", "before", kNoTtl);
+  hung->create_counter("counter", 1, kNoTtl);
+
+  server.pause();
+  const std::vector<std::pair<std::string, std::function<void()>>> calls = {
+      {"get_many", [&] { get(*hung, "k"); }},
+      {"set", [&] { hung->set("k", "during", kNoTtl); }},
+      {"add", [&] { hung->add("other", "v", kNoTtl); }},
+      {"remove", [&] { hung->remove("other"); }},
+      {"increment", [&] { hung->increment("counter", 1); }},
+      {"create_counter", [&] { hung->create_counter("other_counter", 1, kNoTtl); }},
+  };
+  for (const auto& [name, call] : calls) {
+    const auto started = std::chrono::steady_clock::now();
+    EXPECT_EQ(code_thrown_by(call), errc::timeout) << name;
+    const auto took = std::chrono::steady_clock::now() - started;
+    EXPECT_LT(took, kFailureBound) << name;
+    EXPECT_GE(took, 90ms) << name << " gave up before io_timeout";
+  }
+  server.resume();
+
+  // Late replies to the timed-out calls must not be read as answers to new ones.
+  hung->set("fresh", "after", kNoTtl);
+  const auto values = get_many(*hung, {"fresh", "k", "absent"});
+  EXPECT_EQ(values[0], "after");
+  ASSERT_TRUE(values[1].has_value());
+  EXPECT_TRUE(*values[1] == "before" || *values[1] == "during") << *values[1];
+  EXPECT_EQ(values[2], std::nullopt);
+  const auto counter = hung->increment("counter", 10);
+  ASSERT_TRUE(counter.has_value());
+  EXPECT_TRUE(*counter == 11 || *counter == 12) << *counter;  // the timed-out +1 may have landed
+}
+
+TEST_P(MemcachedBackendTest, StoppedServerFailsFastAndStartRecoversAfterRetryTimeout) {
+  MemcachedOptions options = options_for({&server});
+  options.retry_timeout = 1s;
+  auto backend_of_crashed = make_memcached_backend(options);
+  backend_of_crashed->set("k", "v", kNoTtl);
+
+  server.stop();
+  const auto first_failure = std::chrono::steady_clock::now();
+  for (int i = 0; i < 3; ++i) {
+    const auto started = std::chrono::steady_clock::now();
+    EXPECT_EQ(code_thrown_by([&] { backend_of_crashed->set("k", "v2", kNoTtl); }),
+              errc::backend_unavailable);
+    EXPECT_EQ(code_thrown_by([&] { get(*backend_of_crashed, "k"); }), errc::backend_unavailable);
+    EXPECT_LT(std::chrono::steady_clock::now() - started, kFailureBound);
+  }
+
+  server.start();
+  // Within retry_timeout the server is still skipped, without a connection attempt.
+  if (std::chrono::steady_clock::now() - first_failure < 900ms) {
+    EXPECT_EQ(code_thrown_by([&] { get(*backend_of_crashed, "k"); }), errc::backend_unavailable);
+  }
+  const auto deadline = first_failure + options.retry_timeout + 3s;
+  bool recovered = false;
+  while (!recovered && std::chrono::steady_clock::now() < deadline) {
+    try {
+      backend_of_crashed->set("k", "after restart", kNoTtl);
+      recovered = true;
+    } catch (const backend_error& e) {
+      EXPECT_EQ(e.code(), errc::backend_unavailable) << e.what();
+      std::this_thread::sleep_for(50ms);
+    }
+  }
+  ASSERT_TRUE(recovered) << "no recovery within retry_timeout plus 3 s";
+  EXPECT_EQ(get(*backend_of_crashed, "k"), "after restart");
+}
+
+TEST_P(MemcachedBackendTest, GetManyThrowsRatherThanReportAFailedServersKeysAbsent) {
+  test::MemcachedServer second;
+  auto both = make_memcached_backend(options_for({&server, &second}));
+  const auto keys = numbered_keys("spread:", 40);
+  for (const std::string& key : keys) both->set(key, "v", kNoTtl);
+  ASSERT_GT(count_held(second, keys), 0u);
+
+  second.stop();
+  // The first call finds the connection broken; later ones find the server skipped
+  // during retry_timeout, which libmemcached's mget passes over silently.
+  for (int call = 0; call < 3; ++call)
+    EXPECT_EQ(code_thrown_by([&] { get_many(*both, keys); }), errc::backend_unavailable) << call;
+}
+
+TEST_P(MemcachedBackendTest, KeysOfAFailedServerAreNeverMovedToAnother) {
+  test::MemcachedServer second;
+  const MemcachedOptions options = options_for({&server, &second});
+  auto both = make_memcached_backend(options);
+  const auto keys = numbered_keys("stay:", 40);
+  for (const std::string& key : keys) both->set(key, "v", kNoTtl);
+  std::vector<std::string> on_second;
+  for (const std::string& key : keys)
+    if (count_held(second, {key}) == 1) on_second.push_back(key);
+  ASSERT_FALSE(on_second.empty());
+
+  second.stop();
+  for (const std::string& key : on_second) {
+    EXPECT_EQ(code_thrown_by([&] { both->set(key, "moved", kNoTtl); }), errc::backend_unavailable);
+    EXPECT_EQ(code_thrown_by([&] { both->increment(key, 1); }), errc::backend_unavailable);
+  }
+  // libmemcached would eject a server only past its failure limit (several retry periods):
+  // reach it at once on a connection configured like the pool's, and still see no move.
+  const detail::MemcachedHandle memc =
+      detail::make_memcached_handle(detail::make_memcached_config(options));
+  ASSERT_EQ(memcached_behavior_set(memc.get(), MEMCACHED_BEHAVIOR_SERVER_FAILURE_LIMIT, 1),
+            MEMCACHED_SUCCESS);
+  for (int pass = 0; pass < 3; ++pass) {
+    for (const std::string& key : on_second)
+      EXPECT_NE(memcached_set(memc.get(), key.data(), key.size(), "moved", 5, 0, 0),
+                MEMCACHED_SUCCESS)
+          << key;
+  }
+  EXPECT_EQ(count_held(server, on_second), 0u) << "a key of the failed server landed on another";
+}
+
+TEST_P(MemcachedBackendTest, KetamaSpreadsKeysOverAllThreeServers) {
+  test::MemcachedServer second;
+  test::MemcachedServer third;
+  auto three = make_memcached_backend(options_for({&server, &second, &third}));
+  const auto keys = numbered_keys("ketama:", 300);
+  for (const std::string& key : keys) three->set(key, "v", kNoTtl);
+
+  const std::size_t held[] = {count_held(server, keys), count_held(second, keys),
+                              count_held(third, keys)};
+  for (std::size_t n : held)
+    EXPECT_GT(n, 30u) << "servers hold " << held[0] << ", " << held[1] << ", " << held[2];
+  EXPECT_EQ(held[0] + held[1] + held[2], keys.size()) << "each key on exactly one server";
+  for (const auto& value : get_many(*three, keys)) EXPECT_EQ(value, "v");
+}
+
+TEST_P(MemcachedBackendTest, Ipv6ServersAreReachable) {
+  if (!loopback_ipv6_available()) GTEST_SKIP() << "this host has no IPv6 loopback";
+  test::MemcachedServer v6({.extra_args = {"-l", "::1"}});  // also listens on ::1
+  MemcachedOptions options = options_for({});
+  options.servers = {fmt::format("[::1]:{}", v6.port())};
+  auto backend_v6 = make_memcached_backend(options);
+  EXPECT_EQ(backend_v6->describe(), fmt::format("memcached://[::1]:{}", v6.port()));
+  backend_v6->set("k", "over IPv6", kNoTtl);
+  EXPECT_EQ(get(*backend_v6, "k"), "over IPv6");
+}
+
+// --- sharing --------------------------------------------------------------------------
+
+TEST_P(MemcachedBackendTest, OneBackendIsSafeToShareAcrossThreads) {
+  MemcachedOptions options = options_for({&server});
+  options.pool_max = 4;  // fewer connections than threads: calls wait for each other
+  auto shared = make_memcached_backend(options);
+  ASSERT_TRUE(shared->create_counter("hits", 0, kNoTtl));
+  constexpr int kThreads = 8;
+  constexpr int kCalls = 100;
+  std::vector<std::thread> threads;
+  std::atomic<int> wrong{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kCalls; ++i) {
+        const std::string key = fmt::format("t{}:{}", t, i % 10);
+        const std::string value = fmt::format("{}:{}", t, i);
+        shared->set(key, value, kNoTtl);
+        if (get(*shared, key) != value) ++wrong;
+        shared->increment("hits", 1);
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_EQ(get(*shared, "hits"), std::to_string(kThreads * kCalls));
+}
+
+TEST_P(MemcachedBackendTest, ExhaustedPoolThrowsTimeoutAfterPoolWait) {
+  MemcachedOptions options = options_for({&server});
+  options.pool_max = 1;
+  options.pool_wait = 50ms;
+  options.io_timeout = 1s;
+  auto single = make_memcached_backend(options);
+  single->set("k", "v", kNoTtl);
+
+  server.pause();
+  std::thread holder([&] {  // holds the only connection until io_timeout
+    try {
+      get(*single, "k");
+    } catch (const backend_error&) {
+    }
+  });
+  std::this_thread::sleep_for(200ms);
+  std::optional<backend_error> thrown;
+  const auto started = std::chrono::steady_clock::now();
+  try {
+    single->set("other", "v", kNoTtl);
+  } catch (const backend_error& e) {
+    thrown = e;
+  }
+  const auto took = std::chrono::steady_clock::now() - started;
+  server.resume();
+  holder.join();
+
+  ASSERT_TRUE(thrown.has_value());
+  EXPECT_EQ(thrown->code(), errc::timeout);
+  EXPECT_THAT(thrown->what(), HasSubstr("no free connection"));
+  EXPECT_LT(took, 700ms) << "waited for io_timeout rather than pool_wait";
+  single->set("other", "v", kNoTtl);  // the connection came back to the pool
+}
+
+// --- description and messages -----------------------------------------------------------
+
+TEST_P(MemcachedBackendTest, DescribeAndErrorsNameTheServersButNeverTheCredentials) {
+  test::MemcachedServer second;
+  MemcachedOptions options = options_for({&server, &second});
+  options.protocol = Protocol::binary;
+  options.username = "alice";
+  options.password = "s3cret-pw";
+  auto with_credentials = make_memcached_backend(options);
+  const std::string expected = fmt::format("memcached://{},{}", server.address(), second.address());
+  EXPECT_EQ(with_credentials->describe(), expected);
+
+  server.stop();
+  second.stop();
+  const std::string message = message_thrown_by([&] { with_credentials->set("k", "v", kNoTtl); });
+  EXPECT_THAT(message, HasSubstr(expected));
+  EXPECT_THAT(message, HasSubstr("set failed"));
+  EXPECT_THAT(message, Not(HasSubstr("s3cret-pw")));
+  EXPECT_THAT(message, Not(HasSubstr("alice")));
+}
+
+TEST_P(MemcachedBackendTest, ConnectionsCarryTheConfiguredTimeoutsAndNeverEjectServers) {
+  test::MemcachedServer second;
+  MemcachedOptions options = options_for({&server, &second});
+  options.connect_timeout = 70ms;
+  options.io_timeout = 120ms;
+  options.retry_timeout = 3s;
+  const detail::MemcachedConfig config = detail::make_memcached_config(options);
+  const detail::MemcachedHandle prototype = detail::make_memcached_handle(config);
+  // The pool hands out clones of the prototype: check a clone too.
+  const detail::MemcachedHandle clone(memcached_clone(nullptr, prototype.get()));
+  for (memcached_st* memc : {prototype.get(), clone.get()}) {
+    EXPECT_EQ(memcached_behavior_get(memc, MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT), 70u);
+    EXPECT_EQ(memcached_behavior_get(memc, MEMCACHED_BEHAVIOR_POLL_TIMEOUT), 120u);
+    EXPECT_EQ(memcached_behavior_get(memc, MEMCACHED_BEHAVIOR_RCV_TIMEOUT), 120'000u);
+    EXPECT_EQ(memcached_behavior_get(memc, MEMCACHED_BEHAVIOR_SND_TIMEOUT), 120'000u);
+    EXPECT_EQ(memcached_behavior_get(memc, MEMCACHED_BEHAVIOR_RETRY_TIMEOUT), 3u);
+    EXPECT_GE(memcached_behavior_get(memc, MEMCACHED_BEHAVIOR_SERVER_FAILURE_LIMIT), 1u);
+    EXPECT_EQ(memcached_behavior_get(memc, MEMCACHED_BEHAVIOR_REMOVE_FAILED_SERVERS), 0u);
+    EXPECT_EQ(memcached_behavior_get(memc, MEMCACHED_BEHAVIOR_AUTO_EJECT_HOSTS), 0u);
+    EXPECT_EQ(memcached_behavior_get(memc, MEMCACHED_BEHAVIOR_DISTRIBUTION),
+              static_cast<std::uint64_t>(MEMCACHED_DISTRIBUTION_CONSISTENT));
+    EXPECT_EQ(memcached_behavior_get(memc, MEMCACHED_BEHAVIOR_TCP_NODELAY), 1u);
+    EXPECT_EQ(memcached_behavior_get(memc, MEMCACHED_BEHAVIOR_BINARY_PROTOCOL),
+              GetParam() == Protocol::binary ? 1u : 0u);
+    EXPECT_EQ(memcached_server_count(memc), 2u);
+  }
+}
+
+// --- expiry translation -----------------------------------------------------------------
+
+class MemcachedExpirationTest : public ::testing::Test {
+ protected:
+  // 2024-01-01T00:00:00.250Z
+  const std::chrono::system_clock::time_point now =
+      std::chrono::system_clock::time_point(1'704'067'200s) + 250ms;
+  const std::time_t now_seconds = 1'704'067'200;
+
+  std::time_t expiration(std::chrono::milliseconds ttl) const {
+    return detail::memcached_expiration(ttl, now);
+  }
+};
+
+TEST_F(MemcachedExpirationTest, ZeroTtlNeverExpires) {
+  EXPECT_EQ(expiration(0ms), 0);
+}
+
+TEST_F(MemcachedExpirationTest, MillisecondsRoundUpToWholeSeconds) {
+  EXPECT_EQ(expiration(1ms), 1);
+  EXPECT_EQ(expiration(1000ms), 1);
+  EXPECT_EQ(expiration(1001ms), 2);
+}
+
+TEST_F(MemcachedExpirationTest, UpToThirtyDaysIsSentRelative) {
+  EXPECT_EQ(expiration(std::chrono::days(30)), 2'592'000);
+}
+
+TEST_F(MemcachedExpirationTest, BeyondThirtyDaysIsSentAsAUnixTimeAtLeastTheTtlAhead) {
+  EXPECT_EQ(expiration(std::chrono::days(30) + 1s), now_seconds + 1 + 2'592'001);
+  EXPECT_EQ(expiration(std::chrono::days(60)), now_seconds + 1 + 5'184'000);
+}
+
+TEST_F(MemcachedExpirationTest, FarFutureIsCappedAtTheProtocolsLastSecond) {
+  EXPECT_EQ(expiration(std::chrono::days(365 * 100)), 2'147'483'647);
+  EXPECT_EQ(expiration(std::chrono::milliseconds::max()), 2'147'483'647);
+}
+
+TEST_F(MemcachedExpirationTest, NegativeTtlIsAUnixTimeLongPast) {
+  const std::time_t long_past = expiration(-1ms);
+  EXPECT_GT(long_past, 2'592'000) << "must read as absolute, not relative";
+  EXPECT_LT(long_past, now_seconds);
+}
+
+// --- configuration ----------------------------------------------------------------------
+
+MemcachedOptions options_with_servers(std::vector<std::string> servers) {
+  MemcachedOptions options;
+  options.servers = std::move(servers);
+  return options;
+}
+
+TEST(MemcachedConfig, ConfigStringCarriesEveryOption) {
+  MemcachedOptions options = options_with_servers({"10.0.0.1:11211", "cache-b.internal:11300"});
+  options.protocol = Protocol::binary;
+  options.connect_timeout = 40ms;
+  options.io_timeout = 250ms;
+  options.retry_timeout = 5s;
+  options.pool_max = 8;
+  EXPECT_EQ(detail::make_memcached_config(options).config_string,
+            "--SERVER=10.0.0.1:11211 --SERVER=cache-b.internal:11300 --BINARY-PROTOCOL "
+            "--CONNECT-TIMEOUT=40 --POLL-TIMEOUT=250 --SND-TIMEOUT=250000 --RCV-TIMEOUT=250000 "
+            "--RETRY-TIMEOUT=5 --DISTRIBUTION=consistent --TCP-NODELAY --POOL-MAX=8");
+}
+
+TEST(MemcachedConfig, KetamaIsOnForSeveralServersUnlessTurnedOff) {
+  EXPECT_THAT(detail::make_memcached_config(options_with_servers({"a.b:1"})).config_string,
+              Not(HasSubstr("--DISTRIBUTION")));
+  EXPECT_THAT(detail::make_memcached_config(options_with_servers({"a.b:1", "c.d:1"})).config_string,
+              HasSubstr("--DISTRIBUTION=consistent"));
+  MemcachedOptions modula = options_with_servers({"a.b:1", "c.d:1"});
+  modula.ketama = false;
+  EXPECT_THAT(detail::make_memcached_config(modula).config_string,
+              Not(HasSubstr("--DISTRIBUTION")));
+}
+
+TEST(MemcachedConfig, GarbageFailsValidationWithLibmemcachedsExplanation) {
+  for (const std::string garbage :
+       {"--SERVER=127.0.0.1:11211 --NOT-AN-OPTION", "--POLL-TIMEOUT=soon", "SERVER 1.2.3.4"}) {
+    const std::string message =
+        message_thrown_by([&] { detail::check_memcached_configuration(garbage); });
+    EXPECT_THAT(message, HasSubstr("libmemcached rejected the configuration")) << garbage;
+    EXPECT_THAT(message, HasSubstr(garbage));
+  }
+  EXPECT_NO_THROW(detail::check_memcached_configuration("--SERVER=127.0.0.1:11211 --TCP-NODELAY"));
+}
+
+TEST(MemcachedConfig, OutOfRangeOptionsAreRejectedNamingThem) {
+  const std::vector<std::pair<std::string, std::function<void(MemcachedOptions&)>>> cases = {
+      {"servers", [](MemcachedOptions& o) { o.servers.clear(); }},
+      {"servers", [](MemcachedOptions& o) { o.servers.push_back("10.0.0.1:11211"); }},
+      {"connect_timeout", [](MemcachedOptions& o) { o.connect_timeout = 0ms; }},
+      {"io_timeout", [](MemcachedOptions& o) { o.io_timeout = 0ms; }},
+      {"io_timeout", [](MemcachedOptions& o) { o.io_timeout = 11min; }},
+      {"pool_max", [](MemcachedOptions& o) { o.pool_max = 0; }},
+      {"pool_max", [](MemcachedOptions& o) { o.pool_max = 1025; }},
+      {"pool_wait", [](MemcachedOptions& o) { o.pool_wait = -1ms; }},
+      {"retry_timeout", [](MemcachedOptions& o) { o.retry_timeout = 48h; }},
+      {"max_item_bytes", [](MemcachedOptions& o) { o.max_item_bytes = 100; }},
+      {"username", [](MemcachedOptions& o) { o.username = "alice"; }},  // ascii
+      {"password", [](MemcachedOptions& o) { o.password = "pw"; }},
+  };
+  for (const auto& [name, change] : cases) {
+    MemcachedOptions options = options_with_servers({"10.0.0.1:11211"});
+    change(options);
+    const std::string message = message_thrown_by([&] { make_memcached_backend(options); });
+    EXPECT_THAT(message, HasSubstr(name));
+  }
+}
+
+TEST(MemcachedConfig, SaslCredentialsAreAcceptedWithTheBinaryProtocol) {
+  MemcachedOptions options = options_with_servers({"10.0.0.1:11211"});
+  options.protocol = Protocol::binary;
+  options.username = "alice";
+  options.password = "s3cret";
+  EXPECT_NO_THROW(make_memcached_backend(options));
+}
+
+TEST(MemcachedConfig, ServersTheGrammarCannotNameAreAddedDirectly) {
+  const detail::MemcachedConfig config = detail::make_memcached_config(
+      options_with_servers({"10.0.0.1", "[::1]:11300", "db:11400", "end:11500", "cache.local"}));
+  EXPECT_EQ(config.description,
+            "memcached://10.0.0.1:11211,[::1]:11300,db:11400,end:11500,cache.local:11211");
+  EXPECT_THAT(config.config_string, HasSubstr("--SERVER=10.0.0.1:11211"));
+  EXPECT_THAT(config.config_string, HasSubstr("--SERVER=cache.local:11211"));
+  EXPECT_THAT(config.config_string, Not(HasSubstr("::1")));
+  EXPECT_THAT(config.config_string, Not(HasSubstr("db:")));
+  EXPECT_THAT(config.config_string, Not(HasSubstr("end:")));
+
+  const detail::MemcachedHandle handle = detail::make_memcached_handle(config);
+  ASSERT_EQ(memcached_server_count(handle.get()), 5u);
+  std::vector<std::string> names;
+  for (std::uint32_t i = 0; i < 5; ++i) {
+    const memcached_instance_st* instance = memcached_server_instance_by_position(handle.get(), i);
+    names.push_back(
+        fmt::format("{}:{}", memcached_server_name(instance), memcached_server_port(instance)));
+  }
+  EXPECT_THAT(names, ::testing::UnorderedElementsAre("10.0.0.1:11211", "::1:11300", "db:11400",
+                                                     "end:11500", "cache.local:11211"));
+}
+
+// --- URL parsing ------------------------------------------------------------------------
+
+detail::UrlOptions params(std::vector<std::pair<std::string, std::string>> list = {}) {
+  return detail::UrlOptions("memcached", std::move(list));
+}
+
+TEST(MemcachedUrl, ParametersMapToOptions) {
+  auto query = params({{"protocol", "binary"},
+                       {"connect_timeout", "20ms"},
+                       {"io_timeout", "1s"},
+                       {"pool_max", "32"},
+                       {"pool_wait", "5ms"},
+                       {"retry_timeout", "1500ms"},
+                       {"ketama", "off"},
+                       {"max_item_bytes", "4MiB"}});
+  const MemcachedOptions options =
+      detail::memcached_options_from_url("10.0.0.1:11211,10.0.0.2:11300", query);
+  EXPECT_NO_THROW(query.finish());
+  EXPECT_EQ(options.servers, (std::vector<std::string>{"10.0.0.1:11211", "10.0.0.2:11300"}));
+  EXPECT_EQ(options.protocol, Protocol::binary);
+  EXPECT_EQ(options.connect_timeout, 20ms);
+  EXPECT_EQ(options.io_timeout, 1s);
+  EXPECT_EQ(options.pool_max, 32u);
+  EXPECT_EQ(options.pool_wait, std::optional(5ms));
+  EXPECT_EQ(options.retry_timeout, 2s) << "rounded up to whole seconds";
+  EXPECT_EQ(options.ketama, std::optional(false));
+  EXPECT_EQ(options.max_item_bytes, std::size_t{4} << 20);
+  EXPECT_TRUE(options.username.empty());
+}
+
+TEST(MemcachedUrl, AbsentParametersKeepTheDefaultsAndPortDefaultsTo11211) {
+  auto query = params();
+  const MemcachedOptions options = detail::memcached_options_from_url("cache.local", query);
+  const MemcachedOptions defaults;
+  EXPECT_EQ(options.servers, (std::vector<std::string>{"cache.local:11211"}));
+  EXPECT_EQ(options.protocol, defaults.protocol);
+  EXPECT_EQ(options.connect_timeout, defaults.connect_timeout);
+  EXPECT_EQ(options.io_timeout, defaults.io_timeout);
+  EXPECT_EQ(options.pool_max, defaults.pool_max);
+  EXPECT_EQ(options.pool_wait, std::nullopt);
+  EXPECT_EQ(options.retry_timeout, defaults.retry_timeout);
+  EXPECT_EQ(options.ketama, std::nullopt);
+  EXPECT_EQ(options.max_item_bytes, defaults.max_item_bytes);
+}
+
+TEST(MemcachedUrl, SubMillisecondTimeoutsRoundUpToAMillisecond) {
+  auto query = params({{"io_timeout", "250us"}});
+  EXPECT_EQ(detail::memcached_options_from_url("h.example", query).io_timeout, 1ms);
+}
+
+TEST(MemcachedUrl, UserInformationIsPercentDecoded) {
+  auto query = params({{"protocol", "binary"}});
+  const MemcachedOptions options =
+      detail::memcached_options_from_url("ali%40ce:p%3Ass%25w@10.0.0.1:11211", query);
+  EXPECT_EQ(options.username, "ali@ce");
+  EXPECT_EQ(options.password, "p:ss%w");
+  EXPECT_EQ(options.servers, (std::vector<std::string>{"10.0.0.1:11211"}));
+}
+
+TEST(MemcachedUrl, Ipv6HostsKeepTheirBrackets) {
+  auto query = params();
+  EXPECT_EQ(detail::memcached_options_from_url("[::1]:11300,[fe80::1]", query).servers,
+            (std::vector<std::string>{"[::1]:11300", "[fe80::1]:11211"}));
+}
+
+TEST(MemcachedUrl, EmptyAuthorityIsRejected) {
+  for (const std::string_view authority : {"", "alice:pw@"}) {
+    auto query = params();
+    EXPECT_THAT(message_thrown_by([&] { detail::memcached_options_from_url(authority, query); }),
+                HasSubstr("no server"));
+  }
+}
+
+TEST(MemcachedUrl, MalformedServersAreRejectedNamingThem) {
+  for (const std::string_view server :
+       {"host:0", "host:65536", "host:port", "host:", "[::1", "[not-v6]:11211", "[::1]x",
+        "bad host", "a/b:11211", ":11211"}) {
+    auto query = params();
+    EXPECT_THAT(message_thrown_by([&] { detail::memcached_options_from_url(server, query); }),
+                HasSubstr(fmt::format("'{}'", server)));
+  }
+  auto query = params();
+  EXPECT_THAT(message_thrown_by([&] { detail::memcached_options_from_url("a.b:1,,c.d:2", query); }),
+              HasSubstr("host is empty"));
+}
+
+TEST(MemcachedUrl, MalformedValuesAreRejectedNamingTheParameterAndValue) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"protocol", "udp"},        {"connect_timeout", "50"}, {"io_timeout", "0ms"},
+      {"io_timeout", "fast"},     {"pool_max", "0"},         {"pool_max", "2000"},
+      {"pool_max", "many"},       {"pool_wait", "11m"},      {"retry_timeout", "2d"},
+      {"ketama", "maybe"},        {"max_item_bytes", "100"}, {"max_item_bytes", "2GiB"},
+      {"max_item_bytes", "lots"},
+  };
+  for (const auto& [name, value] : cases) {
+    auto query = params({{name, value}});
+    const std::string message =
+        message_thrown_by([&] { detail::memcached_options_from_url("10.0.0.1", query); });
+    EXPECT_THAT(message, HasSubstr(fmt::format("'{}'", name))) << value;
+    EXPECT_THAT(message, HasSubstr("memcached://")) << name << "=" << value;
+  }
+}
+
+TEST(MemcachedUrl, PasswordIsNeverQuotedInMessages) {
+  auto query = params();
+  const std::string message = message_thrown_by(
+      [&] { detail::memcached_options_from_url("alice:s3cret%zz@10.0.0.1", query); });
+  EXPECT_THAT(message, HasSubstr("password"));
+  EXPECT_THAT(message, Not(HasSubstr("s3cret")));
+}
+
+TEST(MemcachedUrl, UnknownParametersAreLeftForFinishToReject) {
+  auto query = params({{"io_timeout", "50ms"}, {"colour", "blue"}});
+  detail::memcached_options_from_url("10.0.0.1", query);
+  const std::string message = message_thrown_by([&] { query.finish(); });
+  EXPECT_THAT(message, HasSubstr("colour"));
+  EXPECT_THAT(message, HasSubstr("io_timeout"));  // listed among the accepted names
+}
+
+TEST(MemcachedUrl, CacheFromUrlRejectsUnknownSchemesAndParametersNamingThem) {
+  EXPECT_THAT(message_thrown_by([] { Cache::from_url("memcache://127.0.0.1:11211"); }),
+              HasSubstr("'memcache'"));
+  EXPECT_THAT(message_thrown_by([] { Cache::from_url("memcached://127.0.0.1:11211?colour=blue"); }),
+              HasSubstr("colour"));
+}
+
+TEST(MemcachedUrl, CacheFromUrlBuildsAWorkingMemcachedBackend) {
+  test::MemcachedServer server;
+  const Cache cache =
+      Cache::from_url(test::memcached_url({&server}, "protocol=binary&io_timeout=1s"));
+  EXPECT_EQ(cache.backend().describe(), "memcached://" + server.address());
+  cache.backend().set("k", "v", kNoTtl);
+  EXPECT_EQ(get(cache.backend(), "k"), "v");
+}
+
+}  // namespace
+}  // namespace gencache
