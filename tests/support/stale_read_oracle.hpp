@@ -19,6 +19,8 @@ struct OracleConfig {
   int bumps_per_writer = 500;
   int namespaces = 4;
   int keys_per_namespace = 8;
+  /// Bytes of padding added to every value (to fill a small server and force evictions).
+  std::size_t value_padding = 0;
   /// Runs on its own thread while the readers and writers run (a restart, evictions...).
   /// It gets a flag that turns true once readers and writers are done.
   std::function<void(const std::atomic<bool>& done)> chaos;
