@@ -12,6 +12,8 @@
 
 #include <fmt/format.h>
 
+#include "bump_outbox.hpp"
+#include "circuit_breaker.hpp"
 #include "envelope.hpp"
 #include "key_encoding.hpp"
 #include "random.hpp"
@@ -51,20 +53,26 @@ Stats StripedStats::snapshot() const noexcept {
   s.early_refreshes = sum[early_refreshes];
   s.coalesced = sum[coalesced];
   s.lease_waits = sum[lease_waits];
+  s.breaker_opens = sum[breaker_opens];
+  s.breaker_closes = sum[breaker_closes];
+  s.breaker_rejections = sum[breaker_rejections];
+  s.outbox_retried = sum[outbox_retried];
+  s.outbox_overflows = sum[outbox_overflows];
   return s;
 }
 
 // ---- core --------------------------------------------------------------------------
 
 CacheCore::CacheCore(std::shared_ptr<Backend> backend, CacheOptions options)
-    : backend_(std::move(backend)),
+    : user_backend_(std::move(backend)),
+      backend_(user_backend_),
       prefix_(std::move(options.prefix)),
       clock_(options.clock ? std::move(options.clock) : system_clock()),
       counter_ttl_(options.counter_ttl),
       hints_(options.generation_hints),
       call_defaults_(std::move(options.call)),
       hook_(std::move(options.on_error)) {
-  if (!backend_) throw std::invalid_argument("gencache::Cache: the backend must not be null");
+  if (!user_backend_) throw std::invalid_argument("gencache::Cache: the backend must not be null");
   if (counter_ttl_.count() < 0)
     throw std::invalid_argument("gencache::Cache: counter_ttl must not be negative");
   validate_prefix(prefix_);
@@ -75,9 +83,37 @@ CacheCore::CacheCore(std::shared_ptr<Backend> backend, CacheOptions options)
     throw std::invalid_argument(
         "gencache::CallOptions: early_refresh_beta >= 0, 0 <= ttl_jitter < 1, lease_ttl > 0, and "
         "lease_wait, stale_while_revalidate, stale_if_error >= 0, absent_ttl > 0 are required");
+  if (options.breaker.failure_threshold > 0) {
+    if (options.breaker.cooldown.count() <= 0)
+      throw std::invalid_argument("gencache::BreakerOptions: cooldown must be positive");
+    backend_ = std::make_shared<CircuitBreaker>(user_backend_, options.breaker, clock_, stats_);
+  }
+  if (options.outbox.enabled) {
+    const OutboxOptions& o = options.outbox;
+    if (o.capacity == 0 || o.initial_backoff.count() <= 0 || o.max_backoff < o.initial_backoff)
+      throw std::invalid_argument(
+          "gencache::OutboxOptions: capacity > 0 and 0 < initial_backoff <= max_backoff are required");
+    outbox_ = std::make_unique<BumpOutbox>(
+        o, [this](const Namespace& ns) { bump(ns); },
+        [this](const std::exception& e) { report("bump", e); }, stats_);
+  }
 }
 
+CacheCore::~CacheCore() = default;
+
+bool CacheCore::queue_failed_bump(const Namespace& ns) {
+  if (!outbox_) return false;
+  outbox_->enqueue(ns);
+  return true;
+}
+
+bool CacheCore::flush_outbox(std::chrono::milliseconds timeout) { return !outbox_ || outbox_->flush(timeout); }
+
+std::size_t CacheCore::outbox_pending() const { return outbox_ ? outbox_->pending() : 0; }
+
 void CacheCore::report(std::string_view operation, const std::exception& failure) noexcept {
+  // Calls the open breaker turned away are counted as rejections, not as new failures.
+  if (const auto* be = dynamic_cast<const backend_error*>(&failure); be && be->code() == errc::circuit_open) return;
   stats_.add(StripedStats::errors);
   try {
     ErrorEvent event;
@@ -457,12 +493,16 @@ std::uint64_t Cache::bump_namespace(const Namespace& ns) {
     return core_->bump(ns);
   } catch (const backend_error& e) {
     core_->report("bump", e);
+    core_->queue_failed_bump(ns);
     throw;
   } catch (const std::exception& e) {
     core_->report("bump", e);
+    core_->queue_failed_bump(ns);
     throw backend_error(errc::backend_unavailable, e.what());
   }
 }
+
+bool Cache::flush_pending_bumps(std::chrono::milliseconds timeout) { return core_->flush_outbox(timeout); }
 
 std::uint64_t Cache::bump_namespace(const Namespace& ns, std::error_code& ec) noexcept {
   ec.clear();
@@ -488,7 +528,11 @@ std::uint64_t Cache::generation(const Namespace& ns) {
   }
 }
 
-Stats Cache::stats() const { return core_->stats().snapshot(); }
+Stats Cache::stats() const {
+  Stats s = core_->stats().snapshot();
+  s.outbox_pending = core_->outbox_pending();
+  return s;
+}
 
 const CallOptions& Cache::call_defaults() const noexcept { return core_->call_defaults(); }
 

@@ -15,12 +15,15 @@
 
 namespace gencache::detail {
 
+class BumpOutbox;
+
 /// Stats counters striped over cache lines so threads do not contend on one counter.
 class StripedStats {
  public:
   enum Field : std::size_t {
     hits, misses, sets, bumps, errors, corrupt, counter_recreations, oversized, computes,
-    round_trips, stale_served, early_refreshes, coalesced, lease_waits, field_count
+    round_trips, stale_served, early_refreshes, coalesced, lease_waits, breaker_opens,
+    breaker_closes, breaker_rejections, outbox_retried, outbox_overflows, field_count
   };
   void add(Field field, std::uint64_t n = 1) noexcept;
   Stats snapshot() const noexcept;
@@ -36,6 +39,7 @@ class StripedStats {
 class CacheCore {
  public:
   CacheCore(std::shared_ptr<Backend> backend, CacheOptions options);
+  ~CacheCore();
 
   /// Reads the entry; see read_entry() in detail/core.hpp.
   ReadResult read(std::string_view key, const NamespaceSet& namespaces, bool fetch_entry);
@@ -56,7 +60,12 @@ class CacheCore {
   void report(std::string_view operation, const std::exception& failure) noexcept;
   void set_hook(ErrorHook hook);
 
-  Backend& backend() const noexcept { return *backend_; }
+  /// The backend the user gave (what Cache::backend() returns).
+  Backend& backend() const noexcept { return *user_backend_; }
+  /// Queues a failed bump when the outbox is on; returns whether it did.
+  bool queue_failed_bump(const Namespace& ns);
+  bool flush_outbox(std::chrono::milliseconds timeout);
+  std::size_t outbox_pending() const;
   const std::string& prefix() const noexcept { return prefix_; }
   const Clock& clock() const noexcept { return *clock_; }
   StripedStats& stats() noexcept { return stats_; }
@@ -67,7 +76,8 @@ class CacheCore {
   std::optional<std::uint64_t> parse_counter(const std::string& counter_key,
                                              const std::optional<std::string>& raw);
 
-  std::shared_ptr<Backend> backend_;
+  std::shared_ptr<Backend> user_backend_;
+  std::shared_ptr<Backend> backend_;  // user_backend_, behind the circuit breaker if on
   std::string prefix_;
   std::shared_ptr<const Clock> clock_;
   std::chrono::milliseconds counter_ttl_;
@@ -81,6 +91,7 @@ class CacheCore {
   std::array<FlightShard, 16> flights_;
   mutable std::shared_mutex hook_mutex_;
   ErrorHook hook_;
+  std::unique_ptr<BumpOutbox> outbox_;  // last: its thread calls into the members above
 };
 
 }  // namespace gencache::detail

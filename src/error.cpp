@@ -15,6 +15,8 @@ class Category final : public std::error_category {
       case errc::corrupt_value: return "stored bytes are not a valid gencache entry";
       case errc::not_stored: return "the backend did not store the item";
       case errc::config: return "invalid configuration";
+      case errc::circuit_open: return "circuit breaker open: backend skipped";
+      case errc::outbox_full: return "bump outbox full: invalidation dropped";
     }
     return "unknown gencache error";
   }

@@ -100,20 +100,21 @@ TEST(MemcachedCache, RestartMidRunComputesWhileDownAndReadsNothingStaleAfter) {
   Cache readers(backend), writers(backend);
   test::OracleConfig config;
   config.reads_per_reader = 4000;
+  test::OracleResult result;
+  std::thread oracle([&] { result = test::run_stale_read_oracle(readers, writers, config); });
+  // The restart happens on this thread: the fixture ties a server's life to the thread
+  // that started it.
+  std::this_thread::sleep_for(150ms);
+  server.stop();
   Clock::duration slowest_while_down{0};
-  config.chaos = [&](const std::atomic<bool>&) {
-    std::this_thread::sleep_for(150ms);
-    server.stop();
-    // While it is down a read computes and returns within the bound.
-    for (int i = 0; i < 20; ++i) {
-      const auto started = Clock::now();
-      EXPECT_EQ(readers.cached("probe", ns("p"), 1min, [] { return 1; }), 1);
-      slowest_while_down = std::max(slowest_while_down, Clock::now() - started);
-    }
-    std::this_thread::sleep_for(200ms);
-    server.start();
-  };
-  const auto result = test::run_stale_read_oracle(readers, writers, config);
+  for (int i = 0; i < 20; ++i) {
+    const auto started = Clock::now();
+    EXPECT_EQ(readers.cached("probe", ns("p"), 1min, [] { return 1; }), 1) << "fail-open computes";
+    slowest_while_down = std::max(slowest_while_down, Clock::now() - started);
+  }
+  std::this_thread::sleep_for(200ms);
+  server.start();
+  oracle.join();
   print("restart", result, readers.stats());
   EXPECT_EQ(result.stale_reads, 0u);
   EXPECT_LT(slowest_while_down, kBound);

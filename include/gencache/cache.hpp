@@ -38,6 +38,39 @@ struct Stats {
   std::uint64_t early_refreshes = 0;  ///< recomputes started before expiry (XFetch)
   std::uint64_t coalesced = 0;  ///< misses that waited for another caller's compute (single-flight)
   std::uint64_t lease_waits = 0;  ///< misses that waited for another process's lease
+  std::uint64_t breaker_opens = 0;   ///< times the circuit breaker opened (backend skipped)
+  std::uint64_t breaker_closes = 0;  ///< times a probe succeeded and the breaker closed again
+  std::uint64_t breaker_rejections = 0;  ///< backend calls skipped while the breaker was open
+  std::uint64_t outbox_retried = 0;    ///< failed bumps the outbox later applied
+  std::uint64_t outbox_overflows = 0;  ///< failed bumps dropped because the outbox was full
+  std::uint64_t outbox_pending = 0;    ///< namespaces waiting in the outbox now (a gauge)
+};
+
+/// The circuit breaker in front of the backend: after `failure_threshold` consecutive
+/// failures (timeouts, unreachable server) the Cache stops calling the backend for
+/// `cooldown`: reads compute directly, writes are skipped, bumps throw at once. Then one
+/// call probes; success closes the breaker. Per-server failures inside a Memcached cluster
+/// are also skipped by libmemcached for `retry_timeout`.
+struct BreakerOptions {
+  /// Consecutive failures that open the breaker; 0 turns it off. Default 5.
+  std::size_t failure_threshold = 5;
+  /// How long it stays open before a probe. Default 1 s.
+  std::chrono::milliseconds cooldown{1000};
+};
+
+/// The bump outbox (opt-in): a bump_namespace that fails is queued and retried in the
+/// background with exponential backoff until it succeeds, so an invalidation is applied
+/// as soon as the backend answers again. The failed call still reports its failure.
+/// Limit: the queue lives in this process; if the process dies before the retry
+/// succeeds, that invalidation is lost (entries then age out by TTL).
+struct OutboxOptions {
+  bool enabled = false;
+  /// Namespaces queued at most; a failed bump beyond that is dropped and reported
+  /// (errc::outbox_full to the error hook, Stats::outbox_overflows). Default 10000.
+  std::size_t capacity = 10000;
+  /// First retry delay, doubled after each failed round up to max_backoff.
+  std::chrono::milliseconds initial_backoff{20};
+  std::chrono::milliseconds max_backoff{2000};
 };
 
 /// Per-call stampede protection and freshness. Defaults live in CacheOptions::call; the
@@ -100,6 +133,10 @@ struct CacheOptions {
   std::chrono::milliseconds counter_ttl{0};
   /// Defaults for every `cached` / `cached_call` call. See CallOptions.
   CallOptions call;
+  /// The circuit breaker. See BreakerOptions.
+  BreakerOptions breaker;
+  /// The bump outbox (off by default). See OutboxOptions.
+  OutboxOptions outbox;
 };
 
 namespace detail {
@@ -134,6 +171,11 @@ class Cache {
 
   /// Non-throwing bump_namespace: on failure sets `ec` and returns 0.
   std::uint64_t bump_namespace(const Namespace& ns, std::error_code& ec) noexcept;
+
+  /// Waits until the bump outbox is empty (every failed bump applied) or `timeout`
+  /// passes, retrying at once rather than after the backoff. Returns true when empty.
+  /// Call it before a process exits. Without the outbox it returns true at once.
+  bool flush_pending_bumps(std::chrono::milliseconds timeout);
 
   /// The current generation of `ns`, creating its counter if absent.
   /// Throws gencache::backend_error on failure.

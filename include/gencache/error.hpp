@@ -17,6 +17,8 @@ enum class errc {
   corrupt_value,            ///< bytes read back are not a valid gencache envelope
   not_stored,               ///< the backend refused to store the item
   config,                   ///< a configuration (URL or option) is invalid
+  circuit_open,             ///< the circuit breaker is open: the backend was not called
+  outbox_full,              ///< a failed bump could not be queued for retry
 };
 
 /// The category of gencache::errc.
