@@ -20,17 +20,20 @@ BumpOutbox::~BumpOutbox() {
 }
 
 void BumpOutbox::enqueue(const Namespace& ns) {
+  bool overflow = false;
   {
     std::lock_guard lock(mutex_);
-    if (queue_.size() >= options_.capacity && !queue_.contains(ns)) {
-      stats_.add(StripedStats::outbox_overflows);
-      report_(backend_error(errc::outbox_full,
-                            fmt::format("bump outbox full ({} namespaces): the bump of '{}' was dropped",
-                                        options_.capacity, ns.name())));
-      return;
+    overflow = queue_.size() >= options_.capacity && !queue_.contains(ns);
+    if (!overflow) {
+      queue_.insert(ns);
+      if (!worker_.joinable()) worker_ = std::thread([this] { run(); });
     }
-    queue_.insert(ns);
-    if (!worker_.joinable()) worker_ = std::thread([this] { run(); });
+  }
+  if (overflow) {
+    stats_.add(StripedStats::outbox_overflows);
+    report_(backend_error(errc::outbox_full, fmt::format("bump outbox full ({} namespaces): the bump of '{}' was dropped",
+                                                         options_.capacity, ns.name())));
+    return;
   }
   wake_.notify_all();
 }
