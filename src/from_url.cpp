@@ -11,15 +11,17 @@
 
 #include "backends/memcached/memcached_url.hpp"
 #include "backends/memory/memory_url.hpp"
+#include "backends/redis/redis_url.hpp"
 #include "gencache/cache.hpp"
 #include "gencache/memcached_backend.hpp"
 #include "gencache/memory_backend.hpp"
+#include "gencache/redis_backend.hpp"
 #include "url_options.hpp"
 
 namespace gencache {
 namespace {
 
-constexpr std::string_view kSchemes = "memory, memcached";
+constexpr std::string_view kSchemes = "memory, memcached, redis";
 
 // The URL as it may appear in a message: any user:password@ is replaced.
 std::string redacted(std::string_view url) {
@@ -75,7 +77,7 @@ SplitUrl split(std::string_view url) {
 
 Cache Cache::from_url(std::string_view url, CacheOptions options) {
   SplitUrl parts = split(url);
-  if (parts.scheme != "memory" && parts.scheme != "memcached")
+  if (parts.scheme != "memory" && parts.scheme != "memcached" && parts.scheme != "redis")
     throw config_error(fmt::format("cache URL '{}' has unknown scheme '{}': accepted schemes are {}",
                                    redacted(url), parts.scheme, kSchemes));
   detail::UrlOptions params(parts.scheme, std::move(parts.params));
@@ -97,12 +99,16 @@ Cache Cache::from_url(std::string_view url, CacheOptions options) {
     params.finish();
     memory.clock = options.clock;
     backend = std::make_shared<MemoryBackend>(std::move(memory));
-  } else {
+  } else if (parts.scheme == "memcached") {
     if (!parts.path.empty() && parts.path != "/")
       throw config_error(fmt::format("memcached:// URL '{}' takes no path", redacted(url)));
     MemcachedOptions memcached = detail::memcached_options_from_url(parts.authority, params);
     params.finish();
     backend = make_memcached_backend(std::move(memcached));
+  } else {
+    RedisOptions redis = detail::redis_options_from_url(parts.authority, parts.path, params);
+    params.finish();
+    backend = make_redis_backend(std::move(redis));
   }
   return Cache(std::move(backend), std::move(options));
 }

@@ -12,4 +12,5 @@
 #include "gencache/memcached_backend.hpp"
 #include "gencache/memory_backend.hpp"
 #include "gencache/namespace.hpp"
+#include "gencache/redis_backend.hpp"
 #include "gencache/version.hpp"

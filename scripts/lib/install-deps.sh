@@ -8,12 +8,12 @@
 # top-level CMake project needs GoogleTest and Google Benchmark to configure).
 GENCACHE_BUILD_PACKAGES=(
   cmake ninja-build g++ pkg-config
-  libmemcached-dev libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
+  libmemcached-dev libhiredis-dev libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libfmt-dev libssl-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev
 )
-# Only to run the tests: they start their own memcached servers.
-GENCACHE_TEST_PACKAGES=(memcached python3)
+# Only to run the tests: they start their own memcached and redis servers.
+GENCACHE_TEST_PACKAGES=(memcached redis-server python3)
 
 # install_missing_packages PACKAGE...: apt-get installs the packages dpkg does not know as
 # installed; does nothing (and needs no network) when all are there.

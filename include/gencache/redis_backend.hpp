@@ -1,0 +1,92 @@
+#pragma once
+/// \file
+/// The Redis backend (`redis://[user:password@]host:port[/db][?options]`), through hiredis
+/// with a thread-safe connection pool.
+///
+/// Eviction policies (`maxmemory-policy`) and the promises:
+/// - `allkeys-lru`, `allkeys-lfu`, `allkeys-random`: safe. A counter may be evicted like
+///   any other key; the next read or bump re-creates it at a fresh random generation that
+///   was never used before, so entries stored under the old generation become unreachable
+///   (they are recomputed once, never served stale). Re-creations show in
+///   Stats::counter_recreations.
+/// - `volatile-lru`, `volatile-lfu`, `volatile-random`, `volatile-ttl`: safe. They evict
+///   only keys with a TTL; counters have none (unless CacheOptions::counter_ttl is set, and
+///   then an evicted counter is re-created fresh as above), so counters stay while entries,
+///   which always have a TTL, are evicted.
+/// - `noeviction` (Redis's default): safe, but once `maxmemory` is reached every write
+///   fails with errc::not_stored (Redis answers OOM). The Cache fails open: reads go on
+///   being served or computed, new values are not cached, and bumps (which need a write)
+///   throw. Prefer an `allkeys-*` policy for a cache.
+/// A Redis restart without persistence, or FLUSHDB, loses counters and entries together:
+/// safe for the same reason as eviction.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "gencache/backend.hpp"
+
+namespace gencache {
+
+/// Settings of the Redis backend. Every field has the default documented here and in the
+/// README; `redis://` URL parameters of the same name fill them.
+struct RedisOptions {
+  /// Server host: a name, an IPv4 address or an IPv6 address (without brackets).
+  /// Default "127.0.0.1".
+  std::string host = "127.0.0.1";
+  /// Server TCP port, from 1 to 65535. Default 6379.
+  std::uint16_t port = 6379;
+  /// Database selected on connect (`SELECT db`), from 0 to 2^31 - 1; the server must have
+  /// that many `databases`. Default 0.
+  std::uint32_t db = 0;
+  /// Time allowed to connect (TCP, then AUTH and SELECT), from 1 ms to 10 min. The host
+  /// name lookup is not bounded by it. Default 50 ms.
+  std::chrono::milliseconds connect_timeout{50};
+  /// Time allowed for one send or receive, from 1 ms to 10 min; a hung server makes a
+  /// call throw errc::timeout after about this long. Default 100 ms.
+  std::chrono::milliseconds io_timeout{100};
+  /// Connections kept in the pool, from 1 to 1024; one per concurrent call. Default 16.
+  std::size_t pool_max = 16;
+  /// Longest a call waits for a free pooled connection before it throws errc::timeout,
+  /// up to 10 min. Default (unset): io_timeout.
+  std::optional<std::chrono::milliseconds> pool_wait;
+  /// Largest value stored, from 1 KiB to 512 MiB (Redis's own limit); larger values are
+  /// refused with errc::value_too_large before being sent. See Backend::max_value_size().
+  /// Default 1 MiB.
+  std::size_t max_item_bytes = std::size_t{1} << 20;
+  /// Credentials sent with AUTH on connect: `AUTH password` without a username (Redis
+  /// `requirepass`), `AUTH username password` with one (Redis 6 ACL users). A username
+  /// needs a password. Never printed.
+  std::string username;
+  std::string password;
+};
+
+/// A Redis backend on one server (not Redis Cluster). Thread-safe: each call borrows a
+/// connection from a pool of at most pool_max, connecting lazily.
+///
+/// A steady-state read is one round trip (`MGET`). `increment` runs a small Lua script
+/// (`EVALSHA`, falling back to `EVAL` after a restart emptied the script cache) that adds
+/// to a counter only if it exists, so an absent counter is never created at 0 the way
+/// `INCR` would. `create_counter` and `add` are `SET NX`; TTLs are sent with `PX` in
+/// milliseconds (0: no expiry; above about 146 million years: capped); a negative TTL
+/// stores nothing, as an item already expired. Counters are signed 64-bit in Redis: an
+/// increment past 2^63 - 1 throws errc::protocol (the Cache starts counters below 2^62).
+///
+/// Failures throw gencache::backend_error whose code() is errc::timeout (connect or I/O
+/// timeout, or no free pooled connection within pool_wait), errc::backend_unavailable
+/// (connection refused or lost, AUTH refused, server loading), errc::value_too_large,
+/// errc::not_stored (Redis refused a write: OOM under `noeviction`, a read-only replica)
+/// or errc::protocol (an error reply or a reply of an unexpected shape); the message names
+/// the server (never the credentials) and Redis's or the socket's account. A connection
+/// that failed, or that the server closed while it sat in the pool, is dropped and a new
+/// one opened on next use; a timed-out call is never retried, since the server may still
+/// apply it.
+///
+/// Throws gencache::config_error for invalid options, naming the option and what is
+/// accepted.
+std::shared_ptr<Backend> make_redis_backend(RedisOptions options);
+
+}  // namespace gencache

@@ -1,0 +1,27 @@
+#pragma once
+// Internal: hiredis failures and Redis error replies as gencache errors.
+
+#include <string_view>
+
+#include "gencache/error.hpp"
+
+namespace gencache::detail {
+
+/// What an error reply (`-OOM ...`, `-NOAUTH ...`) means to a caller, from its first word:
+/// OOM and READONLY refused a write (not_stored); NOAUTH, WRONGPASS, NOPERM, LOADING,
+/// BUSY, MASTERDOWN, TRYAGAIN and CLUSTERDOWN say the server cannot serve us now
+/// (backend_unavailable); anything else is unexpected (protocol).
+errc redis_reply_errc(std::string_view error_reply) noexcept;
+
+/// What a failed hiredis call means: `type` is the context's REDIS_ERR_* and
+/// `saved_errno` the errno right after the call. Socket timeouts are errc::timeout, a
+/// malformed reply errc::protocol, everything else (refused, reset, closed, unresolvable
+/// host) errc::backend_unavailable.
+errc redis_io_errc(int type, int saved_errno) noexcept;
+
+/// Throws backend_error(code) with the message "<server>: <operation> failed: <account>".
+/// `server` is a description, never credentials.
+[[noreturn]] void throw_redis_error(std::string_view server, std::string_view operation, errc code,
+                                    std::string_view account);
+
+}  // namespace gencache::detail

@@ -1,0 +1,140 @@
+#include "backends/redis/redis_url.hpp"
+
+#include <charconv>
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+#include <boost/url/pct_string_view.hpp>
+
+#include "backends/redis/redis_config.hpp"
+#include "gencache/error.hpp"
+
+namespace gencache::detail {
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr std::string_view kExpected =
+    "expected redis://[user:password@]host[:port][/db], such as redis://127.0.0.1:6379/0";
+
+template <class Value>
+[[noreturn]] void out_of_range(std::string_view name, Value value, Value min, Value max) {
+  throw config_error(fmt::format("redis:// URL: bad value {} for parameter '{}': expected {} to {}",
+                                 value, name, min, max));
+}
+
+// A duration parameter rounded up to whole milliseconds, in range.
+std::optional<milliseconds> take_duration(UrlOptions& params, std::string_view name,
+                                          milliseconds min, milliseconds max) {
+  const auto value = params.take_duration(name);
+  if (!value) return std::nullopt;
+  const milliseconds rounded = std::chrono::ceil<milliseconds>(*value);
+  if (rounded < min || rounded > max) out_of_range(name, rounded, min, max);
+  return rounded;
+}
+
+// A whole decimal number from 0 to `max`, or nullopt.
+std::optional<std::uint32_t> parse_number(std::string_view digits, std::uint32_t max) {
+  std::uint32_t value = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+  if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() || value > max)
+    return std::nullopt;
+  return value;
+}
+
+// Percent-decodes one part of the user information without ever quoting it.
+std::string decode_userinfo(std::string_view text, std::string_view part) {
+  auto encoded = boost::urls::make_pct_string_view(text);
+  if (!encoded)
+    throw config_error(fmt::format("redis:// URL: the {} has a malformed %-escape", part));
+  return encoded->decode();
+}
+
+void read_userinfo(std::string_view userinfo, RedisOptions& options) {
+  const auto colon = userinfo.find(':');
+  options.username = decode_userinfo(userinfo.substr(0, colon), "user name");
+  if (colon != std::string_view::npos)
+    options.password = decode_userinfo(userinfo.substr(colon + 1), "password");
+  if (options.password.empty())
+    throw config_error(
+        "redis:// URL: the user information before '@' has no password: expected "
+        "user:password@ or :password@");
+}
+
+void read_host_and_port(std::string_view text, RedisOptions& options) {
+  std::string_view host;
+  std::string_view after_host;
+  if (text.starts_with('[')) {
+    const auto close = text.find(']');
+    if (close == std::string_view::npos)
+      throw config_error(fmt::format("redis:// URL: server '{}' has '[' without ']'", text));
+    host = text.substr(1, close - 1);
+    after_host = text.substr(close + 1);
+    if (host.find(':') == std::string_view::npos || !is_valid_redis_host(host))
+      throw config_error(
+          fmt::format("redis:// URL: '{}' in server '{}' is not an IPv6 address", host, text));
+  } else {
+    const auto colon = text.find(':');
+    host = text.substr(0, colon);
+    after_host = colon == std::string_view::npos ? std::string_view() : text.substr(colon);
+    if (host.empty()) throw config_error(fmt::format("redis:// URL has no host: {}", kExpected));
+    if (!is_valid_redis_host(host))
+      throw config_error(fmt::format(
+          "redis:// URL: '{}' in server '{}' is not a host name or IPv4 address", host, text));
+  }
+  if (!after_host.empty()) {
+    if (after_host.front() != ':')
+      throw config_error(
+          fmt::format("redis:// URL: unexpected text after the host in server '{}'", text));
+    const auto port = parse_number(after_host.substr(1), 65535);
+    if (!port || *port == 0)
+      throw config_error(
+          fmt::format("redis:// URL: port '{}' in server '{}' is not a number from 1 to 65535",
+                      after_host.substr(1), text));
+    options.port = static_cast<std::uint16_t>(*port);
+  }
+  options.host = std::string(host);
+}
+
+}  // namespace
+
+RedisOptions redis_options_from_url(std::string_view authority, std::string_view path,
+                                    UrlOptions& params) {
+  RedisOptions options;
+  std::string_view server = authority;
+  if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
+    read_userinfo(authority.substr(0, at), options);
+    server = authority.substr(at + 1);
+  }
+  if (server.empty()) throw config_error(fmt::format("redis:// URL has no server: {}", kExpected));
+  read_host_and_port(server, options);
+
+  if (path.starts_with('/')) path.remove_prefix(1);
+  if (!path.empty()) {
+    const auto db = parse_number(path, kRedisLargestDb);
+    if (!db)
+      throw config_error(fmt::format(
+          "redis:// URL: bad database '{}' in the path: expected a number from 0 to {}, as in "
+          "redis://host:6379/0",
+          path, kRedisLargestDb));
+    options.db = *db;
+  }
+
+  if (auto timeout =
+          take_duration(params, "connect_timeout", milliseconds(1), kRedisLongestTimeout))
+    options.connect_timeout = *timeout;
+  if (auto timeout = take_duration(params, "io_timeout", milliseconds(1), kRedisLongestTimeout))
+    options.io_timeout = *timeout;
+  if (auto pool_max = params.take_uint("pool_max", 1, kRedisLargestPool))
+    options.pool_max = static_cast<std::size_t>(*pool_max);
+  if (auto wait = take_duration(params, "pool_wait", milliseconds(0), kRedisLongestTimeout))
+    options.pool_wait = *wait;
+  if (auto bytes = params.take_size("max_item_bytes")) {
+    if (*bytes < kRedisSmallestItem || *bytes > kRedisLargestItem)
+      out_of_range("max_item_bytes", *bytes, kRedisSmallestItem, kRedisLargestItem);
+    options.max_item_bytes = *bytes;
+  }
+  return options;
+}
+
+}  // namespace gencache::detail

@@ -1,0 +1,22 @@
+#pragma once
+// Internal: reads the authority, path and query parameters of a redis:// URL.
+
+#include <string_view>
+
+#include "gencache/redis_backend.hpp"
+#include "url_options.hpp"
+
+namespace gencache::detail {
+
+/// `authority` is the part between `redis://` and the path: `[[user]:password@]host[:port]`
+/// where host is a name, an IPv4 address or `[IPv6]`, the port defaults to 6379 and the
+/// user name and password are percent-decoded. `path` is empty, `/` or `/db` (a database
+/// number). Takes `connect_timeout`, `io_timeout` and `pool_wait` (durations), `pool_max`
+/// (1..1024) and `max_item_bytes` (size) from `params`; absent ones keep their
+/// RedisOptions defaults. Throws config_error naming the bad part, parameter or value
+/// (never a password). The caller calls `params.finish()` afterwards, so other parameters
+/// are left in place for it to reject.
+RedisOptions redis_options_from_url(std::string_view authority, std::string_view path,
+                                    UrlOptions& params);
+
+}  // namespace gencache::detail

@@ -1,0 +1,28 @@
+#include "backends/redis/resp.hpp"
+
+#include <charconv>
+
+namespace gencache::detail {
+
+void RespWriter::append_number(char type, std::size_t n) {
+  char digits[24];
+  digits[0] = type;
+  const auto end = std::to_chars(digits + 1, digits + sizeof digits - 2, n).ptr;
+  end[0] = '\r';
+  end[1] = '\n';
+  out_.append(digits, static_cast<std::size_t>(end + 2 - digits));
+}
+
+RespWriter& RespWriter::begin(std::size_t argument_count) {
+  append_number('*', argument_count);
+  return *this;
+}
+
+RespWriter& RespWriter::arg(std::string_view bytes) {
+  append_number('$', bytes.size());
+  out_.append(bytes);
+  out_.append("\r\n", 2);
+  return *this;
+}
+
+}  // namespace gencache::detail
