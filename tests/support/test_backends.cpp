@@ -8,11 +8,15 @@
 
 #include "gencache/memcached_backend.hpp"
 #include "gencache/memory_backend.hpp"
+#include "gencache/redis_backend.hpp"
 #include "support/memcached_server.hpp"
+#include "support/redis_server.hpp"
 
 namespace gencache::test {
 
-std::vector<std::string> backend_kinds() { return {"memory", "memcached_ascii", "memcached_binary"}; }
+std::vector<std::string> backend_kinds() {
+  return {"memory", "memcached_ascii", "memcached_binary", "redis"};
+}
 
 std::string random_prefix() {
   static std::mutex mutex;
@@ -24,6 +28,11 @@ std::string random_prefix() {
 namespace {
 MemcachedServer& shared_server() {
   static MemcachedServer server;  // stopped at exit by its destructor
+  return server;
+}
+
+RedisServer& shared_redis_server() {
+  static RedisServer server;  // stopped at exit by its destructor
   return server;
 }
 }  // namespace
@@ -38,6 +47,13 @@ TestBackend make_test_backend(std::string_view kind) {
     options.io_timeout = std::chrono::milliseconds(500);
     options.connect_timeout = std::chrono::milliseconds(500);
     return {make_memcached_backend(std::move(options)), random_prefix()};
+  }
+  if (kind == "redis") {
+    RedisOptions options;
+    options.port = shared_redis_server().port();
+    options.io_timeout = std::chrono::milliseconds(500);
+    options.connect_timeout = std::chrono::milliseconds(500);
+    return {make_redis_backend(std::move(options)), random_prefix()};
   }
   throw std::invalid_argument(fmt::format("unknown test backend kind '{}'", kind));
 }

@@ -1,0 +1,64 @@
+#pragma once
+// A real redis-server for tests: started on a free loopback port, stopped in the
+// destructor, with crash (stop/start) and hang (pause/resume) controls.
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace gencache::test {
+
+/// One redis-server process, the child of this test process, without persistence. Not
+/// thread-safe: control it from one thread, the one that outlives it (the server is killed
+/// if that thread exits).
+class RedisServer {
+ public:
+  struct Options {
+    /// More redis-server arguments, such as {"--maxmemory", "2mb"}.
+    std::vector<std::string> extra_args;
+  };
+
+  /// Starts `redis-server --port P --bind 127.0.0.1 --save '' --appendonly no` on a free
+  /// port and waits (at most 5 s) until it answers PING. Throws std::runtime_error if the
+  /// binary is missing ("redis-server binary not found: apt-get install redis-server") or
+  /// the server does not come up.
+  explicit RedisServer(Options options);
+  RedisServer();
+  ~RedisServer();  ///< SIGKILL and reap
+  RedisServer(const RedisServer&) = delete;
+  RedisServer& operator=(const RedisServer&) = delete;
+
+  std::uint16_t port() const { return port_; }
+  std::string address() const;  ///< "127.0.0.1:PORT"
+
+  void stop();    ///< SIGKILL and reap, like a crash; its keys are lost
+  void start();   ///< starts it again on the same port and waits until it answers PING
+  void pause();   ///< SIGSTOP, like a hung server: connections open, nothing answers
+  void resume();  ///< SIGCONT
+  bool running() const { return pid_ > 0; }
+
+  /// Sends one command on a connection of its own (1 s timeout) and returns the reply as
+  /// text: a status or error line without its '+' or '-', an integer in decimal, a bulk
+  /// string's bytes, "(nil)" for nil. Arrays are not supported. Throws std::runtime_error
+  /// if the server does not answer.
+  std::string command(std::initializer_list<std::string_view> args) const;
+
+ private:
+  bool spawn_and_wait();  // false if redis-server exited (the port was taken)
+
+  Options options_;
+  std::string binary_;
+  std::uint16_t port_ = 0;
+  pid_t pid_ = -1;
+  bool paused_ = false;
+};
+
+/// "redis://127.0.0.1:PORT" plus `path` (such as "/2") and "?query" when not empty.
+std::string redis_url(const RedisServer& server, std::string_view path = "",
+                      std::string_view query = "");
+
+}  // namespace gencache::test
