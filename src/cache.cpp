@@ -182,10 +182,12 @@ std::uint64_t CacheCore::ensure_counter(const std::string& counter_key) {
                                                   backend_->describe(), counter_key));
 }
 
-ReadResult CacheCore::read(std::string_view key, const NamespaceSet& namespaces, bool fetch_entry) {
-  ReadResult result;
+ReadBatch CacheCore::read_batch(std::span<const std::string_view> user_keys, const NamespaceSet& namespaces,
+                                bool fetch_entries) {
+  ReadBatch batch;
   try {
     const std::size_t n = namespaces.size();
+    const std::size_t count = user_keys.size();
     std::vector<std::string> counter_keys;
     counter_keys.reserve(n);
     for (const Namespace& ns : namespaces) counter_keys.push_back(counter_key(prefix_, ns));
@@ -199,12 +201,13 @@ ReadResult CacheCore::read(std::string_view key, const NamespaceSet& namespaces,
       else all_hinted = false;
     }
 
-    // Steady state: the counters and the entry at the hinted generations, in one round
+    // Steady state: the counters and the entries at the hinted generations, in one round
     // trip. The answer stands only if every counter read matches its hint.
-    std::string speculative;
-    if (all_hinted && (fetch_entry || n == 0)) {
-      speculative = versioned_key(prefix_, namespaces, generations, key);
-      if (fetch_entry) keys.push_back(speculative);
+    const bool speculate = all_hinted && (fetch_entries || n == 0);
+    if (speculate) {
+      batch.versioned_keys.reserve(count);
+      for (std::string_view key : user_keys) batch.versioned_keys.push_back(versioned_key(prefix_, namespaces, generations, key));
+      if (fetch_entries) keys.insert(keys.end(), batch.versioned_keys.begin(), batch.versioned_keys.end());
     }
     std::vector<std::optional<std::string>> values;
     if (!keys.empty()) values = fetch(keys);
@@ -218,33 +221,46 @@ ReadResult CacheCore::read(std::string_view key, const NamespaceSet& namespaces,
       if (!all_hinted || !hints_confirmed) hints_.remember(counter_keys[i], *current);
     }
 
-    result.backend_ok = true;
-    if (hints_confirmed && !speculative.empty()) {
-      result.versioned_key = std::move(speculative);
-      if (fetch_entry) {
-        std::optional<std::string>& raw = values[n];
-        if (raw) {
-          result.entry = decode_envelope(*raw);
-          if (!result.entry) stats_.add(StripedStats::corrupt);
-        }
-      }
-      return result;
-    }
-
-    result.versioned_key = versioned_key(prefix_, namespaces, generations, key);
-    if (fetch_entry) {
-      const std::string_view entry_key = result.versioned_key;
-      auto entry_values = fetch(std::span(&entry_key, 1));
-      if (entry_values[0]) {
-        result.entry = decode_envelope(*entry_values[0]);
-        if (!result.entry) stats_.add(StripedStats::corrupt);
+    if (!(hints_confirmed && speculate)) {
+      // Cold start or right after a bump: the keys at the generations just read, fetched
+      // in a second round trip.
+      batch.versioned_keys.clear();
+      for (std::string_view key : user_keys) batch.versioned_keys.push_back(versioned_key(prefix_, namespaces, generations, key));
+      values.clear();
+      if (fetch_entries) {
+        const std::vector<std::string_view> entry_keys(batch.versioned_keys.begin(), batch.versioned_keys.end());
+        values = fetch(entry_keys);
+        values.insert(values.begin(), n, std::nullopt);  // entries start at index n, as above
       }
     }
-    return result;
+    batch.entries.resize(count);
+    if (fetch_entries) {
+      for (std::size_t k = 0; k < count; ++k) {
+        const std::optional<std::string>& raw = values[n + k];
+        if (!raw) continue;
+        batch.entries[k] = decode_envelope(*raw);
+        if (!batch.entries[k]) stats_.add(StripedStats::corrupt);
+      }
+    }
+    batch.backend_ok = true;
+    return batch;
   } catch (const std::exception& e) {
     report("read", e);
-    return ReadResult{};
+    ReadBatch failed;
+    failed.entries.resize(user_keys.size());
+    return failed;
   }
+}
+
+ReadResult CacheCore::read(std::string_view key, const NamespaceSet& namespaces, bool fetch_entry) {
+  ReadBatch batch = read_batch(std::span(&key, 1), namespaces, fetch_entry);
+  ReadResult result;
+  result.backend_ok = batch.backend_ok;
+  if (batch.backend_ok) {
+    result.versioned_key = std::move(batch.versioned_keys[0]);
+    result.entry = std::move(batch.entries[0]);
+  }
+  return result;
 }
 
 void CacheCore::write(const ReadResult& read, EntryKind kind, std::string_view payload,
@@ -316,6 +332,10 @@ std::uint64_t CacheCore::generation(const Namespace& ns) {
 
 ReadResult read_entry(CacheCore& core, std::string_view key, const NamespaceSet& namespaces) {
   return core.read(key, namespaces, true);
+}
+
+ReadBatch read_entries(CacheCore& core, std::span<const std::string_view> keys, const NamespaceSet& namespaces) {
+  return core.read_batch(keys, namespaces, true);
 }
 
 ReadResult resolve_key(CacheCore& core, std::string_view key, const NamespaceSet& namespaces) {

@@ -43,6 +43,8 @@ class CacheCore {
 
   /// Reads the entry; see read_entry() in detail/core.hpp.
   ReadResult read(std::string_view key, const NamespaceSet& namespaces, bool fetch_entry);
+  /// Reads several entries of the same namespaces; see read_entries() in detail/core.hpp.
+  ReadBatch read_batch(std::span<const std::string_view> keys, const NamespaceSet& namespaces, bool fetch_entries);
   void write(const ReadResult& read, EntryKind kind, std::string_view payload,
              std::chrono::milliseconds ttl, std::chrono::milliseconds storage_ttl,
              std::chrono::microseconds compute_time);

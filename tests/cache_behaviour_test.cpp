@@ -369,6 +369,51 @@ TEST_P(CacheBehaviour, EntriesWithoutNamespacesWork) {
   EXPECT_EQ(cache_->cached("plain", {}, 1min, [&] { return ++computes; }), 1);
 }
 
+TEST_P(CacheBehaviour, GetManyReadsEveryKeyInOneRoundTripInSteadyState) {
+  std::vector<std::string> keys;
+  for (int i = 0; i < 100; ++i) keys.push_back("item:" + std::to_string(i));
+  for (int i = 0; i < 100; i += 2) cache_->set(keys[i], ns("list", 1), i, 1min);
+  faulty_->reset_counts();
+  const std::vector<std::optional<int>> values = cache_->get_many<int>(keys, ns("list", 1));
+  EXPECT_EQ(faulty_->calls(), 1u) << "100 entries and the counter in one multi-get";
+  ASSERT_EQ(values.size(), keys.size());
+  for (int i = 0; i < 100; ++i) {
+    if (i % 2 == 0) EXPECT_EQ(values[i], i) << i;
+    else EXPECT_EQ(values[i], std::nullopt) << i;
+  }
+  other_process().bump_namespace(ns("list", 1));
+  faulty_->reset_counts();
+  for (const auto& v : cache_->get_many<int>(keys, ns("list", 1))) EXPECT_EQ(v, std::nullopt);
+  EXPECT_EQ(faulty_->calls(Operation::get_many), 2u) << "after a bump: counters+guesses, then the entries";
+}
+
+TEST_P(CacheBehaviour, CachedManyComputesOnlyTheMissesAndCachesThem) {
+  const std::vector<std::string> keys = {"a", "b", "c", "d"};
+  cache_->set("b", ns("n"), std::string("cached-b"), 1min);
+  std::vector<std::string> computed;
+  auto compute = [&](const std::string& key) {
+    computed.push_back(key);
+    return "computed-" + key;
+  };
+  EXPECT_EQ(cache_->cached_many(keys, ns("n"), 1min, compute),
+            (std::vector<std::string>{"computed-a", "cached-b", "computed-c", "computed-d"}));
+  EXPECT_EQ(computed, (std::vector<std::string>{"a", "c", "d"}));
+  EXPECT_EQ(cache_->cached_many(keys, ns("n"), 1min, compute),
+            (std::vector<std::string>{"computed-a", "cached-b", "computed-c", "computed-d"}));
+  EXPECT_EQ(computed.size(), 3u);
+}
+
+TEST_P(CacheBehaviour, GetManyFailsOpenAsMisses) {
+  cache_->set("a", ns("n"), std::string("v"), 1min);
+  faulty_->reset_counts();
+  faulty_->fail_always(true);
+  const std::vector<std::string> keys = {"a", "b"};
+  EXPECT_EQ(cache_->get_many(keys, ns("n")), (std::vector<std::optional<std::string>>{std::nullopt, std::nullopt}));
+  EXPECT_EQ(cache_->cached_many(keys, ns("n"), 1min, [](const std::string& k) { return k; }),
+            (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(faulty_->calls(Operation::set), 0u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, CacheBehaviour, ::testing::ValuesIn(test::backend_kinds()),
                          [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
 

@@ -45,17 +45,17 @@ using stored_type_t =
 }  // namespace detail
 
 template <class T>
-std::optional<T> Cache::decode_entry(const detail::ReadResult& read) {
-  if (!read.entry) {
+std::optional<T> Cache::decode_entry(const std::optional<detail::Entry>& entry) {
+  if (!entry) {
     detail::count(*core_, detail::Event::miss);
     return std::nullopt;
   }
-  if (detail::now(*core_) >= read.entry->created + read.entry->ttl) {
+  if (detail::now(*core_) >= entry->created + entry->ttl) {
     // Kept by the backend for a stale window, but no longer fresh.
     detail::count(*core_, detail::Event::miss);
     return std::nullopt;
   }
-  std::optional<T> value = detail::value_traits<T>::from_entry(*read.entry);
+  std::optional<T> value = detail::value_traits<T>::from_entry(*entry);
   if (!value) {
     // A well-formed envelope whose payload is not a T: written by another type or program.
     detail::count(*core_, detail::Event::corrupt);
@@ -248,7 +248,48 @@ std::decay_t<std::invoke_result_t<F&>> Cache::cached(std::string_view key, const
 
 template <class T>
 std::optional<T> Cache::get(std::string_view key, const NamespaceSet& namespaces) {
-  return decode_entry<T>(detail::read_entry(*core_, key, namespaces));
+  return decode_entry<T>(detail::read_entry(*core_, key, namespaces).entry);
+}
+
+template <class T>
+std::vector<std::optional<T>> Cache::get_many(std::span<const std::string> keys, const NamespaceSet& namespaces) {
+  const std::vector<std::string_view> views(keys.begin(), keys.end());
+  detail::ReadBatch batch = detail::read_entries(*core_, views, namespaces);
+  std::vector<std::optional<T>> out;
+  out.reserve(keys.size());
+  for (const auto& entry : batch.entries) out.push_back(decode_entry<T>(entry));
+  return out;
+}
+
+template <class F, class Rep, class Period>
+  requires std::invocable<F&, const std::string&>
+std::vector<std::decay_t<std::invoke_result_t<F&, const std::string&>>> Cache::cached_many(
+    std::span<const std::string> keys, const NamespaceSet& namespaces, std::chrono::duration<Rep, Period> ttl,
+    F&& compute) {
+  using T = std::decay_t<std::invoke_result_t<F&, const std::string&>>;
+  const auto ttl_ms = detail::checked_ttl(ttl);
+  const std::vector<std::string_view> views(keys.begin(), keys.end());
+  detail::ReadBatch batch = detail::read_entries(*core_, views, namespaces);
+  std::vector<T> out;
+  out.reserve(keys.size());
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (std::optional<T> hit = decode_entry<T>(batch.entries[i])) {
+      out.push_back(std::move(*hit));
+      continue;
+    }
+    detail::count(*core_, detail::Event::compute);
+    const auto started = detail::now(*core_);
+    T value = std::invoke(compute, keys[i]);
+    const auto took = std::chrono::duration_cast<std::chrono::microseconds>(detail::now(*core_) - started);
+    if (batch.backend_ok) {
+      detail::ReadResult where;
+      where.backend_ok = true;
+      where.versioned_key = batch.versioned_keys[i];
+      store_value(where, value, ttl_ms, took);
+    }
+    out.push_back(std::move(value));
+  }
+  return out;
 }
 
 template <class T, class Rep, class Period>

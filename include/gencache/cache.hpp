@@ -12,6 +12,8 @@
 #include <string_view>
 #include <system_error>
 #include <type_traits>
+#include <span>
+#include <vector>
 
 #include "gencache/backend.hpp"
 #include "gencache/clock.hpp"
@@ -142,6 +144,7 @@ struct CacheOptions {
 namespace detail {
 class CacheCore;
 struct ReadResult;
+struct Entry;
 template <class T>
 struct value_traits;
 }  // namespace detail
@@ -209,6 +212,22 @@ class Cache {
   template <class T = std::string>
   std::optional<T> get(std::string_view key, const NamespaceSet& namespaces);
 
+  /// The values cached for each of `keys`, all depending on `namespaces`: one backend round
+  /// trip for all of them (counters included) in steady state, two right after a bump.
+  /// Element i answers keys[i]; a backend failure makes every element a miss.
+  template <class T = std::string>
+  std::vector<std::optional<T>> get_many(std::span<const std::string> keys, const NamespaceSet& namespaces);
+
+  /// Read-through for many keys of the same namespaces: the hits come from one batched
+  /// read (as get_many); `compute(key)` then runs once per missing key, in order, and its
+  /// result is cached for `ttl`. Element i answers keys[i]. Exceptions and backend
+  /// failures behave as in `cached` (single-flight and the CallOptions do not apply here).
+  template <class F, class Rep, class Period>
+    requires std::invocable<F&, const std::string&>
+  std::vector<std::decay_t<std::invoke_result_t<F&, const std::string&>>> cached_many(
+      std::span<const std::string> keys, const NamespaceSet& namespaces, std::chrono::duration<Rep, Period> ttl,
+      F&& compute);
+
   /// Stores `value` for (`key`, `namespaces`) under their current generations, for `ttl`.
   /// String literals and string_views are stored as std::string. A backend failure or an
   /// oversized value leaves the cache unchanged (counted and reported to the error hook).
@@ -233,7 +252,7 @@ class Cache {
 
  private:
   template <class T>
-  std::optional<T> decode_entry(const detail::ReadResult& read);
+  std::optional<T> decode_entry(const std::optional<detail::Entry>& entry);
   template <class T>
   void store_value(const detail::ReadResult& read, const T& value,
                    std::chrono::milliseconds ttl, std::chrono::microseconds compute_time);

@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 #include <typeinfo>
+#include <span>
+#include <vector>
 
 #include "gencache/clock.hpp"
 #include "gencache/namespace.hpp"
@@ -43,6 +45,17 @@ enum class Event { hit, miss, corrupt, compute, stale_served, early_refresh, coa
 /// Reads the generations of `namespaces` and the entry stored under them. Never throws a
 /// backend failure: it is counted and reported, and `backend_ok` is false.
 ReadResult read_entry(CacheCore& core, std::string_view key, const NamespaceSet& namespaces);
+
+/// Several entries of the same namespaces, read together.
+struct ReadBatch {
+  bool backend_ok = false;
+  std::vector<std::string> versioned_keys;   ///< one per key when backend_ok
+  std::vector<std::optional<Entry>> entries;  ///< one per key (nullopt: miss)
+};
+
+/// read_entry for many keys: the counters and all entries in one round trip in steady
+/// state (two after a bump). Never throws a backend failure.
+ReadBatch read_entries(CacheCore& core, std::span<const std::string_view> keys, const NamespaceSet& namespaces);
 
 /// Reads only the generations and returns where the entry lives (`entry` stays empty).
 ReadResult resolve_key(CacheCore& core, std::string_view key, const NamespaceSet& namespaces);
