@@ -56,7 +56,7 @@ class RedisBackend final : public Backend {
                 std::vector<std::optional<std::string>>& values) override {
     values.assign(keys.size(), std::nullopt);
     if (keys.empty()) return;
-    auto lease = pool_.acquire();
+    auto lease = pool_.acquire("get_many");
     auto mget = lease->command().begin(keys.size() + 1).arg("MGET");
     for (std::string_view key : keys) mget.arg(key);
     const Reply reply = lease->round_trip("get_many");
@@ -78,7 +78,7 @@ class RedisBackend final : public Backend {
       remove_key(key, "set");
       return;
     }
-    auto lease = pool_.acquire();
+    auto lease = pool_.acquire("set");
     const std::string px = px_of(ttl);
     auto command = lease->command().begin(px.empty() ? 3 : 5).arg("SET").arg(key).arg(value);
     if (!px.empty()) command.arg("PX").arg(px);
@@ -95,7 +95,7 @@ class RedisBackend final : public Backend {
   bool remove(std::string_view key) override { return remove_key(key, "remove"); }
 
   std::optional<std::uint64_t> increment(std::string_view key, std::uint64_t delta) override {
-    auto lease = pool_.acquire();
+    auto lease = pool_.acquire("increment");
     const std::string by = std::to_string(delta);
     Reply reply;
     if (!script_sha1_.empty()) {
@@ -162,7 +162,7 @@ class RedisBackend final : public Backend {
   }
 
   bool remove_key(std::string_view key, std::string_view operation) {
-    auto lease = pool_.acquire();
+    auto lease = pool_.acquire(operation);
     lease->command().begin(2).arg("DEL").arg(key);
     const Reply reply = lease->round_trip(operation);
     check_not_error(*reply, operation);
@@ -172,7 +172,7 @@ class RedisBackend final : public Backend {
 
   bool store_if_absent(std::string_view key, std::string_view value, std::chrono::milliseconds ttl,
                        std::string_view operation) {
-    auto lease = pool_.acquire();
+    auto lease = pool_.acquire(operation);
     if (ttl.count() < 0) {
       // An item stored already expired is gone at once: only whether `key` was free shows.
       lease->command().begin(2).arg("EXISTS").arg(key);

@@ -34,7 +34,7 @@ std::string_view context_account(const redisContext* context) {
 
 }  // namespace
 
-RedisConnection::RedisConnection(const RedisConfig& config)
+RedisConnection::RedisConnection(const RedisConfig& config, std::string_view operation)
     : config_(config), timeout_(config.connect_timeout) {
   context_ = redisConnectWithTimeout(config_.host.c_str(), config_.port,
                                      to_timeval(config_.connect_timeout));
@@ -48,23 +48,24 @@ RedisConnection::RedisConnection(const RedisConfig& config)
             : std::string(context_account(context_));
     redisFree(context_);
     context_ = nullptr;
-    throw_redis_error(config_.description, "connect", code, account);
+    throw_error(operation, code, account);
   }
   // Not inherited by programs the host process starts.
   if (const int flags = fcntl(context_->fd, F_GETFD); flags >= 0)
     fcntl(context_->fd, F_SETFD, flags | FD_CLOEXEC);
   try {
-    if (redisEnableKeepAlive(context_) != REDIS_OK) fail("connect", errno);
+    if (redisEnableKeepAlive(context_) != REDIS_OK) fail(operation, errno);
     if (!config_.password.empty() || config_.db != 0) {
-      set_timeout("connect_timeout", config_.connect_timeout, "connect");
-      authenticate_and_select();
+      set_timeout("connect_timeout", config_.connect_timeout, operation);
+      authenticate_and_select(operation);
     }
-    set_timeout("io_timeout", config_.io_timeout, "connect");
+    set_timeout("io_timeout", config_.io_timeout, operation);
   } catch (...) {
     redisFree(context_);
     context_ = nullptr;
     throw;
   }
+  step_ = {};
 }
 
 RedisConnection::~RedisConnection() {
@@ -78,8 +79,8 @@ void RedisConnection::set_timeout(std::string_view name, std::chrono::millisecon
   timeout_ = timeout;
 }
 
-void RedisConnection::authenticate_and_select() {
-  // One round trip for both; each reply is checked in order.
+void RedisConnection::authenticate_and_select(std::string_view operation) {
+  // One round trip for both.
   if (!config_.password.empty()) {
     if (config_.username.empty())
       command().begin(2).arg("AUTH").arg(config_.password);
@@ -88,19 +89,21 @@ void RedisConnection::authenticate_and_select() {
   }
   const std::string db = std::to_string(config_.db);
   if (config_.db != 0) command().begin(2).arg("SELECT").arg(db);
-  send("connect");
-  // Read every reply before judging any, so none is left unread on the connection.
-  Reply auth = config_.password.empty() ? nullptr : receive("AUTH");
-  Reply select = config_.db == 0 ? nullptr : receive("SELECT");
-  for (const auto& [reply, operation] : {std::pair(&auth, "AUTH"), std::pair(&select, "SELECT")}) {
-    if (*reply == nullptr || (*reply)->type == REDIS_REPLY_STATUS) continue;
-    const std::string_view text = (*reply)->type == REDIS_REPLY_ERROR
-                                      ? std::string_view((*reply)->str, (*reply)->len)
-                                      : std::string_view("a reply that is not a status");
-    // Redis's own messages never quote the password; this one must not either.
-    throw_redis_error(config_.description, operation,
-                      (*reply)->type == REDIS_REPLY_ERROR ? redis_reply_errc(text) : errc::protocol,
-                      text);
+  step_ = config_.password.empty() ? "SELECT" : "AUTH";
+  send(operation);
+  for (const std::string_view step : {"AUTH", "SELECT"}) {
+    if (step == "AUTH" ? config_.password.empty() : config_.db == 0) continue;
+    step_ = step;
+    const Reply reply = receive(operation);
+    if (reply->type == REDIS_REPLY_STATUS) continue;
+    // A refused AUTH is answered by a refused SELECT too: the first error is the one to
+    // tell, and the connection is dropped with whatever is left unread. Redis's own
+    // messages never quote the password.
+    broken_ = true;
+    if (reply->type != REDIS_REPLY_ERROR)
+      throw_error(operation, errc::protocol, "expected a status reply");
+    const std::string_view text(reply->str, reply->len);
+    throw_error(operation, redis_reply_errc(text), text);
   }
 }
 
@@ -116,11 +119,12 @@ void RedisConnection::send(std::string_view operation) {
     if (errno == EINTR) continue;
     const int saved_errno = errno;
     broken_ = true;
+    pending_.clear();
     const errc code = redis_io_errc(REDIS_ERR_IO, saved_errno);
-    throw_redis_error(config_.description, operation, code,
-                      code == errc::timeout
-                          ? fmt::format("sending took longer than {} {}", timeout_name_, timeout_)
-                          : fmt::format("sending: {}", std::strerror(saved_errno)));
+    throw_error(operation, code,
+                code == errc::timeout
+                    ? fmt::format("sending took longer than {} {}", timeout_name_, timeout_)
+                    : fmt::format("sending: {}", std::strerror(saved_errno)));
   }
   pending_.clear();
   if (pending_.capacity() > kKeptBufferBytes) std::string().swap(pending_);
@@ -137,9 +141,14 @@ void RedisConnection::fail(std::string_view operation, int saved_errno) {
   if (context_->err == REDIS_ERR_OOM) throw std::bad_alloc();
   const errc code = redis_io_errc(context_->err, saved_errno);
   if (code == errc::timeout)
-    throw_redis_error(config_.description, operation, code,
-                      fmt::format("no reply within {} {}", timeout_name_, timeout_));
-  throw_redis_error(config_.description, operation, code, context_account(context_));
+    throw_error(operation, code, fmt::format("no reply within {} {}", timeout_name_, timeout_));
+  throw_error(operation, code, context_account(context_));
+}
+
+void RedisConnection::throw_error(std::string_view operation, errc code,
+                                  std::string_view account) const {
+  if (step_.empty()) throw_redis_error(config_.description, operation, code, account);
+  throw_redis_error(config_.description, operation, code, fmt::format("{}: {}", step_, account));
 }
 
 bool RedisConnection::usable_when_idle() const noexcept {

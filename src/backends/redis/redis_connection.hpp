@@ -10,6 +10,7 @@
 
 #include "backends/redis/redis_config.hpp"
 #include "backends/redis/resp.hpp"
+#include "gencache/error.hpp"
 
 namespace gencache::detail {
 
@@ -30,8 +31,10 @@ class RedisConnection {
  public:
   /// Connects within connect_timeout, sends AUTH and SELECT as `config` says, then sets
   /// io_timeout for every later send and receive. Throws backend_error naming
-  /// config.description. `config` must outlive the connection.
-  explicit RedisConnection(const RedisConfig& config);
+  /// config.description and `operation`, the call that needed the connection, with the
+  /// step that failed ("connecting: Connection refused", "AUTH: WRONGPASS ...").
+  /// `config` must outlive the connection.
+  RedisConnection(const RedisConfig& config, std::string_view operation);
   ~RedisConnection();
   RedisConnection(const RedisConnection&) = delete;
   RedisConnection& operator=(const RedisConnection&) = delete;
@@ -58,13 +61,16 @@ class RedisConnection {
 
  private:
   [[noreturn]] void fail(std::string_view operation, int saved_errno);
+  [[noreturn]] void throw_error(std::string_view operation, errc code,
+                                std::string_view account) const;
   void set_timeout(std::string_view name, std::chrono::milliseconds timeout,
                    std::string_view operation);
-  void authenticate_and_select();
+  void authenticate_and_select(std::string_view operation);
 
   const RedisConfig& config_;
   redisContext* context_ = nullptr;
-  std::string pending_;  // commands not yet sent, reused between calls
+  std::string pending_;                   // commands not yet sent, reused between calls
+  std::string_view step_ = "connecting";  // while connecting, the step under way; then empty
   std::string_view timeout_name_ = "connect_timeout";  // the timeout in force, for messages
   std::chrono::milliseconds timeout_;
   bool broken_ = false;

@@ -7,7 +7,7 @@
 
 namespace gencache::detail {
 
-RedisPool::Lease RedisPool::acquire() {
+RedisPool::Lease RedisPool::acquire(std::string_view operation) {
   std::unique_ptr<RedisConnection> connection;
   {
     std::unique_lock lock(mutex_);
@@ -15,7 +15,7 @@ RedisPool::Lease RedisPool::acquire() {
     if (!released_.wait_until(lock, deadline,
                               [&] { return !idle_.empty() || open_ < config_.pool_max; }))
       throw_redis_error(
-          config_.description, "taking a pooled connection", errc::timeout,
+          config_.description, operation, errc::timeout,
           fmt::format("no free connection within pool_wait {} (all {} of pool_max in use)",
                       config_.pool_wait, config_.pool_max));
     if (!idle_.empty()) {
@@ -29,7 +29,7 @@ RedisPool::Lease RedisPool::acquire() {
   if (connection != nullptr && !connection->usable_when_idle()) connection.reset();
   if (connection == nullptr) {
     try {
-      connection = std::make_unique<RedisConnection>(config_);
+      connection = std::make_unique<RedisConnection>(config_, operation);
     } catch (...) {
       give_back_slot();
       throw;

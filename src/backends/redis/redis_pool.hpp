@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <memory>
 #include <mutex>
+#include <string_view>
 #include <vector>
 
 #include "backends/redis/redis_config.hpp"
@@ -44,9 +45,10 @@ class RedisPool {
   RedisPool(const RedisPool&) = delete;
   RedisPool& operator=(const RedisPool&) = delete;
 
-  /// An idle connection that is still usable, or a new one. Throws backend_error:
-  /// errc::timeout when none is free within pool_wait, or the connect failure.
-  Lease acquire();
+  /// An idle connection that is still usable, or a new one, for `operation` (named in
+  /// messages). Throws backend_error: errc::timeout when none is free within pool_wait,
+  /// or the connect failure.
+  Lease acquire(std::string_view operation);
 
   /// Connections open now (idle or lent), for tests.
   std::size_t open_connections() const;
