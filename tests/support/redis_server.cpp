@@ -253,7 +253,9 @@ bool RedisServer::spawn_and_wait() {
       return false;
     }
     try {
-      if (command_on_port(port_, {"PING"}) == "PONG") return true;
+      // A server started with --requirepass answers, but only to say it wants AUTH.
+      const std::string reply = command_on_port(port_, {"PING"});
+      if (reply == "PONG" || reply.starts_with("NOAUTH")) return true;
     } catch (const std::runtime_error&) {
       // not listening yet
     }

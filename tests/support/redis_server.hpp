@@ -23,9 +23,9 @@ class RedisServer {
   };
 
   /// Starts `redis-server --port P --bind 127.0.0.1 --save '' --appendonly no` on a free
-  /// port and waits (at most 5 s) until it answers PING. Throws std::runtime_error if the
-  /// binary is missing ("redis-server binary not found: apt-get install redis-server") or
-  /// the server does not come up.
+  /// port and waits (at most 5 s) until it answers PING (or asks for AUTH). Throws
+  /// std::runtime_error if the binary is missing ("redis-server binary not found: apt-get install
+  /// redis-server") or the server does not come up.
   explicit RedisServer(Options options);
   RedisServer();
   ~RedisServer();  ///< SIGKILL and reap

@@ -1,0 +1,931 @@
+// The Redis backend against real redis-server processes started by the tests (one per
+// test, on a free loopback port); and its URL, options, wire encoding and error mapping
+// without a server.
+#include "gencache/redis_backend.hpp"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <latch>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "backends/redis/counter_script.hpp"
+#include "backends/redis/redis_config.hpp"
+#include "backends/redis/redis_errors.hpp"
+#include "backends/redis/redis_url.hpp"
+#include "backends/redis/resp.hpp"
+#include "gencache/cache.hpp"
+#include "gencache/error.hpp"
+#include "support/redis_server.hpp"
+#include "url_options.hpp"
+
+namespace gencache {
+namespace {
+
+using namespace std::chrono_literals;
+using namespace std::string_literals;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr std::chrono::milliseconds kNoTtl{0};
+// Bound for a call against a hung or dead server: a promise, not a benchmark, so it is
+// generous enough for sanitizer builds on a loaded machine.
+constexpr auto kFailureBound = 2s;
+
+std::optional<std::string> get(Backend& backend, std::string_view key) {
+  std::vector<std::optional<std::string>> values;
+  const std::string_view keys[] = {key};
+  backend.get_many(keys, values);
+  return values.at(0);
+}
+
+std::vector<std::optional<std::string>> get_many(Backend& backend,
+                                                 const std::vector<std::string>& keys) {
+  const std::vector<std::string_view> views(keys.begin(), keys.end());
+  std::vector<std::optional<std::string>> values;
+  backend.get_many(views, values);
+  return values;
+}
+
+// The error code `call` throws, failing the test if it throws nothing.
+std::error_code code_thrown_by(const std::function<void()>& call) {
+  try {
+    call();
+  } catch (const backend_error& e) {
+    return e.code();
+  }
+  ADD_FAILURE() << "expected a backend_error";
+  return {};
+}
+
+std::string message_thrown_by(const std::function<void()>& call) {
+  try {
+    call();
+  } catch (const error& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "expected a gencache::error";
+  return {};
+}
+
+std::vector<std::string> numbered_keys(std::string_view stem, int count) {
+  std::vector<std::string> keys;
+  for (int i = 0; i < count; ++i) keys.push_back(fmt::format("{}{}", stem, i));
+  return keys;
+}
+
+// The remaining time to live of `key` in ms, as the server reports it (-1: none, -2: absent).
+long long pttl(const test::RedisServer& server, std::string_view key) {
+  return std::stoll(server.command({"PTTL", key}));
+}
+
+bool loopback_ipv6_available() {
+  const int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  sockaddr_in6 address{};
+  address.sin6_family = AF_INET6;
+  address.sin6_addr = in6addr_loopback;
+  const bool bound = bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0;
+  close(fd);
+  return bound;
+}
+
+RedisOptions options_for(const test::RedisServer& server) {
+  RedisOptions options;
+  options.port = server.port();
+  options.io_timeout = 1s;  // ample for sanitizer builds; the failure tests set their own
+  options.connect_timeout = 1s;
+  return options;
+}
+
+class RedisBackendTest : public ::testing::Test {
+ protected:
+  test::RedisServer server;
+  std::shared_ptr<Backend> backend = make_redis_backend(options_for(server));
+};
+
+// --- storage ----------------------------------------------------------------------------
+
+TEST_F(RedisBackendTest, GetManyReturnsValuesAtInputPositionsWithAbsentsAsNullopt) {
+  backend->set("a", "1", kNoTtl);
+  backend->set("c", "3", kNoTtl);
+  std::vector<std::optional<std::string>> values = {"stale", "stale", "stale", "stale", "x"};
+  const std::string_view keys[] = {"c", "absent", "a", "c"};
+  backend->get_many(keys, values);
+  EXPECT_EQ(values, (std::vector<std::optional<std::string>>{"3", std::nullopt, "1", "3"}));
+}
+
+TEST_F(RedisBackendTest, GetManyOfNoKeysReturnsNothingWithoutAskingTheServer) {
+  server.stop();
+  std::vector<std::optional<std::string>> values = {"stale"};
+  backend->get_many({}, values);
+  EXPECT_TRUE(values.empty());
+}
+
+TEST_F(RedisBackendTest, GetManyOfManyKeysAnswersEachOne) {
+  const auto keys = numbered_keys("many:", 500);
+  for (std::size_t i = 0; i < keys.size(); i += 2) backend->set(keys[i], keys[i], kNoTtl);
+  const auto values = get_many(*backend, keys);
+  ASSERT_EQ(values.size(), keys.size());
+  for (std::size_t i = 0; i < keys.size(); ++i)
+    EXPECT_EQ(values[i], i % 2 == 0 ? std::optional(keys[i]) : std::nullopt) << keys[i];
+}
+
+TEST_F(RedisBackendTest, GetManyIsOneMgetOnTheWire) {
+  backend->set("a", "1", kNoTtl);
+  server.command({"CONFIG", "RESETSTAT"});
+  get_many(*backend, {"a", "b", "c", "a"});
+  const std::string stats = server.command({"INFO", "commandstats"});
+  EXPECT_THAT(stats, HasSubstr("cmdstat_mget:calls=1,"));
+  EXPECT_THAT(stats, Not(HasSubstr("cmdstat_get:")));
+}
+
+TEST_F(RedisBackendTest, AKeyHoldingAnotherRedisTypeReadsAsAbsent) {
+  server.command({"RPUSH", "list", "x"});
+  EXPECT_EQ(get(*backend, "list"), std::nullopt);
+}
+
+TEST_F(RedisBackendTest, SetReplacesTheValue) {
+  backend->set("k", "old", kNoTtl);
+  backend->set("k", "new", kNoTtl);
+  EXPECT_EQ(get(*backend, "k"), "new");
+}
+
+TEST_F(RedisBackendTest, AddRefusesAnExistingKeyAndKeepsItsValue) {
+  EXPECT_TRUE(backend->add("k", "first", kNoTtl));
+  EXPECT_FALSE(backend->add("k", "second", kNoTtl));
+  EXPECT_EQ(get(*backend, "k"), "first");
+}
+
+TEST_F(RedisBackendTest, RemoveReportsWhetherTheKeyExisted) {
+  backend->set("k", "v", kNoTtl);
+  EXPECT_TRUE(backend->remove("k"));
+  EXPECT_FALSE(backend->remove("k"));
+  EXPECT_EQ(get(*backend, "k"), std::nullopt);
+}
+
+TEST_F(RedisBackendTest, BinaryValuesWithNulAndZeroLengthValuesRoundTrip) {
+  std::string every_byte;
+  for (int b = 0; b < 256; ++b) every_byte.push_back(static_cast<char>(b));
+  const std::string protocol_lookalike = "$3\r\nEND\r\n-ERR x\r\n*1\r\n\0tail"s;
+  backend->set("bytes", every_byte, kNoTtl);
+  backend->set("lookalike", protocol_lookalike, kNoTtl);
+  backend->set("empty", "", kNoTtl);
+  EXPECT_TRUE(backend->add("empty_added", std::string_view(), kNoTtl));
+  const auto values = get_many(*backend, {"bytes", "lookalike", "empty", "empty_added"});
+  EXPECT_EQ(values[0], every_byte);
+  EXPECT_EQ(values[1], protocol_lookalike);
+  EXPECT_EQ(values[2], std::optional<std::string>(""));
+  EXPECT_EQ(values[3], std::optional<std::string>(""));
+}
+
+// --- counters ---------------------------------------------------------------------------
+
+TEST_F(RedisBackendTest, IncrementOfAnAbsentCounterIsNulloptAndCreatesNothing) {
+  EXPECT_EQ(backend->increment("counter", 1), std::nullopt);
+  EXPECT_EQ(get(*backend, "counter"), std::nullopt);
+  EXPECT_EQ(server.command({"EXISTS", "counter"}), "0") << "INCR would have created it at 1";
+}
+
+TEST_F(RedisBackendTest, IncrementAddsA64BitDeltaAndReturnsTheNewValue) {
+  ASSERT_TRUE(backend->create_counter("counter", 10, kNoTtl));
+  EXPECT_EQ(backend->increment("counter", 5), 15u);
+  const std::uint64_t big = std::uint64_t{1} << 40;
+  EXPECT_EQ(backend->increment("counter", big), 15 + big);
+  EXPECT_EQ(get(*backend, "counter"), std::to_string(15 + big)) << "decimal text, as MGET reads it";
+}
+
+TEST_F(RedisBackendTest, IncrementWorksFromTheLargestFreshGeneration) {
+  const std::uint64_t near_limit = (std::uint64_t{1} << 62) - 1;
+  ASSERT_TRUE(backend->create_counter("counter", near_limit, kNoTtl));
+  EXPECT_EQ(backend->increment("counter", 1), near_limit + 1);
+}
+
+TEST_F(RedisBackendTest, IncrementPastRedisSigned64BitLimitThrowsProtocolAndChangesNothing) {
+  const std::uint64_t largest = std::uint64_t{INT64_MAX};
+  ASSERT_TRUE(backend->create_counter("counter", largest, kNoTtl));
+  EXPECT_EQ(code_thrown_by([&] { backend->increment("counter", 1); }), errc::protocol);
+  EXPECT_EQ(code_thrown_by([&] { backend->increment("counter", largest + 1); }), errc::protocol);
+  EXPECT_EQ(get(*backend, "counter"), std::to_string(largest));
+}
+
+TEST_F(RedisBackendTest, IncrementOfANonNumericValueThrowsProtocolAndTheConnectionStaysUsable) {
+  RedisOptions options = options_for(server);
+  options.pool_max = 1;
+  auto single = make_redis_backend(options);
+  single->set("text", "not a number", kNoTtl);
+  const std::string message = message_thrown_by([&] { single->increment("text", 1); });
+  EXPECT_THAT(message, HasSubstr("increment failed"));
+  EXPECT_THAT(message, HasSubstr("not an integer"));
+  EXPECT_EQ(code_thrown_by([&] { single->increment("text", 1); }), errc::protocol);
+  single->set("after", "fine", kNoTtl);
+  EXPECT_EQ(get(*single, "after"), "fine");
+}
+
+TEST_F(RedisBackendTest, IncrementRunsOneEvalshaAndSurvivesAFlushedScriptCache) {
+  ASSERT_TRUE(backend->create_counter("counter", 1, kNoTtl));
+  EXPECT_EQ(backend->increment("counter", 1), 2u);  // loads the script (EVALSHA, then EVAL)
+  server.command({"CONFIG", "RESETSTAT"});
+  EXPECT_EQ(backend->increment("counter", 1), 3u);
+  const std::string stats = server.command({"INFO", "commandstats"});
+  EXPECT_THAT(stats, HasSubstr("cmdstat_evalsha:calls=1,"));
+  EXPECT_THAT(stats, Not(HasSubstr("cmdstat_eval:")));
+
+  server.command({"SCRIPT", "FLUSH"});  // what a restart does to the script cache
+  EXPECT_EQ(backend->increment("counter", 1), 4u);
+  EXPECT_EQ(backend->increment("absent", 1), std::nullopt);
+  EXPECT_EQ(backend->increment("counter", 1), 5u);
+}
+
+TEST_F(RedisBackendTest, ScriptNameIsTheSha1RedisComputes) {
+  EXPECT_EQ(server.command({"SCRIPT", "LOAD", detail::kIncrementIfExistsScript}),
+            detail::script_sha1(detail::kIncrementIfExistsScript));
+}
+
+TEST_F(RedisBackendTest, IncrementKeepsTheCounterTtl) {
+  ASSERT_TRUE(backend->create_counter("counter", 1, 1h));
+  EXPECT_EQ(backend->increment("counter", 1), 2u);
+  EXPECT_GT(pttl(server, "counter"), 3'500'000);
+}
+
+TEST_F(RedisBackendTest, CreateCounterRefusesAnExistingCounterAndKeepsItsValue) {
+  EXPECT_TRUE(backend->create_counter("counter", 7, kNoTtl));
+  EXPECT_FALSE(backend->create_counter("counter", 99, kNoTtl));
+  EXPECT_EQ(get(*backend, "counter"), "7");
+}
+
+TEST_F(RedisBackendTest, CreateCounterRaceHasExactlyOneWinner) {
+  constexpr int kThreads = 8;
+  constexpr int kRounds = 20;
+  for (int round = 0; round < kRounds; ++round) {
+    const std::string key = fmt::format("race:{}", round);
+    std::latch start(kThreads);
+    std::atomic<int> winners{0};
+    std::atomic<int> winning_initial{-1};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        start.arrive_and_wait();
+        if (backend->create_counter(key, static_cast<std::uint64_t>(100 + t), kNoTtl)) {
+          ++winners;
+          winning_initial = 100 + t;
+        }
+      });
+    }
+    for (std::thread& thread : threads) thread.join();
+    EXPECT_EQ(winners.load(), 1) << key;
+    EXPECT_EQ(get(*backend, key), std::to_string(winning_initial.load())) << key;
+  }
+}
+
+// --- TTL --------------------------------------------------------------------------------
+
+TEST_F(RedisBackendTest, TtlsAreSentInMillisecondsWithPx) {
+  backend->set("set", "v", 1500ms);
+  EXPECT_TRUE(backend->add("added", "v", 1500ms));
+  EXPECT_TRUE(backend->create_counter("counter", 1, 1500ms));
+  for (const char* key : {"set", "added", "counter"}) {
+    const long long left = pttl(server, key);
+    EXPECT_GT(left, 1000) << key;
+    EXPECT_LE(left, 1500) << key << ": not rounded up to whole seconds";
+  }
+}
+
+TEST_F(RedisBackendTest, ZeroTtlNeverExpires) {
+  backend->set("set", "v", kNoTtl);
+  EXPECT_TRUE(backend->add("added", "v", kNoTtl));
+  EXPECT_TRUE(backend->create_counter("counter", 1, kNoTtl));
+  for (const char* key : {"set", "added", "counter"}) EXPECT_EQ(pttl(server, key), -1) << key;
+}
+
+TEST_F(RedisBackendTest, ShortTtlExpiresWithinMilliseconds) {
+  backend->set("short", "lived", 50ms);
+  EXPECT_EQ(get(*backend, "short"), "lived");
+  const auto deadline = std::chrono::steady_clock::now() + 2s;
+  while (get(*backend, "short").has_value() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(get(*backend, "short"), std::nullopt);
+}
+
+TEST_F(RedisBackendTest, SetReplacesAnEarlierTtl) {
+  backend->set("k", "v", 1500ms);
+  backend->set("k", "v", kNoTtl);
+  EXPECT_EQ(pttl(server, "k"), -1);
+}
+
+TEST_F(RedisBackendTest, HugeTtlsAreCappedAndStored) {
+  backend->set("days", "v", std::chrono::days(60));
+  backend->set("max", "v", std::chrono::milliseconds::max());
+  EXPECT_TRUE(backend->create_counter("counter", 1, std::chrono::milliseconds::max()));
+  EXPECT_EQ(get(*backend, "days"), "v");
+  EXPECT_EQ(get(*backend, "max"), "v");
+  EXPECT_GT(pttl(server, "days"), 5'000'000'000);
+  EXPECT_GT(pttl(server, "max"), 1'000'000'000'000'000);
+  EXPECT_EQ(backend->increment("counter", 1), 2u);
+}
+
+TEST_F(RedisBackendTest, NegativeTtlStoresNothingAsAnItemAlreadyExpired) {
+  backend->set("k", "v", kNoTtl);
+  backend->set("k", "expired", -1ms);
+  EXPECT_EQ(get(*backend, "k"), std::nullopt);
+  EXPECT_TRUE(backend->add("free", "v", -1ms)) << "the key was free";
+  EXPECT_EQ(get(*backend, "free"), std::nullopt);
+  backend->set("taken", "v", kNoTtl);
+  EXPECT_FALSE(backend->add("taken", "other", -1ms));
+  EXPECT_EQ(get(*backend, "taken"), "v");
+  EXPECT_TRUE(backend->create_counter("counter", 1, -1ms));
+  EXPECT_EQ(backend->increment("counter", 1), std::nullopt);
+}
+
+// --- value size limit -------------------------------------------------------------------
+
+TEST_F(RedisBackendTest, MaxValueSizeIsMaxItemBytes) {
+  EXPECT_EQ(backend->max_value_size(), std::size_t{1} << 20);
+}
+
+TEST_F(RedisBackendTest, ValueAtTheLimitIsStoredUnderTheLongestKey) {
+  const std::string key(250, 'k');
+  const std::string value(backend->max_value_size(), 'v');
+  backend->set(key, value, kNoTtl);
+  EXPECT_EQ(get(*backend, key), value);
+}
+
+TEST_F(RedisBackendTest, ValueAboveTheLimitThrowsValueTooLargeAndIsNotStored) {
+  backend->set("k", "small", kNoTtl);
+  const std::string too_large(backend->max_value_size() + 1, 'x');
+  EXPECT_EQ(code_thrown_by([&] { backend->set("k", too_large, kNoTtl); }), errc::value_too_large);
+  EXPECT_EQ(code_thrown_by([&] { backend->add("new", too_large, kNoTtl); }), errc::value_too_large);
+  EXPECT_THAT(message_thrown_by([&] { backend->set("k", too_large, kNoTtl); }),
+              HasSubstr("max_item_bytes"));
+  EXPECT_EQ(get(*backend, "k"), "small");
+  EXPECT_EQ(get(*backend, "new"), std::nullopt);
+}
+
+TEST_F(RedisBackendTest, LargerLimitsAreConfigurable) {
+  RedisOptions options = options_for(server);
+  options.max_item_bytes = std::size_t{8} << 20;
+  auto roomy = make_redis_backend(options);
+  EXPECT_EQ(roomy->max_value_size(), std::size_t{8} << 20);
+  std::string value(std::size_t{5} << 20, 'x');
+  value[12345] = '\0';
+  roomy->set("big", value, kNoTtl);
+  EXPECT_EQ(get(*roomy, "big"), value);
+  roomy->set("small", "fine", kNoTtl);  // the large buffers did not upset the connection
+  EXPECT_EQ(get(*roomy, "small"), "fine");
+}
+
+// --- failures ---------------------------------------------------------------------------
+
+TEST_F(RedisBackendTest, HungServerMakesCallsTimeOutWithinTheBoundAndResumeRecovers) {
+  RedisOptions options = options_for(server);
+  options.io_timeout = 100ms;
+  auto hung = make_redis_backend(options);
+  hung->set("k", "before", kNoTtl);
+  hung->create_counter("counter", 1, kNoTtl);
+
+  server.pause();
+  const std::vector<std::pair<std::string, std::function<void()>>> calls = {
+      {"get_many", [&] { get(*hung, "k"); }},
+      {"set", [&] { hung->set("k", "during", kNoTtl); }},
+      {"add", [&] { hung->add("other", "v", kNoTtl); }},
+      {"remove", [&] { hung->remove("other"); }},
+      {"increment", [&] { hung->increment("counter", 1); }},
+      {"create_counter", [&] { hung->create_counter("other_counter", 1, kNoTtl); }},
+  };
+  for (const auto& [name, call] : calls) {
+    const auto started = std::chrono::steady_clock::now();
+    std::string message;
+    EXPECT_EQ(code_thrown_by([&] {
+                try {
+                  call();
+                } catch (const backend_error& e) {
+                  message = e.what();
+                  throw;
+                }
+              }),
+              errc::timeout)
+        << name;
+    const auto took = std::chrono::steady_clock::now() - started;
+    EXPECT_LT(took, kFailureBound) << name;
+    EXPECT_GE(took, 90ms) << name << " gave up before io_timeout";
+    EXPECT_THAT(message, HasSubstr(fmt::format("redis://{}: {} failed: no reply within "
+                                               "io_timeout 100ms",
+                                               server.address(), name)));
+  }
+  server.resume();
+
+  // Late replies to the timed-out calls must not be read as answers to new ones.
+  hung->set("fresh", "after", kNoTtl);
+  const auto values = get_many(*hung, {"fresh", "k", "absent"});
+  EXPECT_EQ(values[0], "after");
+  ASSERT_TRUE(values[1].has_value());
+  EXPECT_TRUE(*values[1] == "before" || *values[1] == "during") << *values[1];
+  EXPECT_EQ(values[2], std::nullopt);
+  const auto counter = hung->increment("counter", 10);
+  ASSERT_TRUE(counter.has_value());
+  EXPECT_TRUE(*counter == 11 || *counter == 12) << *counter;  // the timed-out +1 may have landed
+}
+
+TEST_F(RedisBackendTest, HungServerDuringSelectTimesOutWithinConnectTimeout) {
+  RedisOptions options = options_for(server);
+  options.db = 1;  // SELECT on connect
+  options.connect_timeout = 100ms;
+  options.io_timeout = 5s;
+  auto fresh = make_redis_backend(options);  // connects lazily: nothing open yet
+  server.pause();
+  const auto started = std::chrono::steady_clock::now();
+  const std::string message = message_thrown_by([&] { get(*fresh, "k"); });
+  const auto took = std::chrono::steady_clock::now() - started;
+  server.resume();
+  EXPECT_THAT(message, HasSubstr("get_many failed: SELECT: no reply within connect_timeout 100ms"));
+  EXPECT_LT(took, kFailureBound) << "bounded by connect_timeout, not io_timeout";
+  EXPECT_EQ(get(*fresh, "k"), std::nullopt);
+}
+
+TEST_F(RedisBackendTest, StoppedServerFailsFastAndTheFirstCallAfterStartSucceeds) {
+  backend->set("k", "v", kNoTtl);
+  server.stop();
+  for (int i = 0; i < 3; ++i) {
+    const auto started = std::chrono::steady_clock::now();
+    EXPECT_EQ(code_thrown_by([&] { backend->set("k", "v2", kNoTtl); }), errc::backend_unavailable);
+    EXPECT_EQ(code_thrown_by([&] { get(*backend, "k"); }), errc::backend_unavailable);
+    EXPECT_LT(std::chrono::steady_clock::now() - started, kFailureBound);
+  }
+  server.start();
+  backend->set("k", "after restart", kNoTtl);  // no retry interval: it reconnects at once
+  EXPECT_EQ(get(*backend, "k"), "after restart");
+}
+
+TEST_F(RedisBackendTest, ConnectionsTheServerClosedWhileIdleAreReplacedUnnoticed) {
+  // Fill the pool with idle connections, then restart the server under them.
+  constexpr int kThreads = 6;
+  std::latch start(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      start.arrive_and_wait();
+      for (int i = 0; i < 20; ++i) backend->set(fmt::format("t{}", t), "v", kNoTtl);
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  server.stop();
+  server.start();
+  for (int i = 0; i < 50; ++i) {
+    EXPECT_NO_THROW(backend->set("k", std::to_string(i), kNoTtl)) << i;
+    EXPECT_NO_THROW(get(*backend, "k")) << i;
+  }
+  // The same after the server dropped idle clients on its own (`timeout`).
+  server.command({"CONFIG", "SET", "timeout", "1"});
+  std::this_thread::sleep_for(2500ms);
+  EXPECT_NO_THROW(backend->set("k", "after idle timeout", kNoTtl));
+  EXPECT_EQ(get(*backend, "k"), "after idle timeout");
+}
+
+TEST(RedisBackend, NoServerListeningIsBackendUnavailableNamingTheServer) {
+  std::uint16_t port = 0;
+  {
+    test::RedisServer gone;
+    port = gone.port();
+  }
+  RedisOptions options;
+  options.port = port;
+  auto nowhere = make_redis_backend(options);
+  const std::string message = message_thrown_by([&] { nowhere->set("k", "v", kNoTtl); });
+  EXPECT_THAT(message,
+              HasSubstr(fmt::format(
+                  "redis://127.0.0.1:{}: set failed: connecting: Connection refused", port)));
+  EXPECT_EQ(code_thrown_by([&] { nowhere->increment("k", 1); }), errc::backend_unavailable);
+}
+
+TEST(RedisBackend, UnresolvableHostIsBackendUnavailable) {
+  RedisOptions options;
+  options.host = "no-such-host.invalid";
+  auto nowhere = make_redis_backend(options);
+  EXPECT_EQ(code_thrown_by([&] { nowhere->set("k", "v", kNoTtl); }), errc::backend_unavailable);
+}
+
+TEST(RedisBackend, NoevictionServerAtItsLimitRefusesWritesWithNotStoredAndStillReads) {
+  test::RedisServer server;
+  auto backend = make_redis_backend(options_for(server));
+  backend->set("k", "v", kNoTtl);
+  server.command({"CONFIG", "SET", "maxmemory-policy", "noeviction"});
+  server.command({"CONFIG", "SET", "maxmemory", "1"});  // far below what it uses
+  EXPECT_EQ(code_thrown_by([&] { backend->set("k2", "v", kNoTtl); }), errc::not_stored);
+  EXPECT_EQ(code_thrown_by([&] { backend->create_counter("c", 1, kNoTtl); }), errc::not_stored);
+  EXPECT_THAT(message_thrown_by([&] { backend->add("k3", "v", kNoTtl); }), HasSubstr("OOM"));
+  EXPECT_EQ(get(*backend, "k"), "v");
+  EXPECT_TRUE(backend->remove("k")) << "deleting frees memory: allowed";
+}
+
+// --- sharing ----------------------------------------------------------------------------
+
+TEST_F(RedisBackendTest, OneBackendIsSafeToShareAcrossThreads) {
+  RedisOptions options = options_for(server);
+  options.pool_max = 4;  // fewer connections than threads: calls wait for each other
+  auto shared = make_redis_backend(options);
+  ASSERT_TRUE(shared->create_counter("hits", 0, kNoTtl));
+  constexpr int kThreads = 8;
+  constexpr int kCalls = 100;
+  std::vector<std::thread> threads;
+  std::atomic<int> wrong{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kCalls; ++i) {
+        const std::string key = fmt::format("t{}:{}", t, i % 10);
+        const std::string value = fmt::format("{}:{}", t, i);
+        shared->set(key, value, kNoTtl);
+        if (get(*shared, key) != value) ++wrong;
+        shared->increment("hits", 1);
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_EQ(get(*shared, "hits"), std::to_string(kThreads * kCalls));
+}
+
+TEST_F(RedisBackendTest, PoolNeverOpensMoreThanPoolMaxConnections) {
+  RedisOptions options = options_for(server);
+  options.pool_max = 3;
+  auto shared = make_redis_backend(options);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 50; ++i) get(*shared, "k");
+    });
+  for (std::thread& thread : threads) thread.join();
+  const std::string info = server.command({"INFO", "clients"});
+  const auto at = info.find("connected_clients:");
+  ASSERT_NE(at, std::string::npos) << info;
+  const int clients = std::stoi(info.substr(at + std::string_view("connected_clients:").size()));
+  EXPECT_EQ(clients, 3 + 1) << "the pool's three and the connection asking";
+}
+
+TEST_F(RedisBackendTest, ExhaustedPoolThrowsTimeoutAfterPoolWait) {
+  RedisOptions options = options_for(server);
+  options.pool_max = 1;
+  options.pool_wait = 50ms;
+  options.io_timeout = 1s;
+  auto single = make_redis_backend(options);
+  single->set("k", "v", kNoTtl);
+
+  server.pause();
+  std::thread holder([&] {  // holds the only connection until io_timeout
+    try {
+      get(*single, "k");
+    } catch (const backend_error&) {
+    }
+  });
+  std::this_thread::sleep_for(200ms);
+  std::optional<backend_error> thrown;
+  const auto started = std::chrono::steady_clock::now();
+  try {
+    single->set("other", "v", kNoTtl);
+  } catch (const backend_error& e) {
+    thrown = e;
+  }
+  const auto took = std::chrono::steady_clock::now() - started;
+  server.resume();
+  holder.join();
+
+  ASSERT_TRUE(thrown.has_value());
+  EXPECT_EQ(thrown->code(), errc::timeout);
+  EXPECT_THAT(thrown->what(), HasSubstr("no free connection within pool_wait 50ms"));
+  EXPECT_LT(took, 700ms) << "waited for io_timeout rather than pool_wait";
+  single->set("other", "v", kNoTtl);  // the slot came back to the pool
+}
+
+// --- database, credentials, description ------------------------------------------------
+
+TEST(RedisBackend, DatabaseIsSelectedOnConnectAndNamedInTheDescription) {
+  test::RedisServer server;
+  RedisOptions options = options_for(server);
+  options.db = 3;
+  auto third = make_redis_backend(options);
+  auto zeroth = make_redis_backend(options_for(server));
+  EXPECT_EQ(third->describe(), fmt::format("redis://{}/3", server.address()));
+  EXPECT_EQ(zeroth->describe(), fmt::format("redis://{}", server.address()));
+  third->set("k", "in db 3", kNoTtl);
+  EXPECT_EQ(get(*zeroth, "k"), std::nullopt);
+  EXPECT_EQ(get(*make_redis_backend(options), "k"), "in db 3");
+}
+
+TEST(RedisBackend, DatabaseTheServerDoesNotHaveFailsOnConnect) {
+  test::RedisServer server;
+  RedisOptions options = options_for(server);
+  options.db = 100;  // the server has 16
+  auto missing = make_redis_backend(options);
+  const std::string message = message_thrown_by([&] { get(*missing, "k"); });
+  EXPECT_THAT(message, HasSubstr("get_many failed: SELECT: ERR DB index is out of range"));
+}
+
+TEST(RedisBackend, PasswordIsSentWithAuthAndNeverShown) {
+  test::RedisServer server({.extra_args = {"--requirepass", "s3cret-pw"}});
+  RedisOptions options = options_for(server);
+  options.password = "s3cret-pw";
+  options.db = 2;
+  auto authed = make_redis_backend(options);
+  authed->set("k", "v", kNoTtl);
+  EXPECT_EQ(get(*authed, "k"), "v");
+  EXPECT_THAT(authed->describe(), Not(HasSubstr("s3cret")));
+
+  options.password = "wrong-s3cret-pw";
+  auto wrong = make_redis_backend(options);
+  EXPECT_EQ(code_thrown_by([&] { get(*wrong, "k"); }), errc::backend_unavailable);
+  const std::string message = message_thrown_by([&] { get(*wrong, "k"); });
+  EXPECT_THAT(message, HasSubstr("get_many failed: AUTH: WRONGPASS"));
+  EXPECT_THAT(message, Not(HasSubstr("s3cret")));
+
+  auto anonymous = make_redis_backend(options_for(server));
+  EXPECT_EQ(code_thrown_by([&] { get(*anonymous, "k"); }), errc::backend_unavailable);
+  EXPECT_THAT(message_thrown_by([&] { get(*anonymous, "k"); }), HasSubstr("NOAUTH"));
+}
+
+TEST(RedisBackend, AclUserAndPasswordAreSentWithAuth) {
+  test::RedisServer server({.extra_args = {"--user", "alice", "on", ">s3cret-pw", "~*", "&*",
+                                           "+@all", "--requirepass", "default-pw"}});
+  RedisOptions options = options_for(server);
+  options.username = "alice";
+  options.password = "s3cret-pw";
+  auto alice = make_redis_backend(options);
+  alice->set("k", "v", kNoTtl);
+  EXPECT_EQ(get(*alice, "k"), "v");
+  EXPECT_EQ(server.command({"ACL", "WHOAMI"}), "NOAUTH Authentication required.");
+
+  options.password = "bad-pw";
+  const std::string message =
+      message_thrown_by([&] { make_redis_backend(options)->set("k", "v", kNoTtl); });
+  EXPECT_THAT(message,
+              HasSubstr(fmt::format("redis://{}: set failed: AUTH: WRONGPASS", server.address())));
+  EXPECT_THAT(message, Not(HasSubstr("bad-pw")));
+  EXPECT_THAT(message, Not(HasSubstr("alice")));
+}
+
+TEST(RedisBackend, DescribeAndErrorsNameTheServerButNeverTheCredentials) {
+  test::RedisServer server({.extra_args = {"--requirepass", "s3cret-pw"}});
+  RedisOptions options = options_for(server);
+  options.username = "default";
+  options.password = "s3cret-pw";
+  auto with_credentials = make_redis_backend(options);
+  const std::string expected = fmt::format("redis://{}", server.address());
+  EXPECT_EQ(with_credentials->describe(), expected);
+  with_credentials->set("k", "v", kNoTtl);
+
+  server.stop();
+  const std::string message = message_thrown_by([&] { with_credentials->set("k", "v", kNoTtl); });
+  EXPECT_THAT(message, HasSubstr(expected));
+  EXPECT_THAT(message, HasSubstr("set failed: connecting:"));
+  EXPECT_THAT(message, Not(HasSubstr("s3cret-pw")));
+}
+
+TEST(RedisBackend, Ipv6ServersAreReachable) {
+  if (!loopback_ipv6_available()) GTEST_SKIP() << "this host has no IPv6 loopback";
+  test::RedisServer v6({.extra_args = {"--bind", "127.0.0.1 ::1"}});
+  RedisOptions options = options_for(v6);
+  options.host = "::1";
+  auto backend_v6 = make_redis_backend(options);
+  EXPECT_EQ(backend_v6->describe(), fmt::format("redis://[::1]:{}", v6.port()));
+  backend_v6->set("k", "over IPv6", kNoTtl);
+  EXPECT_EQ(get(*backend_v6, "k"), "over IPv6");
+}
+
+// --- options ----------------------------------------------------------------------------
+
+TEST(RedisConfig, OutOfRangeOptionsAreRejectedNamingThem) {
+  const std::vector<std::pair<std::string, std::function<void(RedisOptions&)>>> cases = {
+      {"host", [](RedisOptions& o) { o.host = ""; }},
+      {"host", [](RedisOptions& o) { o.host = "bad host"; }},
+      {"host", [](RedisOptions& o) { o.host = "[::1]"; }},
+      {"port", [](RedisOptions& o) { o.port = 0; }},
+      {"db", [](RedisOptions& o) { o.db = 1u << 31; }},
+      {"connect_timeout", [](RedisOptions& o) { o.connect_timeout = 0ms; }},
+      {"io_timeout", [](RedisOptions& o) { o.io_timeout = 0ms; }},
+      {"io_timeout", [](RedisOptions& o) { o.io_timeout = 11min; }},
+      {"pool_max", [](RedisOptions& o) { o.pool_max = 0; }},
+      {"pool_max", [](RedisOptions& o) { o.pool_max = 1025; }},
+      {"pool_wait", [](RedisOptions& o) { o.pool_wait = -1ms; }},
+      {"max_item_bytes", [](RedisOptions& o) { o.max_item_bytes = 100; }},
+      {"max_item_bytes", [](RedisOptions& o) { o.max_item_bytes = std::size_t{513} << 20; }},
+      {"username", [](RedisOptions& o) { o.username = "alice"; }},  // no password
+  };
+  for (const auto& [name, change] : cases) {
+    RedisOptions options;
+    change(options);
+    const std::string message = message_thrown_by([&] { make_redis_backend(options); });
+    EXPECT_THAT(message, HasSubstr("redis option " + name)) << message;
+  }
+}
+
+TEST(RedisConfig, ValidOptionsConnectLazily) {
+  RedisOptions options;
+  options.host = "cache.internal";
+  options.port = 6380;
+  options.db = 15;
+  options.password = "pw";
+  std::shared_ptr<Backend> backend;
+  EXPECT_NO_THROW(backend = make_redis_backend(options)) << "no server is needed to construct";
+  EXPECT_EQ(backend->describe(), "redis://cache.internal:6380/15");
+}
+
+// --- wire encoding and error mapping ----------------------------------------------------
+
+TEST(RedisResp, EveryArgumentIsLengthPrefixedSoAnyBytesAreSafe) {
+  std::string out;
+  detail::RespWriter(out).begin(3).arg("SET").arg("k\r\n").arg("\0"s);
+  detail::RespWriter(out).begin(1).arg("");
+  EXPECT_EQ(out, "*3\r\n$3\r\nSET\r\n$3\r\nk\r\n\r\n$1\r\n\0\r\n*1\r\n$0\r\n\r\n"s);
+}
+
+TEST(RedisErrors, ErrorRepliesMapByTheirFirstWord) {
+  EXPECT_EQ(detail::redis_reply_errc("OOM command not allowed when used memory > 'maxmemory'."),
+            errc::not_stored);
+  EXPECT_EQ(detail::redis_reply_errc("READONLY You can't write against a read only replica."),
+            errc::not_stored);
+  EXPECT_EQ(detail::redis_reply_errc("NOAUTH Authentication required."), errc::backend_unavailable);
+  EXPECT_EQ(detail::redis_reply_errc("WRONGPASS invalid username-password pair"),
+            errc::backend_unavailable);
+  EXPECT_EQ(detail::redis_reply_errc("LOADING Redis is loading the dataset in memory"),
+            errc::backend_unavailable);
+  EXPECT_EQ(detail::redis_reply_errc("BUSY Redis is busy running a script."),
+            errc::backend_unavailable);
+  EXPECT_EQ(detail::redis_reply_errc("ERR value is not an integer or out of range"),
+            errc::protocol);
+  EXPECT_EQ(detail::redis_reply_errc("MOVED 3999 127.0.0.1:6381"), errc::protocol);
+  EXPECT_EQ(detail::redis_reply_errc("OOMPH not a known code"), errc::protocol);
+}
+
+// --- URL parsing ------------------------------------------------------------------------
+
+detail::UrlOptions params(std::vector<std::pair<std::string, std::string>> list = {}) {
+  return detail::UrlOptions("redis", std::move(list));
+}
+
+TEST(RedisUrl, ParametersMapToOptions) {
+  auto query = params({{"connect_timeout", "20ms"},
+                       {"io_timeout", "1s"},
+                       {"pool_max", "32"},
+                       {"pool_wait", "5ms"},
+                       {"max_item_bytes", "4MiB"}});
+  const RedisOptions options = detail::redis_options_from_url("10.0.0.1:6380", "/2", query);
+  EXPECT_NO_THROW(query.finish());
+  EXPECT_EQ(options.host, "10.0.0.1");
+  EXPECT_EQ(options.port, 6380);
+  EXPECT_EQ(options.db, 2u);
+  EXPECT_EQ(options.connect_timeout, 20ms);
+  EXPECT_EQ(options.io_timeout, 1s);
+  EXPECT_EQ(options.pool_max, 32u);
+  EXPECT_EQ(options.pool_wait, std::optional(5ms));
+  EXPECT_EQ(options.max_item_bytes, std::size_t{4} << 20);
+  EXPECT_TRUE(options.username.empty());
+  EXPECT_TRUE(options.password.empty());
+}
+
+TEST(RedisUrl, AbsentPartsKeepTheDefaultsAndPortDefaultsTo6379) {
+  for (const std::string_view path : {"", "/"}) {
+    auto query = params();
+    const RedisOptions options = detail::redis_options_from_url("cache.local", path, query);
+    const RedisOptions defaults;
+    EXPECT_EQ(options.host, "cache.local");
+    EXPECT_EQ(options.port, 6379);
+    EXPECT_EQ(options.db, 0u);
+    EXPECT_EQ(options.connect_timeout, defaults.connect_timeout);
+    EXPECT_EQ(options.io_timeout, defaults.io_timeout);
+    EXPECT_EQ(options.pool_max, defaults.pool_max);
+    EXPECT_EQ(options.pool_wait, std::nullopt);
+    EXPECT_EQ(options.max_item_bytes, defaults.max_item_bytes);
+  }
+}
+
+TEST(RedisUrl, SubMillisecondTimeoutsRoundUpToAMillisecond) {
+  auto query = params({{"io_timeout", "250us"}});
+  EXPECT_EQ(detail::redis_options_from_url("h.example", "", query).io_timeout, 1ms);
+}
+
+TEST(RedisUrl, UserAndPasswordArePercentDecoded) {
+  auto query = params();
+  const RedisOptions options =
+      detail::redis_options_from_url("ali%40ce:p%3Ass%25w%40rd@10.0.0.1:6379", "/1", query);
+  EXPECT_EQ(options.username, "ali@ce");
+  EXPECT_EQ(options.password, "p:ss%w@rd");
+  EXPECT_EQ(options.host, "10.0.0.1");
+  EXPECT_EQ(options.db, 1u);
+}
+
+TEST(RedisUrl, PasswordWithoutAUserIsRequirepassAuth) {
+  auto query = params();
+  const RedisOptions options = detail::redis_options_from_url(":s3cret@10.0.0.1", "", query);
+  EXPECT_TRUE(options.username.empty());
+  EXPECT_EQ(options.password, "s3cret");
+}
+
+TEST(RedisUrl, Ipv6HostsAreWrittenInBrackets) {
+  auto query = params();
+  const RedisOptions options = detail::redis_options_from_url("[::1]:6380", "", query);
+  EXPECT_EQ(options.host, "::1");
+  EXPECT_EQ(options.port, 6380);
+  auto again = params();
+  EXPECT_EQ(detail::redis_options_from_url("[fe80::1]", "", again).port, 6379);
+}
+
+TEST(RedisUrl, MissingServerIsRejected) {
+  for (const std::string_view authority : {"", ":pw@", ":6379"}) {
+    auto query = params();
+    const std::string message =
+        message_thrown_by([&] { detail::redis_options_from_url(authority, "", query); });
+    EXPECT_THAT(message, HasSubstr("no ")) << authority;
+    EXPECT_THAT(message, HasSubstr("redis://[user:password@]host[:port][/db]")) << authority;
+  }
+}
+
+TEST(RedisUrl, MalformedServersAreRejectedNamingThem) {
+  for (const std::string_view server :
+       {"host:0", "host:65536", "host:port", "host:", "[::1", "[not-v6]:6379", "[::1]x", "bad host",
+        "a,b:6379", "h:6379:1"}) {
+    auto query = params();
+    EXPECT_THAT(message_thrown_by([&] { detail::redis_options_from_url(server, "", query); }),
+                HasSubstr(fmt::format("'{}'", server)));
+  }
+}
+
+TEST(RedisUrl, MalformedDatabasesAreRejectedNamingThem) {
+  for (const std::string_view path : {"/x", "/-1", "/2147483648", "/1/2", "/ 1"}) {
+    auto query = params();
+    const std::string message =
+        message_thrown_by([&] { detail::redis_options_from_url("h.example", path, query); });
+    EXPECT_THAT(message, HasSubstr(fmt::format("bad database '{}'", path.substr(1)))) << path;
+  }
+}
+
+TEST(RedisUrl, MalformedValuesAreRejectedNamingTheParameterAndValue) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"connect_timeout", "50"},  {"io_timeout", "0ms"},     {"io_timeout", "fast"},
+      {"pool_max", "0"},          {"pool_max", "2000"},      {"pool_max", "many"},
+      {"pool_wait", "11m"},       {"max_item_bytes", "100"}, {"max_item_bytes", "1GiB"},
+      {"max_item_bytes", "lots"},
+  };
+  for (const auto& [name, value] : cases) {
+    auto query = params({{name, value}});
+    const std::string message =
+        message_thrown_by([&] { detail::redis_options_from_url("10.0.0.1", "", query); });
+    EXPECT_THAT(message, HasSubstr(fmt::format("'{}'", name))) << value;
+    EXPECT_THAT(message, HasSubstr("redis://")) << name << "=" << value;
+  }
+}
+
+TEST(RedisUrl, PasswordIsNeverQuotedInMessages) {
+  for (const std::string_view authority : {"alice:s3cret%zz@10.0.0.1", "alice@10.0.0.1"}) {
+    auto query = params();
+    const std::string message =
+        message_thrown_by([&] { detail::redis_options_from_url(authority, "", query); });
+    EXPECT_THAT(message, HasSubstr("password"));
+    EXPECT_THAT(message, Not(HasSubstr("s3cret")));
+  }
+}
+
+TEST(RedisUrl, UnknownParametersAreLeftForFinishToReject) {
+  auto query = params({{"io_timeout", "50ms"}, {"colour", "blue"}});
+  detail::redis_options_from_url("10.0.0.1", "", query);
+  const std::string message = message_thrown_by([&] { query.finish(); });
+  EXPECT_THAT(message, HasSubstr("colour"));
+  EXPECT_THAT(message, HasSubstr("io_timeout"));  // listed among the accepted names
+}
+
+TEST(RedisUrl, CacheFromUrlRejectsUnknownParametersAndNeverQuotesThePassword) {
+  EXPECT_THAT(message_thrown_by([] { Cache::from_url("redis://127.0.0.1:6379?colour=blue"); }),
+              HasSubstr("colour"));
+  EXPECT_THAT(message_thrown_by([] { Cache::from_url("rediss://127.0.0.1:6379"); }),
+              HasSubstr("redis"));
+  const std::string message =
+      message_thrown_by([] { Cache::from_url("redis://alice:s3cret@127.0.0.1:6379/db0"); });
+  EXPECT_THAT(message, HasSubstr("database"));
+  EXPECT_THAT(message, Not(HasSubstr("s3cret")));
+}
+
+TEST(RedisUrl, CacheFromUrlBuildsAWorkingRedisBackend) {
+  test::RedisServer server({.extra_args = {"--requirepass", "p@ss"}});
+  Cache cache = Cache::from_url(
+      fmt::format("redis://:p%40ss@{}/4?io_timeout=1s&prefix=app:", server.address()));
+  EXPECT_EQ(cache.backend().describe(), fmt::format("redis://{}/4", server.address()));
+  cache.backend().set("k", "v", kNoTtl);
+  EXPECT_EQ(get(cache.backend(), "k"), "v");
+  EXPECT_EQ(cache.cached("page", ns("user", 1), 1min, [] { return 7; }), 7);
+  EXPECT_EQ(cache.cached("page", ns("user", 1), 1min, [] { return 8; }), 7);
+  EXPECT_EQ(cache.stats().errors, 0u);
+}
+
+}  // namespace
+}  // namespace gencache
