@@ -2,8 +2,8 @@
 // not behave as promised. Built both through find_package and through pkg-config.
 
 #include <chrono>
-#include <exception>
 #include <cstdio>
+#include <exception>
 #include <string>
 
 #include <gencache/gencache.hpp>
