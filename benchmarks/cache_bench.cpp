@@ -1,15 +1,28 @@
-// Cache-level micro-benchmarks on the embedded backend, each beside its baseline in the
-// same run: a cached hit through gencache vs a bare boost::unordered_flat_map find + copy.
+// Cache-level micro-benchmarks on the embedded backend (`memory://`), each beside its
+// baseline in the same run:
+//
+//   hit:      Cache::cached hit (1 and 3 namespaces) vs a bare boost::unordered_flat_map
+//             find + copy and vs a std::mutex + std::unordered_map cache, 10^4 hot keys,
+//             1 and 2 threads (every read returns a fresh std::string, as the Cache does)
+//   wrapper:  cached_call vs the same get / compute / set written by hand
+//   memory:   heap bytes per Cache entry beyond the user's key and value
 //
 //   cmake --preset release && cmake --build build/release --target cache_bench
-//   build/release/benchmarks/cache_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+//   build/release/benchmarks/cache_bench --benchmark_repetitions=5
+//   --benchmark_report_aggregates_only=true
+#include <malloc.h>
+
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <benchmark/benchmark.h>
+#include <fmt/format.h>
 #include <boost/unordered/unordered_flat_map.hpp>
 
+#include "envelope.hpp"
 #include "gencache/cached_call.hpp"
 #include "gencache/memory_backend.hpp"
 
@@ -23,7 +36,8 @@ constexpr int kHotKeys = 10'000;
 std::vector<std::string> make_keys() {
   std::vector<std::string> keys;
   keys.reserve(kHotKeys);
-  for (int i = 0; i < kHotKeys; ++i) keys.push_back("/api/users/" + std::to_string(i % 97) + "/dashboard?page=" + std::to_string(i));
+  for (int i = 0; i < kHotKeys; ++i)
+    keys.push_back("/api/users/" + std::to_string(i % 97) + "/dashboard?page=" + std::to_string(i));
   return keys;
 }
 
@@ -50,39 +64,76 @@ gencache::Cache& warmed_cache(int namespace_count) {
   return namespace_count == 1 ? one : three;
 }
 
+// Each thread starts elsewhere in the key list, so two threads do not read in lockstep.
+int first_key(const benchmark::State& state) {
+  return static_cast<int>(state.thread_index()) * 7919;
+}
+
 void BM_CachedHit(benchmark::State& state) {
   const int count = static_cast<int>(state.range(0));
   gencache::Cache& cache = warmed_cache(count);
   std::vector<gencache::NamespaceSet> sets;
   for (int i = 0; i < kHotKeys; ++i) sets.push_back(namespaces_for(i, count));
-  int i = static_cast<int>(state.thread_index()) * 7919;
+  const std::uint64_t computes = cache.stats().computes;
+  int i = first_key(state);
   for (auto _ : state) {
     const int k = i++ % kHotKeys;
     std::string v = cache.cached(keys()[k], sets[k], 1h, [] { return std::string("miss"); });
-    benchmark::DoNotOptimize(v);
+    benchmark::DoNotOptimize(v.data());
   }
+  if (cache.stats().computes != computes) state.SkipWithError("a read expected to hit missed");
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_CachedHit)->Arg(1)->Arg(3)->ArgName("namespaces")->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK(BM_CachedHit)
+    ->ArgName("namespaces")
+    ->Arg(1)
+    ->Arg(3)
+    ->Threads(1)
+    ->Threads(2)
+    ->UseRealTime();
 
+// The floor: find + copy into a new string, no lock (reads of a const map only).
 void BM_FlatMapFindCopy(benchmark::State& state) {
   static const auto map = [] {
     boost::unordered_flat_map<std::string, std::string> m;
     for (const auto& k : keys()) m.emplace(k, std::string(kValueSize, 'v'));
     return m;
   }();
-  int i = static_cast<int>(state.thread_index()) * 7919;
+  int i = first_key(state);
   for (auto _ : state) {
     auto it = map.find(keys()[i++ % kHotKeys]);
     std::string v = it->second;
-    benchmark::DoNotOptimize(v);
+    benchmark::DoNotOptimize(v.data());
   }
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_FlatMapFindCopy)->Threads(1)->Threads(2)->UseRealTime();
 
+// The obvious thread-safe in-process cache: one mutex around std::unordered_map.
+void BM_MutexMapFindCopy(benchmark::State& state) {
+  static std::mutex mutex;
+  static const auto map = [] {
+    std::unordered_map<std::string, std::string> m;
+    for (const auto& k : keys()) m.emplace(k, std::string(kValueSize, 'v'));
+    return m;
+  }();
+  int i = first_key(state);
+  for (auto _ : state) {
+    std::string v;
+    {
+      std::lock_guard lock(mutex);
+      v = map.find(keys()[i++ % kHotKeys])->second;
+    }
+    benchmark::DoNotOptimize(v.data());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_MutexMapFindCopy)->Threads(1)->Threads(2)->UseRealTime();
+
 // Wrapper overhead: cached_call vs the same get / compute / set written by hand.
-std::string render(int page) { return std::string(kValueSize, static_cast<char>('a' + page % 26)); }
+std::string render(int page) {
+  return std::string(kValueSize, static_cast<char>('a' + page % 26));
+}
 
 void BM_CachedCallHit(benchmark::State& state) {
   gencache::Cache cache(std::make_shared<gencache::MemoryBackend>());
@@ -92,6 +143,7 @@ void BM_CachedCallHit(benchmark::State& state) {
   for (int p = 0; p < 100; ++p) handler(p);
   int p = 0;
   for (auto _ : state) benchmark::DoNotOptimize(handler(p++ % 100));
+  if (cache.stats().computes != 100) state.SkipWithError("a read expected to hit missed");
 }
 BENCHMARK(BM_CachedCallHit);
 
@@ -107,6 +159,7 @@ void BM_HandWrittenGetComputeSet(benchmark::State& state) {
   for (int p = 0; p < 100; ++p) call(p);
   int p = 0;
   for (auto _ : state) benchmark::DoNotOptimize(call(p++ % 100));
+  if (cache.stats().sets != 100) state.SkipWithError("a read expected to hit missed");
 }
 BENCHMARK(BM_HandWrittenGetComputeSet);
 
@@ -115,5 +168,55 @@ void BM_BumpNamespace(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(cache.bump_namespace(gencache::ns("user", 42)));
 }
 BENCHMARK(BM_BumpNamespace);
+
+std::size_t heap_in_use() {
+  const struct mallinfo2 info = mallinfo2();
+  return info.uordblks + info.hblkhd;  // small chunks + mmap'ed blocks (large tables)
+}
+
+// Heap bytes per Cache entry beyond the user's key and value, for 10^5 entries of a
+// 16-byte key and a 64-byte value spread over 1000 namespaces: the envelope (36 bytes),
+// the versioned key's namespace and generation, the backend's own overhead, and the
+// counters and generation hints (amortized).
+void BM_CacheOverheadPerEntry(benchmark::State& state) {
+  constexpr std::size_t kEntries = 100'000;
+  constexpr std::size_t kKeySize = 16;
+  constexpr std::size_t kEntryValueSize = 64;
+  constexpr int kNamespaces = 1000;
+  const std::string value(kEntryValueSize, 'v');
+  std::vector<gencache::Namespace> users;
+  for (int u = 0; u < kNamespaces; ++u) users.push_back(gencache::ns("user", u));
+  double measured = 0;
+  double key_growth = 0;
+  for (auto _ : state) {
+    const std::size_t before = heap_in_use();
+    {
+      gencache::Cache cache(std::make_shared<gencache::MemoryBackend>(
+          gencache::MemoryOptions{.max_bytes = std::size_t{256} << 20}));
+      char key[kKeySize];
+      std::size_t versioned_bytes = 0;
+      for (std::size_t i = 0; i < kEntries; ++i) {
+        fmt::format_to_n(key, kKeySize, "k:{:014}", i);
+        const gencache::Namespace& user = users[i % kNamespaces];
+        cache.set(std::string_view(key, kKeySize), user, value, 1h);
+        if (i < kNamespaces) {
+          const std::uint64_t generation = cache.generation(user);
+          versioned_bytes +=
+              cache.versioned_key(std::string_view(key, kKeySize), user, std::span(&generation, 1))
+                  .size();
+        }
+      }
+      const std::size_t after = heap_in_use();
+      if (cache.stats().sets != kEntries) state.SkipWithError("entries were not stored");
+      constexpr double kPayload = kKeySize + kEntryValueSize;
+      measured = static_cast<double>(after - before) / kEntries - kPayload;
+      key_growth = static_cast<double>(versioned_bytes) / kNamespaces - kKeySize;
+    }
+  }
+  state.counters["overhead_bytes_per_entry"] = measured;
+  state.counters["envelope_bytes"] = static_cast<double>(gencache::detail::envelope_header_size);
+  state.counters["key_encoding_bytes"] = key_growth;
+}
+BENCHMARK(BM_CacheOverheadPerEntry)->Iterations(1)->Unit(benchmark::kMillisecond);
 
 }  // namespace
