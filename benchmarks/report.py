@@ -1,0 +1,575 @@
+#!/usr/bin/env python3
+"""Turns the Google Benchmark JSON written by scripts/bench into benchmarks/RESULTS.md,
+benchmarks/invalidation.svg and the figures between the bench markers in README.md.
+
+Every number it writes comes from the JSON of the run it is given: medians of the
+repetitions (--benchmark_repetitions=5 --benchmark_report_aggregates_only=true). A
+benchmark that failed or is missing shows as such; nothing is carried over from an
+earlier run.
+
+    benchmarks/report.py RESULTS_DIR [--markdown benchmarks/RESULTS.md]
+                         [--chart benchmarks/invalidation.svg] [--readme README.md]
+
+RESULTS_DIR holds one <program>.json per benchmark program and machine.json (written by
+scripts/bench: cores, CPU, compiler, server versions, load, run time).
+"""
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+TIME_UNITS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
+SIZES = [10_000, 100_000, 1_000_000]
+
+
+class Results:
+    """Median aggregates of every benchmark run, by run name."""
+
+    def __init__(self, directory):
+        self.medians = {}
+        self.errors = {}
+        self.contexts = {}
+        for name in sorted(os.listdir(directory)):
+            if not name.endswith("_bench.json"):
+                continue
+            with open(os.path.join(directory, name)) as f:
+                data = json.load(f)
+            program = name[: -len(".json")]
+            self.contexts[program] = data.get("context", {})
+            for run in data.get("benchmarks", []):
+                # "/real_time" only says how the time was taken (wall clock, as everywhere here).
+                run_name = program + ":" + run.get("run_name", run["name"]).replace("/real_time", "")
+                if run.get("error_occurred"):
+                    self.errors[run_name] = run.get("error_message", "failed")
+                elif run.get("run_type") == "aggregate" and run.get("aggregate_name") == "median":
+                    self.medians[run_name] = run
+
+    def run(self, name):
+        if name in self.errors:
+            raise Missing(f"error: {self.errors[name]}")
+        if name not in self.medians:
+            raise Missing("not run")
+        return self.medians[name]
+
+    def ns(self, name):
+        """Median wall-clock time per iteration (per thread), in nanoseconds."""
+        run = self.run(name)
+        return run["real_time"] * TIME_UNITS[run.get("time_unit", "ns")]
+
+    def counter(self, name, counter):
+        run = self.run(name)
+        if counter not in run:
+            raise Missing(f"no {counter}")
+        return run[counter]
+
+
+class Missing(Exception):
+    """A figure the run did not produce; its message goes in the table instead."""
+
+
+def cell(fn):
+    try:
+        return fn()
+    except Missing as e:
+        return str(e)
+
+
+def fmt_time(ns):
+    if ns >= 1e6:
+        return f"{ns / 1e6:,.2f} ms"
+    if ns >= 1e3:
+        return f"{ns / 1e3:,.2f} µs"
+    return f"{ns:,.1f} ns"
+
+
+def fmt_ratio(x):
+    return f"{x:,.0f}x" if x >= 100 else f"{x:.2f}x" if x < 10 else f"{x:.1f}x"
+
+
+def verdict(ok):
+    return "met" if ok else "**MISSED**"
+
+
+def table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+class Report:
+    def __init__(self, results):
+        self.r = results
+        self.sections = []
+        self.targets = []  # (comparison, target, figure, met or None when not measured)
+        self.headline = {}
+
+    def target(self, comparison, target, measure, ok_if):
+        """Records one target: `measure` returns the figure, `ok_if` tells whether it is met."""
+        try:
+            value = measure()
+            met = ok_if(value)
+            self.targets.append((comparison, target, value, met))
+            return value, verdict(met)
+        except Missing as e:
+            self.targets.append((comparison, target, str(e), None))
+            return None, str(e)
+
+    def section(self, title, text, body):
+        self.sections.append(f"## {title}\n\n{text}\n\n{body}\n")
+
+    # 1 ---------------------------------------------------------------------------------------
+    def memcached_reads(self):
+        r = self.r
+        raw = "memcached_bench:BM_RawGet"
+        rows = [["raw libmemcached `memcached_get`", cell(lambda: fmt_time(r.ns(raw))), "1.00x", "1", "", ""]]
+        for count in (1, 3):
+            name = f"memcached_bench:BM_GencacheHit/namespaces:{count}"
+            ratio, mark = self.target(
+                f"1. Memcached read, {count} namespace{'s' if count > 1 else ''}",
+                "gencache / raw <= 1.10",
+                lambda: r.ns(name) / r.ns(raw),
+                lambda x: x <= 1.10,
+            )
+            rows.append([
+                f"gencache hit, {count} namespace{'s' if count > 1 else ''}",
+                cell(lambda: fmt_time(r.ns(name))),
+                fmt_ratio(ratio) if ratio is not None else mark,
+                cell(lambda: f"{r.counter(name, 'round_trips_per_read'):.2f}"),
+                "<= 1.10x",
+                mark if ratio is not None else "",
+            ])
+            if count == 1 and ratio is not None:
+                self.headline["read_ratio"] = ratio
+        self.section(
+            "1. Read from Memcached: gencache hit vs raw libmemcached",
+            "A 512 B value, 100 keys in turn. The gencache hit is one multi-get of the "
+            "namespace counters and the entry at the hinted generations; it also checks the "
+            "envelope (CRC-32) and copies the payload out.",
+            table(["read", "median time", "vs raw", "round trips / read", "target", ""], rows),
+        )
+
+    # 2 ---------------------------------------------------------------------------------------
+    def naive(self):
+        r = self.r
+        naive, gen = "memcached_bench:BM_NaiveTwoRoundTrips", "memcached_bench:BM_GencacheHit/namespaces:1"
+        speedup, mark = self.target(
+            "2. One vs two round trips", "gencache >= 1.6x faster", lambda: r.ns(naive) / r.ns(gen), lambda x: x >= 1.6
+        )
+        if speedup is not None:
+            self.headline["naive_speedup"] = speedup
+        rows = [
+            ["textbook scheme: get counter, then get value (raw libmemcached)", cell(lambda: fmt_time(r.ns(naive))), "2", ""],
+            ["gencache hit, 1 namespace", cell(lambda: fmt_time(r.ns(gen))),
+             cell(lambda: f"{r.counter(gen, 'round_trips_per_read'):.2f}"),
+             f"{fmt_ratio(speedup)} faster (target >= 1.6x): {mark}" if speedup is not None else mark],
+        ]
+        self.section(
+            "2. Namespaced read: one round trip vs the textbook two",
+            "Both read a 512 B value under a namespace generation from the same memcached.",
+            table(["read", "median time", "round trips", "speedup"], rows),
+        )
+
+    # 3 ---------------------------------------------------------------------------------------
+    def memcached_bump(self):
+        r = self.r
+        rows = []
+        for size in SIZES:
+            raw, bump = f"memcached_bench:BM_RawIncrement/entries:{size}", f"memcached_bench:BM_BumpNamespace/entries:{size}"
+            ratio, mark = self.target(
+                f"3. Bump vs raw increment, {size:,} entries", "bump / raw <= 1.10",
+                lambda: r.ns(bump) / r.ns(raw), lambda x: x <= 1.10,
+            )
+            rows.append([
+                f"{size:,}",
+                cell(lambda: f"{r.counter(bump, 'entries_cached'):,.0f}"),
+                cell(lambda: f"{r.counter(bump, 'evictions'):,.0f}"),
+                cell(lambda: fmt_time(r.ns(raw))),
+                cell(lambda: fmt_time(r.ns(bump))),
+                fmt_ratio(ratio) if ratio is not None else mark,
+                mark if ratio is not None else "",
+            ])
+        first, last = f"memcached_bench:BM_BumpNamespace/entries:{SIZES[0]}", f"memcached_bench:BM_BumpNamespace/entries:{SIZES[-1]}"
+        growth, gmark = self.target(
+            "3. Bump time, 10^6 / 10^4 entries", "<= 1.2", lambda: r.ns(last) / r.ns(first), lambda x: x <= 1.2
+        )
+        text = (
+            "`bump_namespace(ns(\"user\", 42))` (one increment through gencache's pool, with the "
+            "counter key built and the hint updated) beside a raw `memcached_increment`, with "
+            "the server first filled with gencache entries (512 B values in their envelopes, "
+            "under the versioned keys of 1,000 user namespaces). Target: bump / raw <= 1.10.\n\n"
+            + (f"Bump time at 10^6 entries / at 10^4: **{growth:.2f}** (target <= 1.2: {gmark})."
+               if growth is not None else f"Bump time growth: {gmark}.")
+        )
+        self.section(
+            "3. Invalidation on Memcached: bump_namespace vs raw increment",
+            text,
+            table(["entries (target)", "items in memcached", "evictions", "raw increment", "bump_namespace", "bump / raw", ""], rows),
+        )
+
+    # 4 ---------------------------------------------------------------------------------------
+    def pattern_delete(self):
+        r = self.r
+        rows = []
+        for size in SIZES:
+            scan, bump = f"pattern_delete_bench:BM_RedisDeletePattern/keys:{size}", f"pattern_delete_bench:BM_RedisBumpNamespace/keys:{size}"
+            if size == SIZES[-1]:
+                speedup, mark = self.target(
+                    "4. Bump vs pattern deletion at 10^6 keys", ">= 10,000x",
+                    lambda: r.ns(scan) / r.ns(bump), lambda x: x >= 10_000,
+                )
+                if speedup is not None:
+                    self.headline["pattern_speedup"] = speedup
+                    self.headline["pattern_ms"] = r.ns(scan) / 1e6
+                    self.headline["bump_us"] = r.ns(bump) / 1e3
+            else:
+                try:
+                    speedup, mark = r.ns(scan) / r.ns(bump), ""
+                except Missing as e:
+                    speedup, mark = None, str(e)
+            rows.append([
+                f"{size:,}",
+                cell(lambda: f"{r.counter(scan, 'keyspace'):,.0f}"),
+                cell(lambda: f"{r.counter(scan, 'deleted'):,.0f}"),
+                cell(lambda: fmt_time(r.ns(scan))),
+                cell(lambda: fmt_time(r.ns(bump))),
+                (fmt_ratio(speedup) + (f" ({mark}, target >= 10,000x)" if mark else "")) if speedup is not None else mark,
+            ])
+        self.section(
+            "4. Invalidating one user's entries: pattern deletion on Redis vs bump_namespace",
+            "What django-redis's `delete_pattern` does, through hiredis: `SCAN cursor MATCH "
+            "user_42_* COUNT 1000` until the cursor returns to 0, then one `DEL` of the matches "
+            "(the user's 100 entries, put back untimed after each deletion). The rest of the "
+            "keyspace is other users' 512 B entries. Beside it, `bump_namespace` through "
+            "gencache's Redis backend on the same server and keyspace. "
+            "Chart: [invalidation.svg](invalidation.svg).",
+            table(["keys in Redis (target)", "keyspace", "deleted", "SCAN + DEL", "bump_namespace", "speedup"], rows),
+        )
+
+    # 5 ---------------------------------------------------------------------------------------
+    def in_process(self):
+        r = self.r
+        rows = []
+        for threads in (1, 2):
+            flat = f"cache_bench:BM_FlatMapFindCopy/threads:{threads}"
+            mutex = f"cache_bench:BM_MutexMapFindCopy/threads:{threads}"
+            for count in (1, 3):
+                hit = f"cache_bench:BM_CachedHit/namespaces:{count}/threads:{threads}"
+                label = f"{threads} thread{'s' if threads > 1 else ''}, {count} namespace{'s' if count > 1 else ''}"
+                vs_flat, flat_mark = self.target(f"5. memory:// Cache hit vs flat map, {label}", "<= 1.5x",
+                                                 lambda: r.ns(hit) / r.ns(flat), lambda x: x <= 1.5)
+                vs_mutex, mutex_mark = self.target(f"5. memory:// Cache hit vs mutex map, {label}", "< 1.0x",
+                                                   lambda: r.ns(hit) / r.ns(mutex), lambda x: x < 1.0)
+                rows.append([
+                    label,
+                    cell(lambda: fmt_time(r.ns(flat))),
+                    cell(lambda: fmt_time(r.ns(mutex))),
+                    cell(lambda: fmt_time(r.ns(hit))),
+                    f"{fmt_ratio(vs_flat)} {flat_mark}" if vs_flat is not None else flat_mark,
+                    f"{fmt_ratio(vs_mutex)} {mutex_mark}" if vs_mutex is not None else mutex_mark,
+                ])
+        cache_table = table(["threads, namespaces", "flat map find + copy", "mutex + unordered_map",
+                             "gencache `cached` hit", "vs flat map (<= 1.5x)", "vs mutex map (< 1x)"], rows)
+
+        rows = []
+        for threads in (1, 2):
+            flat = f"memory_backend_bench:BM_FlatMapFindCopy/threads:{threads}"
+            mutex = f"memory_backend_bench:BM_MutexUnorderedMapFindCopy/threads:{threads}"
+            for ttl, name in (("no TTL", "memory_backend_bench:BM_MemoryBackendHit"), ("TTL", "memory_backend_bench:BM_MemoryBackendHitWithTtl")):
+                hit = f"{name}/threads:{threads}"
+                label = f"{threads} thread{'s' if threads > 1 else ''}, {ttl}"
+                vs_flat, flat_mark = self.target(f"5. MemoryBackend hit vs flat map, {label}", "<= 1.5x",
+                                                 lambda: r.ns(hit) / r.ns(flat), lambda x: x <= 1.5)
+                vs_mutex, mutex_mark = self.target(f"5. MemoryBackend hit vs mutex map, {label}", "< 1.0x",
+                                                   lambda: r.ns(hit) / r.ns(mutex), lambda x: x < 1.0)
+                rows.append([
+                    label,
+                    cell(lambda: fmt_time(r.ns(flat))),
+                    cell(lambda: fmt_time(r.ns(mutex))),
+                    cell(lambda: fmt_time(r.ns(hit))),
+                    f"{fmt_ratio(vs_flat)} {flat_mark}" if vs_flat is not None else flat_mark,
+                    f"{fmt_ratio(vs_mutex)} {mutex_mark}" if vs_mutex is not None else mutex_mark,
+                ])
+        backend_table = table(["threads, items", "flat map find + copy", "mutex + unordered_map",
+                               "`MemoryBackend` hit", "vs flat map (<= 1.5x)", "vs mutex map (< 1x)"], rows)
+
+        rows = []
+        for label, name in (("gencache `cached` hit, 1 namespace", "cache_bench:BM_CachedHit/namespaces:1"),
+                            ("gencache `cached` hit, 3 namespaces", "cache_bench:BM_CachedHit/namespaces:3"),
+                            ("`MemoryBackend` hit, no TTL", "memory_backend_bench:BM_MemoryBackendHit"),
+                            ("`MemoryBackend` hit, TTL", "memory_backend_bench:BM_MemoryBackendHitWithTtl"),
+                            ("flat map find + copy", "cache_bench:BM_FlatMapFindCopy"),
+                            ("mutex + unordered_map", "cache_bench:BM_MutexMapFindCopy")):
+            one, two = f"{name}/threads:1", f"{name}/threads:2"
+            judged = not label.startswith(("flat", "mutex"))
+            if judged:
+                scale, mark = self.target(f"5. 2-thread scaling, {label}", ">= 1.7x",
+                                          lambda: r.counter(two, "items_per_second") / r.counter(one, "items_per_second"),
+                                          lambda x: x >= 1.7)
+            else:
+                try:
+                    scale, mark = r.counter(two, "items_per_second") / r.counter(one, "items_per_second"), ""
+                except Missing as e:
+                    scale, mark = None, str(e)
+            rows.append([
+                label,
+                cell(lambda: f"{r.counter(one, 'items_per_second') / 1e6:.2f} M/s"),
+                cell(lambda: f"{r.counter(two, 'items_per_second') / 1e6:.2f} M/s"),
+                (fmt_ratio(scale) + (f" {mark}" if mark else "")) if scale is not None else mark,
+            ])
+        scaling_table = table(["reads", "1 thread", "2 threads", "2 / 1 (target >= 1.7x)"], rows)
+        self.section(
+            "5. In-process: memory:// vs a bare flat map and a mutex-guarded map",
+            "10^4 hot keys, 512 B values, read in a scattered order; with 2 threads both read "
+            "at once (time is per read per thread). Each read hands back its own copy of the "
+            "value. Two levels: the whole `Cache` (key encoding, generation hints, envelope "
+            "check, payload copy) against maps keyed by the user's key, and the `MemoryBackend` "
+            "alone (copying into a reused buffer, as the `Cache` lets it).\n\n"
+            "Whole `Cache` (cache_bench):\n\n" + cache_table +
+            "\n\n`MemoryBackend` alone (memory_backend_bench):\n\n" + backend_table +
+            "\n\nThroughput, 2 threads against 1:",
+            scaling_table,
+        )
+
+    # 6 ---------------------------------------------------------------------------------------
+    def wrapper(self):
+        r = self.r
+        rows = []
+        for backend, program in (("memory://", "cache_bench"), ("memcached://", "memcached_bench")):
+            hand_k, call_k = f"{program}:BM_HandWrittenGetComputeSet", f"{program}:BM_CachedCallHit"
+            ratio, mark = self.target(f"6. cached_call overhead, {backend}", "<= 1.05",
+                                      lambda: r.ns(call_k) / r.ns(hand_k), lambda x: x <= 1.05)
+            rows.append([backend, cell(lambda: fmt_time(r.ns(hand_k))), cell(lambda: fmt_time(r.ns(call_k))),
+                         fmt_ratio(ratio) if ratio is not None else mark, mark if ratio is not None else ""])
+        self.section(
+            "6. Wrapper overhead: cached_call vs hand-written get / compute / set",
+            "Hits on 100 pages of one user, 512 B each. Target: cached_call / hand-written <= 1.05.",
+            table(["backend", "hand-written", "cached_call", "ratio", ""], rows),
+        )
+
+    # 7 ---------------------------------------------------------------------------------------
+    def batch(self):
+        r = self.r
+        raw, many = "memcached_bench:BM_RawMget/keys:100", "memcached_bench:BM_GencacheGetMany/keys:100"
+        ratio, mark = self.target("7. get_many of 100 vs raw mget", "<= 1.2", lambda: r.ns(many) / r.ns(raw), lambda x: x <= 1.2)
+        rows = [
+            ["raw libmemcached `memcached_mget` + fetch of 100 keys", cell(lambda: fmt_time(r.ns(raw))), "1.00x", "1", ""],
+            ["gencache `get_many` of 100 entries, 1 namespace", cell(lambda: fmt_time(r.ns(many))),
+             fmt_ratio(ratio) if ratio is not None else mark,
+             cell(lambda: f"{r.counter(many, 'round_trips_per_read'):.2f}"), mark if ratio is not None else ""],
+        ]
+        self.section("7. Batch read: get_many vs raw mget (Memcached)",
+                     "100 entries of 512 B under one namespace. Target: <= 1.2x.",
+                     table(["read", "median time", "vs raw", "round trips", ""], rows))
+
+    # 8 ---------------------------------------------------------------------------------------
+    def memory(self):
+        r = self.r
+        backend = "memory_backend_bench:BM_MemoryOverheadPerEntry/iterations:1"
+        cache = "cache_bench:BM_CacheOverheadPerEntry/iterations:1"
+        b, bmark = self.target("8. MemoryBackend bytes per entry beyond key and value", "<= 64",
+                               lambda: r.counter(backend, "overhead_bytes_per_entry"), lambda x: x <= 64)
+
+        def beyond_stored():
+            return (r.counter(cache, "overhead_bytes_per_entry") - r.counter(cache, "envelope_bytes")
+                    - r.counter(cache, "key_encoding_bytes"))
+
+        c, cmark = self.target("8. Cache entry bytes beyond the stored key and value", "<= 64", beyond_stored, lambda x: x <= 64)
+        rows = [
+            ["`MemoryBackend`: heap beyond key and value (mallinfo2)", cell(lambda: f"{r.counter(backend, 'overhead_bytes_per_entry'):.1f}"),
+             f"<= 64: {bmark}" if b is not None else bmark],
+            ["`MemoryBackend`: bytes it accounts against max_bytes beyond key and value",
+             cell(lambda: f"{r.counter(backend, 'accounted_overhead_bytes_per_entry'):.1f}"), ""],
+            ["`Cache` on memory://: heap beyond the user's key and value", cell(lambda: f"{r.counter(cache, 'overhead_bytes_per_entry'):.1f}"), ""],
+            ["of which the envelope (stored as part of the value)", cell(lambda: f"{r.counter(cache, 'envelope_bytes'):.0f}"), ""],
+            ["of which the versioned key's growth (`gc1:k:user:N@generation|`)", cell(lambda: f"{r.counter(cache, 'key_encoding_bytes'):.1f}"), ""],
+            ["the rest: backend bookkeeping, counters and hints (amortized)", cell(lambda: f"{beyond_stored():.1f}"),
+             f"<= 64: {cmark}" if c is not None else cmark],
+        ]
+        if b is not None:
+            self.headline["bytes_per_entry"] = b
+        self.section(
+            "8. Memory per entry (memory://)",
+            "10^5 entries of a 16-byte key and a 64-byte value; heap measured with glibc's "
+            "mallinfo2 before and after. At the Cache level the stored value is the 36-byte "
+            "envelope plus the payload, and the stored key is the versioned key.",
+            table(["bytes per entry", "median", "target"], rows),
+        )
+
+    def summary(self):
+        rows = []
+        for comparison, target, value, met in self.targets:
+            if met is None:
+                rows.append([comparison, target, value, "not measured"])
+            else:
+                shown = f"{value:,.0f}x" if value >= 100 else f"{value:.2f}"
+                rows.append([comparison, target, shown, verdict(met)])
+        met = sum(1 for t in self.targets if t[3])
+        missed = sum(1 for t in self.targets if t[3] is False)
+        unmeasured = sum(1 for t in self.targets if t[3] is None)
+        return (f"**{met} targets met, {missed} missed, {unmeasured} not measured.**\n\n"
+                + table(["comparison", "target", "figure", ""], rows))
+
+
+def appendix(results):
+    """Every median of the run, program by program, including benchmarks no comparison uses."""
+    out = ["## All medians", "",
+           "Every benchmark of the run, as Google Benchmark named it (wall-clock time per "
+           "iteration and per thread; counters as reported).", ""]
+    for program in sorted(results.contexts):
+        rows = []
+        for key in sorted(k for k in set(results.medians) | set(results.errors) if k.startswith(program + ":")):
+            name = key[len(program) + 1:]
+            if key in results.errors:
+                rows.append([f"`{name}`", f"error: {results.errors[key]}", ""])
+                continue
+            run = results.medians[key]
+            skip = {"name", "family_index", "per_family_instance_index", "run_name", "run_type", "repetitions",
+                    "threads", "aggregate_name", "aggregate_unit", "iterations", "real_time", "cpu_time", "time_unit"}
+            counters = ", ".join(f"{k} {v:,.0f}" if abs(v) >= 1000 else f"{k} {v:.4g}"
+                                 for k, v in sorted(run.items()) if k not in skip and isinstance(v, (int, float)))
+            rows.append([f"`{name}`", fmt_time(results.ns(key)), counters])
+        out += [f"### {program}", "", table(["benchmark", "median time", "counters"], rows), ""]
+    return "\n".join(out)
+
+
+def machine_section(machine, results):
+    lines = [
+        f"- Date: {machine.get('date', '?')}; commit {machine.get('commit', '?')}",
+        f"- CPU: {machine.get('cpu', '?')}, {machine.get('cores', '?')} cores; {machine.get('memory', '?')} RAM; kernel {machine.get('kernel', '?')}",
+        f"- Compiler: {machine.get('compiler', '?')}; CMake preset `release` ({machine.get('build_type', 'Release')})",
+        f"- Servers (loopback, started by the benchmark programs): {machine.get('memcached', '?')} "
+        f"(`-t 1 -m 1024`), {machine.get('redis', '?')} (persistence off)",
+        f"- Clients: libmemcached {machine.get('libmemcached', '?')}, hiredis {machine.get('hiredis', '?')}, "
+        f"Google Benchmark {machine.get('benchmark', '?')}",
+        f"- Load average (1 min) before / after the run: {machine.get('load_before', '?')} / {machine.get('load_after', '?')}",
+        f"- Command: `{machine.get('command', 'scripts/bench')}`; benchmarks ran for {machine.get('bench_seconds', '?')} s",
+    ]
+    build_types = sorted({c.get("library_build_type", "?") for c in results.contexts.values()})
+    if "debug" in build_types:
+        lines.append("- Debian's Google Benchmark library reports itself as a debug build; it only "
+                     "times the loops, the code measured is built with -O3.")
+    return "\n".join(lines)
+
+
+def write_chart(results, path):
+    """invalidation.svg: time per invalidation against keys cached, log-log."""
+    series = [
+        ("pattern deletion, Redis SCAN + DEL", "pattern_delete_bench:BM_RedisDeletePattern/keys:{}"),
+        ("gencache bump_namespace, Redis", "pattern_delete_bench:BM_RedisBumpNamespace/keys:{}"),
+        ("gencache bump_namespace, Memcached", "memcached_bench:BM_BumpNamespace/entries:{}"),
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        plots = []
+        for index, (title, pattern) in enumerate(series):
+            points = []
+            for size in SIZES:
+                try:
+                    points.append((size, results.ns(pattern.format(size)) / 1e3))
+                except Missing:
+                    pass
+            if not points:
+                continue
+            data = os.path.join(tmp, f"series{index}.dat")
+            with open(data, "w") as f:
+                f.writelines(f"{x} {y}\n" for x, y in points)
+            plots.append(f"'{data}' using 1:2 with linespoints title \"{title}\" noenhanced")
+        if not plots:
+            print("report.py: no invalidation figures, chart not written", file=sys.stderr)
+            return
+        script = "\n".join([
+            "set terminal svg size 720,440 dynamic font 'sans,12' background '#ffffff'",
+            f"set output '{os.path.abspath(path)}'",
+            "set logscale xy",
+            "set title \"Invalidating one user's 100 entries\" noenhanced",
+            "set xlabel 'keys cached'",
+            "set ylabel 'time per invalidation (µs)'",
+            "set format x '10^{%L}'",
+            "set format y '10^{%L}'",
+            "set xrange [5000:2000000]",
+            "set grid",
+            "set key top left",
+            "plot " + ", ".join(plots),
+        ])
+        subprocess.run(["gnuplot"], input=script, text=True, check=True)
+
+
+def update_readme(path, headline):
+    """Rewrites the figures between <!-- bench:begin --> and <!-- bench:end -->."""
+    with open(path) as f:
+        text = f.read()
+    begin, end = "<!-- bench:begin -->", "<!-- bench:end -->"
+    if begin not in text or end not in text:
+        return
+    parts = []
+    if "read_ratio" in headline:
+        parts.append(f"a cached read from Memcached takes {headline['read_ratio']:.2f}x the time of a raw "
+                     "`memcached_get` of the same value")
+    if "naive_speedup" in headline:
+        parts.append(f"{headline['naive_speedup']:.1f}x less than the textbook two-round-trip scheme")
+    sentence = (", and ".join(parts) + ". ") if parts else ""
+    if "pattern_speedup" in headline:
+        sentence += (f"With 10^6 keys in Redis, invalidating one user's 100 entries by pattern "
+                     f"deletion took {headline['pattern_ms']:,.0f} ms; `bump_namespace` took "
+                     f"{headline['bump_us']:,.0f} µs ({headline['pattern_speedup']:,.0f}x faster). ")
+    if "bytes_per_entry" in headline:
+        sentence += f"The memory backend spends {headline['bytes_per_entry']:.0f} bytes per entry beyond key and value."
+    block = begin + "\n" + (sentence.strip() or "(no figures in the last run)") + "\n" + end
+    text = re.sub(re.escape(begin) + ".*?" + re.escape(end), lambda _: block, text, flags=re.S)
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("results", help="directory with <program>.json files and machine.json")
+    parser.add_argument("--markdown", default="benchmarks/RESULTS.md")
+    parser.add_argument("--chart", default="benchmarks/invalidation.svg")
+    parser.add_argument("--readme", help="README.md whose bench markers get the headline figures")
+    args = parser.parse_args()
+
+    results = Results(args.results)
+    machine_path = os.path.join(args.results, "machine.json")
+    machine = json.load(open(machine_path)) if os.path.exists(machine_path) else {}
+
+    report = Report(results)
+    report.memcached_reads()
+    report.naive()
+    report.memcached_bump()
+    report.pattern_delete()
+    report.in_process()
+    report.wrapper()
+    report.batch()
+    report.memory()
+
+    out = [
+        "# Benchmark results",
+        "",
+        "Written by `scripts/bench` (through `benchmarks/report.py`) from the run described "
+        "below; do not edit by hand. Every figure is the median of "
+        f"{machine.get('repetitions', 5)} repetitions of a Google Benchmark run "
+        "(wall-clock time per operation); ratios divide medians of the same run.",
+        "",
+        "## Machine",
+        "",
+        machine_section(machine, results),
+        "",
+        "## Targets",
+        "",
+        report.summary(),
+        "",
+    ]
+    out += report.sections
+    out.append(appendix(results))
+    with open(args.markdown, "w") as f:
+        f.write("\n".join(out))
+    write_chart(results, args.chart)
+    if args.readme:
+        update_readme(args.readme, report.headline)
+
+
+if __name__ == "__main__":
+    main()
