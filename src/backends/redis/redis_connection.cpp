@@ -152,7 +152,8 @@ void RedisConnection::throw_error(std::string_view operation, errc code,
 }
 
 bool RedisConnection::usable_when_idle() const noexcept {
-  if (broken_) return false;
+  // A command left half written (an exception while building it) would prefix the next.
+  if (broken_ || !pending_.empty()) return false;
   pollfd idle{context_->fd, POLLIN | POLLRDHUP, 0};
   return poll(&idle, 1, 0) == 0;
 }

@@ -54,9 +54,9 @@ class RedisConnection {
   /// Marks the connection unusable, after a reply that makes its state doubtful.
   void mark_broken() noexcept { broken_ = true; }
   bool broken() const noexcept { return broken_; }
-  /// Whether a connection taken from the pool can serve a call: it has not failed, and
-  /// the server neither closed it (a restart, an idle `timeout`) nor sent anything unasked
-  /// while it sat idle.
+  /// Whether a connection taken from the pool can serve a call: it has not failed, holds
+  /// no unsent command, and the server neither closed it (a restart, an idle `timeout`)
+  /// nor sent anything unasked while it sat idle.
   bool usable_when_idle() const noexcept;
 
  private:
