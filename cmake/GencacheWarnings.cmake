@@ -1,7 +1,6 @@
 function(gencache_set_warnings target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wconversion
-                                           -Wno-sign-conversion
-                                           -Wno-missing-field-initializers)
+                                           -Wno-sign-conversion)
   if(GENCACHE_WERROR)
     target_compile_options(${target} PRIVATE -Werror)
   endif()

@@ -82,10 +82,10 @@ Cache Cache::from_url(std::string_view url, CacheOptions options) {
                                    redacted(url), parts.scheme, kSchemes));
   detail::UrlOptions params(parts.scheme, std::move(parts.params));
 
-  // Parameters every scheme accepts; explicit CacheOptions win over the URL.
-  if (auto prefix = params.take_string("prefix"); prefix && options.prefix.empty())
-    options.prefix = std::move(*prefix);
-  if (auto ttl = params.take_duration("counter_ttl"); ttl && options.counter_ttl.count() == 0)
+  // Parameters every scheme accepts. The URL is the deployment's configuration, so a
+  // parameter it names overrides the same field of `options` (the code's defaults).
+  if (auto prefix = params.take_string("prefix")) options.prefix = std::move(*prefix);
+  if (auto ttl = params.take_duration("counter_ttl"))
     options.counter_ttl = std::chrono::ceil<std::chrono::milliseconds>(*ttl);
   if (auto hints = params.take_uint("generation_hints", 0, std::uint64_t{1} << 32))
     options.generation_hints = static_cast<std::size_t>(*hints);

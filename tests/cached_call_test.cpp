@@ -107,6 +107,22 @@ TEST(CachedCall, HandlerExceptionsPassThroughAndAreNotCached) {
   EXPECT_EQ(calls, 2);
 }
 
+TEST(CachedCall, TakesItsOwnCallOptions) {
+  Cache cache = memory_cache();
+  int calls = 0;
+  auto handler = cached_call(
+      cache, [](int) { return std::string("k"); }, [](int) { return ns("x"); }, 1min,
+      [&](int fail) -> int {
+        ++calls;
+        if (fail) throw std::logic_error("handler failed");
+        return 7;
+      },
+      CallOptions{.stale_if_error = 1h});
+  EXPECT_EQ(handler(0), 7);
+  EXPECT_EQ(handler(1), 7) << "a hit: the handler is not called";
+  EXPECT_EQ(calls, 1);
+}
+
 TEST(CachedCall, NonPositiveTtlIsRejectedWhenWrapping) {
   Cache cache = memory_cache();
   EXPECT_THROW(cached_call(

@@ -32,6 +32,13 @@ TEST(FromUrl, MemoryUrlBuildsAWorkingCache) {
   EXPECT_NO_THROW(Cache::from_url("memory:///"));
 }
 
+TEST(FromUrl, UrlParametersOverrideTheOptionsDefaults) {
+  Cache cache = Cache::from_url("memory://?prefix=fromurl:", CacheOptions{.prefix = "fromcode:"});
+  cache.set("k", ns("n"), 1, 1min);
+  Cache by_url_prefix(std::shared_ptr<Backend>(&cache.backend(), [](Backend*) {}), CacheOptions{.prefix = "fromurl:"});
+  EXPECT_EQ(by_url_prefix.get<int>("k", ns("n")), 1);
+}
+
 TEST(FromUrl, UnknownSchemeNamesItAndListsTheAccepted) {
   const std::string m = config_message("mongodb://localhost");
   EXPECT_NE(m.find("'mongodb'"), std::string::npos) << m;

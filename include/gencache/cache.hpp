@@ -100,21 +100,21 @@ struct CallOptions {
   /// If compute throws, serve a value up to this long past its TTL instead. Default 0 (off).
   std::chrono::milliseconds stale_if_error{0};
   /// TTL of an empty std::optional result (negative caching). Default: the call's TTL.
-  std::optional<std::chrono::milliseconds> absent_ttl;
+  std::optional<std::chrono::milliseconds> absent_ttl{};
   /// Spread each TTL uniformly by up to this fraction (0.1 = +/-10%), so entries written
   /// together do not expire together. Default 0.
   double ttl_jitter = 0.0;
   /// Runs stale-while-revalidate refreshes. Default empty: the caller that wins the
   /// refresh computes in its own thread while the others get the stale value at once.
   /// With an executor every caller gets the stale value and the refresh runs there.
-  std::function<void(std::function<void()>)> executor;
+  std::function<void(std::function<void()>)> executor{};
 };
 
 /// What the error hook receives. Hooks must be thread-safe and must not throw.
 struct ErrorEvent {
-  std::string_view operation;  ///< "read", "write", "bump", "generation"
-  std::error_code code;        ///< see gencache::errc
-  std::string message;         ///< human-readable, never contains credentials
+  std::string_view operation{};  ///< "read", "write", "bump", "generation"
+  std::error_code code{};        ///< see gencache::errc
+  std::string message{};         ///< human-readable, never contains credentials
 };
 
 using ErrorHook = std::function<void(const ErrorEvent&)>;
@@ -123,22 +123,22 @@ using ErrorHook = std::function<void(const ErrorEvent&)>;
 struct CacheOptions {
   /// Prepended to every backend key so several applications can share servers.
   /// At most 64 bytes of printable non-space ASCII other than `%@,|#`. Default: none.
-  std::string prefix;
+  std::string prefix{};
   /// The clock for creation times and expiry. Default: the system clock.
-  std::shared_ptr<const Clock> clock;
+  std::shared_ptr<const Clock> clock{};
   /// Called for every backend failure the Cache absorbs (fail-open). Default: none.
-  ErrorHook on_error;
+  ErrorHook on_error{};
   /// How many namespaces' last-seen generations are remembered per process, so a read
   /// needs one round trip in steady state. 0 turns the hints off. Default: 65536.
   std::size_t generation_hints = 65536;
   /// Expiry of generation counters; zero means they never expire. Default: zero.
   std::chrono::milliseconds counter_ttl{0};
   /// Defaults for every `cached` / `cached_call` call. See CallOptions.
-  CallOptions call;
+  CallOptions call{};
   /// The circuit breaker. See BreakerOptions.
-  BreakerOptions breaker;
+  BreakerOptions breaker{};
   /// The bump outbox (off by default). See OutboxOptions.
-  OutboxOptions outbox;
+  OutboxOptions outbox{};
 };
 
 namespace detail {
@@ -158,9 +158,11 @@ class Cache {
   explicit Cache(std::shared_ptr<Backend> backend, CacheOptions options = {});
 
   /// Builds a cache from a URL, for example `memory://?max_bytes=64MiB` or
-  /// `memcached://10.0.0.1:11211,10.0.0.2:11211?io_timeout=100ms`. A `prefix=` parameter
-  /// is accepted by every scheme. Throws gencache::config_error naming the bad scheme,
-  /// parameter or value and listing what is accepted.
+  /// `memcached://10.0.0.1:11211,10.0.0.2:11211?io_timeout=100ms`. Every scheme also
+  /// accepts `prefix`, `counter_ttl` and `generation_hints`; a parameter given in the URL
+  /// overrides the same field of `options`, which supplies the defaults. Throws
+  /// gencache::config_error naming the bad scheme, parameter or value and listing what is
+  /// accepted.
   static Cache from_url(std::string_view url, CacheOptions options = {});
 
   /// from_url with the URL in the environment variable GENCACHE_URL, or "memory://"

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <concepts>
 #include <functional>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -25,12 +26,13 @@ template <class KeyFn, class NamespaceFn, class Handler>
 class CachedCall {
  public:
   CachedCall(Cache cache, KeyFn key_fn, NamespaceFn namespace_fn, std::chrono::milliseconds ttl,
-             Handler handler)
+             Handler handler, std::optional<CallOptions> options = std::nullopt)
       : cache_(std::move(cache)),
         key_fn_(std::move(key_fn)),
         namespace_fn_(std::move(namespace_fn)),
         ttl_(ttl),
-        handler_(std::move(handler)) {}
+        handler_(std::move(handler)),
+        options_(std::move(options)) {}
 
   /// Computes the key and namespaces from the arguments (passed as lvalues, so they may
   /// take `const T&` even for a move-only argument), then
@@ -41,8 +43,9 @@ class CachedCall {
   std::decay_t<std::invoke_result_t<const Handler&, Args&&...>> operator()(Args&&... args) const {
     const std::string key(std::invoke(key_fn_, args...));
     const NamespaceSet namespaces(std::invoke(namespace_fn_, args...));
-    return cache_.cached(key, namespaces, ttl_,
-                         [&]() { return std::invoke(handler_, std::forward<Args>(args)...); });
+    return cache_.cached(
+        key, namespaces, ttl_, [&]() { return std::invoke(handler_, std::forward<Args>(args)...); },
+        options_ ? *options_ : cache_.call_defaults());
   }
 
  private:
@@ -51,6 +54,7 @@ class CachedCall {
   NamespaceFn namespace_fn_;
   std::chrono::milliseconds ttl_;
   Handler handler_;
+  std::optional<CallOptions> options_;  // empty: the Cache's defaults at call time
 };
 
 /// Wraps `handler` so each call first looks in `cache`. `key_fn` and `namespace_fn` get
@@ -64,6 +68,16 @@ auto cached_call(Cache cache, KeyFn key_fn, NamespaceFn namespace_fn,
   return CachedCall<KeyFn, NamespaceFn, Handler>(std::move(cache), std::move(key_fn),
                                                  std::move(namespace_fn), detail::checked_ttl(ttl),
                                                  std::move(handler));
+}
+
+/// cached_call with this wrapper's own stampede and freshness options (see CallOptions)
+/// instead of the Cache's defaults.
+template <class KeyFn, class NamespaceFn, class Rep, class Period, class Handler>
+auto cached_call(Cache cache, KeyFn key_fn, NamespaceFn namespace_fn,
+                 std::chrono::duration<Rep, Period> ttl, Handler handler, CallOptions options) {
+  return CachedCall<KeyFn, NamespaceFn, Handler>(std::move(cache), std::move(key_fn),
+                                                 std::move(namespace_fn), detail::checked_ttl(ttl),
+                                                 std::move(handler), std::move(options));
 }
 
 }  // namespace gencache

@@ -21,7 +21,7 @@ struct MemcachedOptions {
 
   /// Each server as "host:port", "host" (port 11211) or "[IPv6]:port"; at least one.
   /// Hosts are names, IPv4 addresses or bracketed IPv6 addresses.
-  std::vector<std::string> servers;
+  std::vector<std::string> servers{};
   /// Wire protocol. Default ascii.
   Protocol protocol = Protocol::ascii;
   /// Time allowed to connect to a server, from 1 ms to 10 min. Default 50 ms.
@@ -33,7 +33,7 @@ struct MemcachedOptions {
   std::size_t pool_max = 16;
   /// Longest a call waits for a free pooled connection before it throws errc::timeout.
   /// Default (unset): io_timeout.
-  std::optional<std::chrono::milliseconds> pool_wait;
+  std::optional<std::chrono::milliseconds> pool_wait{};
   /// How long a server that refused a connection is skipped (calls that map to it fail
   /// at once with errc::backend_unavailable) before it is tried again, up to 1 day.
   /// Memcached counts whole seconds, so the retry comes up to a second later. Default 2 s.
@@ -41,7 +41,7 @@ struct MemcachedOptions {
   /// Consistent (ketama) distribution of keys over servers, so adding or removing a
   /// server moves few keys. Default: on when there are several servers. With it off,
   /// every client must list the servers in the same order.
-  std::optional<bool> ketama;
+  std::optional<bool> ketama{};
   /// The servers' item size limit (memcached `-I`), from 1 KiB to 1 GiB. Values longer
   /// than this minus 512 bytes (room for the key and the item header) are refused with
   /// errc::value_too_large before being sent; see Backend::max_value_size(). Default 1 MiB,
@@ -49,8 +49,8 @@ struct MemcachedOptions {
   std::size_t max_item_bytes = std::size_t{1} << 20;
   /// SASL credentials. A username requires the binary protocol and a server started with
   /// SASL (`memcached -S`). Never printed.
-  std::string username;
-  std::string password;
+  std::string username{};
+  std::string password{};
 };
 
 /// A Memcached backend. Thread-safe: each call borrows a connection from a pool.

@@ -20,8 +20,8 @@ class MemcachedServer {
   struct Options {
     std::size_t memory_mb = 64;
     std::size_t threads = 1;
-    std::string max_item_size;  ///< memcached -I, such as "1m"; empty: memcached's default
-    std::vector<std::string> extra_args;
+    std::string max_item_size{};  ///< memcached -I, such as "1m"; empty: memcached's default
+    std::vector<std::string> extra_args{};
   };
 
   /// Starts `memcached` on a free 127.0.0.1 port and waits (at most 5 s) until it accepts
