@@ -115,6 +115,21 @@ T Cache::compute_and_store(const detail::ReadResult& read, F& compute, std::chro
   return value;
 }
 
+// Runs compute as the leader of `flight`, then publishes the result or the exception to
+// the callers waiting on it; the exception is rethrown for the leader's own caller.
+template <class T, class F>
+T Cache::compute_as_leader(const detail::ReadResult& read, const std::shared_ptr<detail::Flight>& flight, F& compute,
+                           std::chrono::milliseconds ttl, const CallOptions& options) {
+  try {
+    T value = compute_and_store<T>(read, compute, ttl, options);
+    detail::finish_flight(*core_, read.versioned_key, flight, std::make_shared<const T>(value), &typeid(T), nullptr);
+    return value;
+  } catch (...) {
+    detail::finish_flight(*core_, read.versioned_key, flight, nullptr, nullptr, std::current_exception());
+    throw;
+  }
+}
+
 // The miss path: one compute per entry in this process (single-flight), falling back to a
 // stale value when compute throws and stale-if-error allows it.
 template <class T, class F>
@@ -144,12 +159,8 @@ T Cache::compute_shared(const detail::ReadResult& read, F& compute, std::chrono:
     return compute_and_store<T>(read, compute, ttl, options);
   }
   try {
-    T value = compute_and_store<T>(read, compute, ttl, options);
-    detail::finish_flight(*core_, read.versioned_key, ticket.flight, std::make_shared<const T>(value), &typeid(T),
-                          nullptr);
-    return value;
+    return compute_as_leader<T>(read, ticket.flight, compute, ttl, options);
   } catch (...) {
-    detail::finish_flight(*core_, read.versioned_key, ticket.flight, nullptr, nullptr, std::current_exception());
     return serve_stale_or_rethrow();
   }
 }
@@ -190,12 +201,8 @@ std::decay_t<std::invoke_result_t<F&>> Cache::cached(std::string_view key, const
       // so a failing early refresh is ignored.
       detail::count(*core_, detail::Event::early_refresh);
       try {
-        T value = compute_and_store<T>(read, compute, ttl_ms, options);
-        detail::finish_flight(*core_, read.versioned_key, ticket.flight, std::make_shared<const T>(value),
-                              &typeid(T), nullptr);
-        return value;
+        return compute_as_leader<T>(read, ticket.flight, compute, ttl_ms, options);
       } catch (...) {
-        detail::finish_flight(*core_, read.versioned_key, ticket.flight, nullptr, nullptr, std::current_exception());
         return std::move(*current);
       }
     }
@@ -212,12 +219,9 @@ std::decay_t<std::invoke_result_t<F&>> Cache::cached(std::string_view key, const
           options.executor([self = *this, read, task = std::decay_t<F>(compute), ttl_ms, options,
                             flight = ticket.flight]() mutable {
             try {
-              T value = self.compute_and_store<T>(read, task, ttl_ms, options);
-              detail::finish_flight(*self.core_, read.versioned_key, flight, std::make_shared<const T>(value),
-                                    &typeid(T), nullptr);
+              self.compute_as_leader<T>(read, flight, task, ttl_ms, options);
             } catch (...) {
-              detail::finish_flight(*self.core_, read.versioned_key, flight, nullptr, nullptr,
-                                    std::current_exception());
+              // A background refresh that fails leaves the stale value to age out.
             }
           });
           return std::move(*current);
@@ -226,12 +230,8 @@ std::decay_t<std::invoke_result_t<F&>> Cache::cached(std::string_view key, const
       // Refresh in this caller's thread; the others got the stale value meanwhile.
       detail::count(*core_, detail::Event::miss);
       try {
-        T value = compute_and_store<T>(read, compute, ttl_ms, options);
-        detail::finish_flight(*core_, read.versioned_key, ticket.flight, std::make_shared<const T>(value),
-                              &typeid(T), nullptr);
-        return value;
+        return compute_as_leader<T>(read, ticket.flight, compute, ttl_ms, options);
       } catch (...) {
-        detail::finish_flight(*core_, read.versioned_key, ticket.flight, nullptr, nullptr, std::current_exception());
         if (stale_for < options.stale_if_error) {
           detail::count(*core_, detail::Event::stale_served);
           return std::move(*current);

@@ -145,6 +145,7 @@ namespace detail {
 class CacheCore;
 struct ReadResult;
 struct Entry;
+struct Flight;
 template <class T>
 struct value_traits;
 }  // namespace detail
@@ -261,6 +262,9 @@ class Cache {
   template <class T, class F>
   T compute_and_store(const detail::ReadResult& read, F& compute, std::chrono::milliseconds ttl,
                       const CallOptions& options);
+  template <class T, class F>
+  T compute_as_leader(const detail::ReadResult& read, const std::shared_ptr<detail::Flight>& flight, F& compute,
+                      std::chrono::milliseconds ttl, const CallOptions& options);
   template <class T, class F>
   T compute_shared(const detail::ReadResult& read, F& compute, std::chrono::milliseconds ttl,
                    const CallOptions& options, const std::optional<T>& stale);
