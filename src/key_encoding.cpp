@@ -1,6 +1,7 @@
 #include "key_encoding.hpp"
 
 #include <array>
+#include <charconv>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -14,8 +15,20 @@ namespace {
 constexpr std::string_view kVersionTag = "gc1:";
 constexpr std::size_t kDigestHex = 64;
 
-bool is_plain(unsigned char c) {
+constexpr bool is_plain_byte(unsigned char c) {
   return c >= 0x21 && c <= 0x7E && c != '%' && c != '@' && c != ',' && c != '|' && c != '#';
+}
+
+// Every key of every read is escaped, so the test is one table lookup per byte.
+constexpr std::array<bool, 256> kPlain = [] {
+  std::array<bool, 256> table{};
+  for (std::size_t c = 0; c < table.size(); ++c)
+    table[c] = is_plain_byte(static_cast<unsigned char>(c));
+  return table;
+}();
+
+bool is_plain(unsigned char c) {
+  return kPlain[c];
 }
 
 // Keeps `full` if it fits; otherwise a readable head of it plus its digest.
@@ -38,15 +51,17 @@ std::string fit_length(std::string full, std::string_view prefix) {
 
 void append_escaped(std::string& out, std::string_view text) {
   static constexpr char kHex[] = "0123456789ABCDEF";
-  for (char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (is_plain(c)) {
-      out.push_back(ch);
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 0xF]);
-    }
+  // Runs of plain bytes (usually the whole text) are appended in one piece.
+  const char* p = text.data();
+  const char* const end = p + text.size();
+  while (p != end) {
+    const char* const run = p;
+    while (p != end && is_plain(static_cast<unsigned char>(*p))) ++p;
+    out.append(run, static_cast<std::size_t>(p - run));
+    if (p == end) break;
+    const auto c = static_cast<unsigned char>(*p++);
+    const char escaped[3] = {'%', kHex[c >> 4], kHex[c & 0xF]};
+    out.append(escaped, 3);
   }
 }
 
@@ -79,7 +94,9 @@ std::string versioned_key(std::string_view prefix, const NamespaceSet& namespace
     if (i != 0) out.push_back(',');
     append_escaped(out, namespaces[i].name());
     out.push_back('@');
-    fmt::format_to(std::back_inserter(out), "{}", generations[i]);
+    char digits[20];  // any uint64
+    const auto end = std::to_chars(digits, digits + sizeof digits, generations[i]).ptr;
+    out.append(digits, static_cast<std::size_t>(end - digits));
   }
   out.push_back('|');
   append_escaped(out, key);
