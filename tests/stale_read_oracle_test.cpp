@@ -41,7 +41,11 @@ TEST_P(StaleReadOracle, NoStaleReadWhileCountersAreEvicted) {
   config.chaos = [&](const std::atomic<bool>& done) {
     std::mt19937 rng(3);
     while (!done) {
-      if (faulty->evict_counter(ns("oracle", rng() % 4), made.prefix)) evicted.fetch_add(1);
+      try {
+        if (faulty->evict_counter(ns("oracle", rng() % 4), made.prefix)) evicted.fetch_add(1);
+      } catch (const backend_error&) {
+        // A slow moment on a loaded machine: this eviction simply did not happen.
+      }
       std::this_thread::sleep_for(std::chrono::microseconds(500));
     }
   };

@@ -1,6 +1,6 @@
 #pragma once
-// Backends the behavioural suites run against. Memcached servers are started by the tests
-// themselves (one per process, on a free loopback port); each test gets a fresh random key
+// Backends the behavioural suites run against. Memcached and Redis servers are started by
+// the tests themselves (one per process, on a free loopback port); each test gets a fresh random key
 // prefix so tests never see each other's data.
 
 #include <memory>
@@ -13,7 +13,7 @@
 
 namespace gencache::test {
 
-/// "memory", "memcached_ascii", "memcached_binary".
+/// "memory", "memcached_ascii", "memcached_binary", "redis".
 std::vector<std::string> backend_kinds();
 
 struct TestBackend {
