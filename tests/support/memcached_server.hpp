@@ -2,14 +2,14 @@
 // A real memcached for tests: started on a free loopback port, stopped in the destructor,
 // with crash (stop/start) and hang (pause/resume) controls.
 
-#include <sys/types.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "support/server_process.hpp"
 
 namespace gencache::test {
 
@@ -29,27 +29,20 @@ class MemcachedServer {
   /// found: apt-get install memcached") or the server does not come up.
   explicit MemcachedServer(Options options);
   MemcachedServer();
-  ~MemcachedServer();  ///< SIGKILL and reap
   MemcachedServer(const MemcachedServer&) = delete;
   MemcachedServer& operator=(const MemcachedServer&) = delete;
 
-  std::uint16_t port() const { return port_; }
+  std::uint16_t port() const { return process_.port(); }
   std::string address() const;  ///< "127.0.0.1:PORT"
 
-  void stop();    ///< SIGKILL and reap, like a crash; its items are lost
-  void start();   ///< starts it again on the same port and waits until it accepts
-  void pause();   ///< SIGSTOP, like a hung server: connections open, nothing answers
-  void resume();  ///< SIGCONT
-  bool running() const { return pid_ > 0; }
+  void stop() { process_.stop(); }      ///< SIGKILL and reap, like a crash; its items are lost
+  void start() { process_.start(); }    ///< again on the same port, waits until it accepts
+  void pause() { process_.pause(); }    ///< SIGSTOP, like a hung server
+  void resume() { process_.resume(); }  ///< SIGCONT
+  bool running() const { return process_.running(); }
 
  private:
-  bool spawn_and_wait();  // false if memcached exited (the port was taken)
-
-  Options options_;
-  std::string binary_;
-  std::uint16_t port_ = 0;
-  pid_t pid_ = -1;
-  bool paused_ = false;
+  ServerProcess process_;
 };
 
 /// "memcached://127.0.0.1:P1,127.0.0.1:P2" plus "?query" when `query` is not empty.

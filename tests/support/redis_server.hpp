@@ -2,13 +2,13 @@
 // A real redis-server for tests: started on a free loopback port, stopped in the
 // destructor, with crash (stop/start) and hang (pause/resume) controls.
 
-#include <sys/types.h>
-
 #include <cstdint>
 #include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "support/server_process.hpp"
 
 namespace gencache::test {
 
@@ -28,18 +28,17 @@ class RedisServer {
   /// redis-server") or the server does not come up.
   explicit RedisServer(Options options);
   RedisServer();
-  ~RedisServer();  ///< SIGKILL and reap
   RedisServer(const RedisServer&) = delete;
   RedisServer& operator=(const RedisServer&) = delete;
 
-  std::uint16_t port() const { return port_; }
+  std::uint16_t port() const { return process_.port(); }
   std::string address() const;  ///< "127.0.0.1:PORT"
 
-  void stop();    ///< SIGKILL and reap, like a crash; its keys are lost
-  void start();   ///< starts it again on the same port and waits until it answers PING
-  void pause();   ///< SIGSTOP, like a hung server: connections open, nothing answers
-  void resume();  ///< SIGCONT
-  bool running() const { return pid_ > 0; }
+  void stop() { process_.stop(); }      ///< SIGKILL and reap, like a crash; its keys are lost
+  void start() { process_.start(); }    ///< again on the same port, waits until it answers PING
+  void pause() { process_.pause(); }    ///< SIGSTOP, like a hung server
+  void resume() { process_.resume(); }  ///< SIGCONT
+  bool running() const { return process_.running(); }
 
   /// Sends one command on a connection of its own (1 s timeout) and returns the reply as
   /// text: a status or error line without its '+' or '-', an integer in decimal, a bulk
@@ -48,13 +47,7 @@ class RedisServer {
   std::string command(std::initializer_list<std::string_view> args) const;
 
  private:
-  bool spawn_and_wait();  // false if redis-server exited (the port was taken)
-
-  Options options_;
-  std::string binary_;
-  std::uint16_t port_ = 0;
-  pid_t pid_ = -1;
-  bool paused_ = false;
+  ServerProcess process_;
 };
 
 /// "redis://127.0.0.1:PORT" plus `path` (such as "/2") and "?query" when not empty.
