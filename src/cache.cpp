@@ -136,13 +136,77 @@ void CacheCore::set_hook(ErrorHook hook) {
   hook_ = std::move(hook);
 }
 
+namespace {
+
+// One backend round trip into `values`. It is handed over empty (only its capacity is
+// reused): a backend that sets just the keys it found must not leave another read's
+// values in place.
+void fetch_into(Backend& backend, StripedStats& stats, std::span<const std::string_view> keys,
+                std::vector<std::optional<std::string>>& values) {
+  values.clear();
+  stats.add(StripedStats::round_trips);
+  backend.get_many(keys, values);
+  if (values.size() != keys.size())
+    throw backend_error(errc::protocol,
+                        fmt::format("{}: get_many returned {} values for {} keys",
+                                    backend.describe(), values.size(), keys.size()));
+}
+
+// The working vectors of one read, kept per thread so that a steady-state read does not
+// allocate them anew. A nested read on the same thread (from the error hook) gets fresh
+// vectors instead.
+struct ReadScratch {
+  std::vector<std::string> counter_keys;
+  std::vector<std::string_view> keys;
+  std::vector<std::uint64_t> generations;
+  std::vector<std::optional<std::string>> values;
+  bool in_use = false;
+
+  // Only the vectors' capacity is kept, and only that of ordinary reads.
+  void release() noexcept {
+    constexpr std::size_t kKeepKeys = 256;
+    values.clear();
+    if (values.capacity() > kKeepKeys) values.shrink_to_fit();
+    if (counter_keys.capacity() > kKeepKeys) {
+      counter_keys.clear();
+      counter_keys.shrink_to_fit();
+    }
+    keys.clear();
+    if (keys.capacity() > kKeepKeys) keys.shrink_to_fit();
+  }
+};
+
+class ScratchLease {
+ public:
+  ScratchLease() {
+    static thread_local ReadScratch shared;
+    if (!shared.in_use) {
+      scratch_ = &shared;
+      shared.in_use = true;
+    } else {
+      owned_ = std::make_unique<ReadScratch>();
+      scratch_ = owned_.get();
+    }
+  }
+  ~ScratchLease() {
+    if (owned_) return;
+    scratch_->release();
+    scratch_->in_use = false;
+  }
+  ScratchLease(const ScratchLease&) = delete;
+  ScratchLease& operator=(const ScratchLease&) = delete;
+  ReadScratch* operator->() const noexcept { return scratch_; }
+
+ private:
+  ReadScratch* scratch_ = nullptr;
+  std::unique_ptr<ReadScratch> owned_;
+};
+
+}  // namespace
+
 std::vector<std::optional<std::string>> CacheCore::fetch(std::span<const std::string_view> keys) {
   std::vector<std::optional<std::string>> values;
-  stats_.add(StripedStats::round_trips);
-  backend_->get_many(keys, values);
-  if (values.size() != keys.size())
-    throw backend_error(errc::protocol, fmt::format("{}: get_many returned {} values for {} keys",
-                                                    backend_->describe(), values.size(), keys.size()));
+  fetch_into(*backend_, stats_, keys, values);
   return values;
 }
 
@@ -188,12 +252,15 @@ ReadBatch CacheCore::read_batch(std::span<const std::string_view> user_keys, con
   try {
     const std::size_t n = namespaces.size();
     const std::size_t count = user_keys.size();
-    std::vector<std::string> counter_keys;
-    counter_keys.reserve(n);
-    for (const Namespace& ns : namespaces) counter_keys.push_back(counter_key(prefix_, ns));
+    ScratchLease scratch;
+    std::vector<std::string>& counter_keys = scratch->counter_keys;
+    counter_keys.resize(n);
+    for (std::size_t i = 0; i < n; ++i) counter_keys[i] = counter_key(prefix_, namespaces[i]);
 
-    std::vector<std::string_view> keys(counter_keys.begin(), counter_keys.end());
-    std::vector<std::uint64_t> generations(n);
+    std::vector<std::string_view>& keys = scratch->keys;
+    keys.assign(counter_keys.begin(), counter_keys.end());
+    std::vector<std::uint64_t>& generations = scratch->generations;
+    generations.assign(n, 0);
     bool all_hinted = true;
     for (std::size_t i = 0; i < n && all_hinted; ++i) {
       auto hint = hints_.find(counter_keys[i]);
@@ -209,8 +276,8 @@ ReadBatch CacheCore::read_batch(std::span<const std::string_view> user_keys, con
       for (std::string_view key : user_keys) batch.versioned_keys.push_back(versioned_key(prefix_, namespaces, generations, key));
       if (fetch_entries) keys.insert(keys.end(), batch.versioned_keys.begin(), batch.versioned_keys.end());
     }
-    std::vector<std::optional<std::string>> values;
-    if (!keys.empty()) values = fetch(keys);
+    std::vector<std::optional<std::string>>& values = scratch->values;
+    if (!keys.empty()) fetch_into(*backend_, stats_, keys, values);
 
     bool hints_confirmed = all_hinted;
     for (std::size_t i = 0; i < n; ++i) {
@@ -221,22 +288,22 @@ ReadBatch CacheCore::read_batch(std::span<const std::string_view> user_keys, con
       if (!all_hinted || !hints_confirmed) hints_.remember(counter_keys[i], *current);
     }
 
+    std::size_t first_entry = n;  // where the entries start in `values`
     if (!(hints_confirmed && speculate)) {
       // Cold start or right after a bump: the keys at the generations just read, fetched
       // in a second round trip.
       batch.versioned_keys.clear();
       for (std::string_view key : user_keys) batch.versioned_keys.push_back(versioned_key(prefix_, namespaces, generations, key));
-      values.clear();
+      first_entry = 0;
       if (fetch_entries) {
-        const std::vector<std::string_view> entry_keys(batch.versioned_keys.begin(), batch.versioned_keys.end());
-        values = fetch(entry_keys);
-        values.insert(values.begin(), n, std::nullopt);  // entries start at index n, as above
+        keys.assign(batch.versioned_keys.begin(), batch.versioned_keys.end());
+        fetch_into(*backend_, stats_, keys, values);
       }
     }
     batch.entries.resize(count);
     if (fetch_entries) {
       for (std::size_t k = 0; k < count; ++k) {
-        const std::optional<std::string>& raw = values[n + k];
+        const std::optional<std::string>& raw = values[first_entry + k];
         if (!raw) continue;
         batch.entries[k] = decode_envelope(*raw);
         if (!batch.entries[k]) stats_.add(StripedStats::corrupt);
