@@ -11,7 +11,19 @@
 namespace gencache {
 namespace detail {
 
-/// How a value type maps to an envelope: std::optional<U> may be "absent".
+/// codec<U>::decode of a payload the caller no longer needs. A std::string payload is
+/// moved out instead of copied: codec<std::string>::decode returns the same bytes.
+template <class U>
+std::optional<U> decode_payload(std::string&& payload) {
+  if constexpr (std::is_same_v<U, std::string>) {
+    return std::optional<U>(std::move(payload));
+  } else {
+    return codec<U>::decode(payload);
+  }
+}
+
+/// How a value type maps to an envelope: std::optional<U> may be "absent". The Entry&&
+/// overloads may take the payload out of the entry.
 template <class T>
 struct value_traits {
   static_assert(has_codec<T>, "gencache: no usable codec<T> for this value type (see codec.hpp)");
@@ -19,6 +31,10 @@ struct value_traits {
   static std::optional<T> from_entry(const Entry& e) {
     if (e.kind != EntryKind::value) return std::nullopt;
     return codec<T>::decode(e.payload);
+  }
+  static std::optional<T> from_entry(Entry&& e) {
+    if (e.kind != EntryKind::value) return std::nullopt;
+    return decode_payload<T>(std::move(e.payload));
   }
   static std::string payload(const T& v) { return codec<T>::encode(v); }
 };
@@ -33,37 +49,52 @@ struct value_traits<std::optional<U>> {
     if (!inner) return std::nullopt;
     return std::optional<U>(std::move(*inner));
   }
+  static std::optional<std::optional<U>> from_entry(Entry&& e) {
+    if (e.kind == EntryKind::absent) return std::optional<U>{};
+    auto inner = decode_payload<U>(std::move(e.payload));
+    if (!inner) return std::nullopt;
+    return std::optional<U>(std::move(*inner));
+  }
   static std::string payload(const std::optional<U>& v) { return v ? codec<U>::encode(*v) : std::string(); }
 };
 
+/// The value of a read entry if it is fresh at `now` and decodes as a T, counting the hit,
+/// miss or corrupt entry; the entry's payload may be taken. What Cache::decode_entry does.
+template <class T>
+std::optional<T> take_fresh_value(CacheCore& core, std::optional<Entry>& entry,
+                                  Clock::time_point now) {
+  if (!entry) {
+    count(core, Event::miss);
+    return std::nullopt;
+  }
+  if (now >= entry->created + entry->ttl) {
+    // Kept by the backend for a stale window, but no longer fresh.
+    count(core, Event::miss);
+    return std::nullopt;
+  }
+  std::optional<T> value = value_traits<T>::from_entry(std::move(*entry));
+  if (!value) {
+    // A well-formed envelope whose payload is not a T: written by another type or program.
+    count(core, Event::corrupt);
+    count(core, Event::miss);
+    return std::nullopt;
+  }
+  count(core, Event::hit);
+  return value;
+}
+
 /// String literals and views are stored as std::string.
 template <class T>
-using stored_type_t =
-    std::conditional_t<std::is_convertible_v<const T&, std::string_view> && !std::is_same_v<T, std::string>,
-                       std::string, T>;
+using stored_type_t = std::conditional_t<std::is_convertible_v<const T&, std::string_view> &&
+                                             !std::is_same_v<T, std::string>,
+                                         std::string, T>;
 
 }  // namespace detail
 
 template <class T>
 std::optional<T> Cache::decode_entry(const std::optional<detail::Entry>& entry) {
-  if (!entry) {
-    detail::count(*core_, detail::Event::miss);
-    return std::nullopt;
-  }
-  if (detail::now(*core_) >= entry->created + entry->ttl) {
-    // Kept by the backend for a stale window, but no longer fresh.
-    detail::count(*core_, detail::Event::miss);
-    return std::nullopt;
-  }
-  std::optional<T> value = detail::value_traits<T>::from_entry(*entry);
-  if (!value) {
-    // A well-formed envelope whose payload is not a T: written by another type or program.
-    detail::count(*core_, detail::Event::corrupt);
-    detail::count(*core_, detail::Event::miss);
-    return std::nullopt;
-  }
-  detail::count(*core_, detail::Event::hit);
-  return value;
+  std::optional<detail::Entry> copy = entry;
+  return detail::take_fresh_value<T>(*core_, copy, detail::now(*core_));
 }
 
 template <class T>
@@ -185,7 +216,8 @@ std::decay_t<std::invoke_result_t<F&>> Cache::cached(std::string_view key, const
 
   std::optional<T> current;
   if (read.entry) {
-    current = traits::from_entry(*read.entry);
+    // Only the payload is taken: the entry's times are read below.
+    current = traits::from_entry(std::move(*read.entry));
     if (!current) detail::count(*core_, detail::Event::corrupt);
   }
   if (current) {
@@ -248,7 +280,8 @@ std::decay_t<std::invoke_result_t<F&>> Cache::cached(std::string_view key, const
 
 template <class T>
 std::optional<T> Cache::get(std::string_view key, const NamespaceSet& namespaces) {
-  return decode_entry<T>(detail::read_entry(*core_, key, namespaces).entry);
+  detail::ReadResult read = detail::read_entry(*core_, key, namespaces);
+  return detail::take_fresh_value<T>(*core_, read.entry, detail::now(*core_));
 }
 
 template <class T>
@@ -257,7 +290,8 @@ std::vector<std::optional<T>> Cache::get_many(std::span<const std::string> keys,
   detail::ReadBatch batch = detail::read_entries(*core_, views, namespaces);
   std::vector<std::optional<T>> out;
   out.reserve(keys.size());
-  for (const auto& entry : batch.entries) out.push_back(decode_entry<T>(entry));
+  const auto now = detail::now(*core_);  // the batch is one read, at one instant
+  for (auto& entry : batch.entries) out.push_back(detail::take_fresh_value<T>(*core_, entry, now));
   return out;
 }
 
@@ -273,7 +307,9 @@ std::vector<std::decay_t<std::invoke_result_t<F&, const std::string&>>> Cache::c
   std::vector<T> out;
   out.reserve(keys.size());
   for (std::size_t i = 0; i < keys.size(); ++i) {
-    if (std::optional<T> hit = decode_entry<T>(batch.entries[i])) {
+    // Freshness at the time of use: the computes before this one may have taken long.
+    if (std::optional<T> hit =
+            detail::take_fresh_value<T>(*core_, batch.entries[i], detail::now(*core_))) {
       out.push_back(std::move(*hit));
       continue;
     }
