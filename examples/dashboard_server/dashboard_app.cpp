@@ -1,0 +1,311 @@
+#include "dashboard_app.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <tuple>
+#include <utility>
+
+#include <fmt/format.h>
+#include <boost/json.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/url.hpp>
+#include <gencache/namespace.hpp>
+
+namespace dashboard {
+namespace {
+
+constexpr std::uint64_t kPageSize = 10;
+constexpr std::uint64_t kMaxPage = 10'000;
+constexpr std::uint64_t kSeededItems = 23;
+constexpr std::size_t kMaxNameBytes = 200;
+constexpr std::string_view kSorts[] = {"newest", "oldest", "name", "price"};
+
+HttpResult error(unsigned status, std::string_view message) {
+  return {status, boost::json::serialize(boost::json::object{{"error", message}})};
+}
+
+// A user id exactly as the canonical path spells it: decimal, no sign, no leading zero.
+std::optional<std::uint64_t> parse_user(std::string_view text) {
+  if (text.empty() || text.front() == '0') return std::nullopt;
+  std::uint64_t user = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), user);
+  if (ec != std::errc() || end != text.data() + text.size() || user > Database::max_user)
+    return std::nullopt;
+  return user;
+}
+
+std::optional<std::uint64_t> parse_page(std::string_view text) {
+  std::uint64_t page = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), page);
+  if (ec != std::errc() || end != text.data() + text.size() || page < 1 || page > kMaxPage)
+    return std::nullopt;
+  return page;
+}
+
+// The body of a POST, which must be a JSON object (empty means {}).
+std::optional<boost::json::object> parse_object(std::string_view body) {
+  if (body.empty()) return boost::json::object{};
+  boost::system::error_code ec;
+  boost::json::value value = boost::json::parse(body, ec);
+  if (ec || !value.is_object()) return std::nullopt;
+  return std::move(value.as_object());
+}
+
+// The segments of `/api/users/{id}/{leaf}`, or nothing.
+struct UserPath {
+  std::string_view id;
+  std::string_view leaf;
+};
+std::optional<UserPath> user_path(const boost::urls::segments_encoded_view& segments) {
+  if (segments.size() != 4) return std::nullopt;
+  auto it = segments.begin();
+  if (*it++ != "api" || *it++ != "users") return std::nullopt;
+  UserPath path;
+  path.id = *it++;
+  path.leaf = *it;
+  return path;
+}
+
+}  // namespace
+
+// ---- Database ------------------------------------------------------------------------
+
+std::vector<Database::Item> Database::seed(std::uint64_t user) {
+  std::vector<Item> items;
+  items.reserve(kSeededItems);
+  for (std::uint64_t n = 1; n <= kSeededItems; ++n) {
+    items.push_back({user * 1000 + n, fmt::format("item-{}-{:02}", user, n),
+                     static_cast<std::int64_t>((user * 7919 + n * 104729) % 100'000)});
+  }
+  return items;
+}
+
+std::vector<Database::Item> Database::items_of(std::uint64_t user) const {
+  {
+    std::shared_lock lock(mutex_);
+    if (auto it = written_.find(user); it != written_.end()) return it->second;
+  }
+  return seed(user);
+}
+
+Database::Item Database::add_item(std::uint64_t user, std::string name, std::int64_t price_cents) {
+  std::unique_lock lock(mutex_);
+  auto [it, inserted] = written_.try_emplace(user);
+  if (inserted) it->second = seed(user);
+  Item item{next_id_++, std::move(name), price_cents};
+  it->second.push_back(item);
+  return item;
+}
+
+Database::Catalog Database::catalog() const {
+  std::shared_lock lock(mutex_);
+  return catalog_;
+}
+
+Database::Catalog Database::update_catalog(std::string banner) {
+  std::unique_lock lock(mutex_);
+  catalog_.banner = std::move(banner);
+  ++catalog_.revision;
+  return catalog_;
+}
+
+// ---- canonical keys ------------------------------------------------------------------
+
+std::optional<std::string> canonical_target(std::string_view target) {
+  auto parsed = boost::urls::parse_origin_form(target);
+  if (!parsed) return std::nullopt;
+  std::vector<boost::urls::param> params;
+  for (const boost::urls::param& p : parsed->params()) params.push_back(p);
+  std::sort(params.begin(), params.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.key, a.value, a.has_value) < std::tie(b.key, b.value, b.has_value);
+  });
+  boost::urls::url canonical;
+  canonical.set_encoded_path(parsed->encoded_path());
+  for (const boost::urls::param& p : params) canonical.params().append(p);
+  return std::string(canonical.buffer());
+}
+
+// ---- DashboardApp --------------------------------------------------------------------
+
+DashboardApp::DashboardApp(gencache::Cache cache, AppOptions options)
+    : cache_(std::move(cache)), options_(options) {
+  // Every page of a user depends on that user's data and on the catalog shown on every
+  // dashboard: a write to either bumps its namespace and all those pages are recomputed.
+  cached_render_ = gencache::cached_call(
+      cache_, [](const DashboardQuery& q) { return q.cache_key; },
+      [](const DashboardQuery& q) {
+        return gencache::NamespaceSet{gencache::ns("user", q.user), gencache::ns("catalog")};
+      },
+      options_.ttl, [this](const DashboardQuery& q) { return render(q); });
+}
+
+Route DashboardApp::route_of(std::string_view target) noexcept {
+  const std::string_view path = target.substr(0, target.find('?'));
+  if (path == "/metrics") return Route::metrics;
+  if (path == "/api/catalog") return Route::catalog;
+  if (path.starts_with("/api/users/")) {
+    if (path.ends_with("/dashboard")) return Route::dashboard;
+    if (path.ends_with("/items")) return Route::add_item;
+  }
+  return Route::other;
+}
+
+HttpResult DashboardApp::handle(std::string_view method, std::string_view target,
+                                std::string_view body) {
+  try {
+    auto parsed = boost::urls::parse_origin_form(target);
+    if (!parsed) return error(400, "the request target is not a valid path and query");
+    const std::string_view path = parsed->encoded_path();
+
+    if (path == "/metrics" || path == "/healthz") {
+      if (method != "GET") return error(405, "use GET");
+      if (path == "/healthz") return {200, "ok\n", "text/plain; charset=utf-8"};
+      return metrics();
+    }
+    if (path == "/api/catalog") {
+      if (method != "POST") return error(405, "use POST");
+      return update_catalog(body);
+    }
+    if (auto user = user_path(parsed->encoded_segments())) {
+      const auto id = parse_user(user->id);
+      if (!id)
+        return error(404,
+                     fmt::format("no user '{}': ids are 1 to {}", user->id, Database::max_user));
+      if (user->leaf == "dashboard") {
+        if (method != "GET") return error(405, "use GET");
+        return dashboard(target);
+      }
+      if (user->leaf == "items") {
+        if (method != "POST") return error(405, "use POST");
+        return add_item(*id, body);
+      }
+    }
+    return error(404, fmt::format("no route for {} {}", method, path));
+  } catch (const std::exception& e) {
+    return error(500, e.what());
+  }
+}
+
+HttpResult DashboardApp::dashboard(std::string_view target) {
+  auto parsed = boost::urls::parse_origin_form(target);
+  DashboardQuery query;
+  query.user = *parse_user(*std::next(parsed->encoded_segments().begin(), 2));
+  for (const boost::urls::param& p : parsed->params()) {
+    if (p.key == "page") {
+      auto page = parse_page(p.value);
+      if (!page)
+        return error(400, fmt::format("page '{}' is invalid: expected 1 to {}", p.value, kMaxPage));
+      query.page = *page;
+    } else if (p.key == "sort") {
+      if (std::find(std::begin(kSorts), std::end(kSorts), p.value) == std::end(kSorts))
+        return error(
+            400,
+            fmt::format("sort '{}' is invalid: expected newest, oldest, name or price", p.value));
+      query.sort = p.value;
+    } else {
+      return error(400, fmt::format("unknown parameter '{}': expected page and sort", p.key));
+    }
+  }
+  query.cache_key = *canonical_target(target);
+  return {200, options_.use_cache ? cached_render_(query) : render(query)};
+}
+
+std::string DashboardApp::render(const DashboardQuery& query) {
+  renders_.fetch_add(1, std::memory_order_relaxed);
+  // The "queries": read everything the page shows (after the cache read its generations).
+  std::vector<Database::Item> items = database_.items_of(query.user);
+  const Database::Catalog catalog = database_.catalog();
+
+  auto by = [&](auto key) {
+    std::stable_sort(items.begin(), items.end(),
+                     [&](const auto& a, const auto& b) { return key(a) < key(b); });
+  };
+  if (query.sort == "newest")
+    by([](const Database::Item& i) { return -static_cast<std::int64_t>(i.id); });
+  if (query.sort == "oldest") by([](const Database::Item& i) { return i.id; });
+  if (query.sort == "name") by([](const Database::Item& i) { return i.name; });
+  if (query.sort == "price") by([](const Database::Item& i) { return i.price_cents; });
+
+  boost::json::array page;
+  const std::uint64_t first = (query.page - 1) * kPageSize;
+  for (std::uint64_t i = first; i < items.size() && i < first + kPageSize; ++i) {
+    page.push_back(boost::json::object{
+        {"id", items[i].id}, {"name", items[i].name}, {"price_cents", items[i].price_cents}});
+  }
+  std::this_thread::sleep_for(options_.render_cost);  // the rendering being cached
+  return boost::json::serialize(boost::json::object{
+      {"user", query.user},
+      {"page", query.page},
+      {"page_size", kPageSize},
+      {"sort", query.sort},
+      {"total_items", items.size()},
+      {"items", std::move(page)},
+      {"catalog", boost::json::object{{"revision", catalog.revision}, {"banner", catalog.banner}}},
+  });
+}
+
+HttpResult DashboardApp::add_item(std::uint64_t user, std::string_view body) {
+  auto fields = parse_object(body);
+  if (!fields)
+    return error(400,
+                 "the body must be a JSON object such as {\"name\":\"lamp\",\"price_cents\":1999}");
+  std::string name = "item";
+  std::int64_t price = 0;
+  if (const auto* v = fields->if_contains("name")) {
+    if (!v->is_string() || v->as_string().size() > kMaxNameBytes)
+      return error(400, fmt::format("name must be a string of at most {} bytes", kMaxNameBytes));
+    name = v->as_string();
+  }
+  if (const auto* v = fields->if_contains("price_cents")) {
+    if (!v->is_int64()) return error(400, "price_cents must be an integer");
+    price = v->as_int64();
+  }
+  // Commit first, then invalidate: a read between the two may still cache the old page,
+  // but under the old generation, where no read after the bump looks.
+  const Database::Item item = database_.add_item(user, std::move(name), price);
+  if (options_.use_cache) {
+    try {
+      cache_.bump_namespace(gencache::ns("user", user));
+    } catch (const gencache::backend_error& e) {
+      return error(503, fmt::format("item {} was stored but the cache was not invalidated ({}); "
+                                    "retry the request",
+                                    item.id, e.what()));
+    }
+  }
+  return {201, boost::json::serialize(boost::json::object{{"user", user},
+                                                          {"id", item.id},
+                                                          {"name", item.name},
+                                                          {"price_cents", item.price_cents}})};
+}
+
+HttpResult DashboardApp::update_catalog(std::string_view body) {
+  auto fields = parse_object(body);
+  const boost::json::value* banner = fields ? fields->if_contains("banner") : nullptr;
+  if (!banner || !banner->is_string() || banner->as_string().size() > kMaxNameBytes)
+    return error(400, "the body must be a JSON object with a string \"banner\"");
+  const Database::Catalog catalog = database_.update_catalog(std::string(banner->as_string()));
+  if (options_.use_cache) {
+    try {
+      cache_.bump_namespace(gencache::ns("catalog"));
+    } catch (const gencache::backend_error& e) {
+      return error(503,
+                   fmt::format("the catalog was updated but the cache was not invalidated ({}); "
+                               "retry the request",
+                               e.what()));
+    }
+  }
+  return {200, boost::json::serialize(boost::json::object{{"revision", catalog.revision},
+                                                          {"banner", catalog.banner}})};
+}
+
+HttpResult DashboardApp::metrics() {
+  return {
+      200,
+      metrics_.render(cache_.stats(), renders_.load(std::memory_order_relaxed), options_.use_cache),
+      "text/plain; version=0.0.4; charset=utf-8"};
+}
+
+}  // namespace dashboard

@@ -1,0 +1,116 @@
+#pragma once
+// The dashboard service without its HTTP transport: an in-memory "database", the routes,
+// and the cached dashboard endpoint. The HTTP server (http_server.hpp) calls handle().
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <gencache/cache.hpp>
+#include <gencache/cached_call.hpp>
+
+#include "metrics.hpp"
+
+namespace dashboard {
+
+/// The seeded, in-memory data the dashboard shows. Thread-safe.
+class Database {
+ public:
+  struct Item {
+    std::uint64_t id = 0;
+    std::string name;
+    std::int64_t price_cents = 0;
+  };
+  struct Catalog {
+    std::uint64_t revision = 1;
+    std::string banner = "welcome";
+  };
+
+  /// Every user from 1 to max_user exists and starts with a few seeded items.
+  static constexpr std::uint64_t max_user = 1'000'000;
+
+  std::vector<Item> items_of(std::uint64_t user) const;
+  /// Commits a new item for `user` and returns it.
+  Item add_item(std::uint64_t user, std::string name, std::int64_t price_cents);
+  Catalog catalog() const;
+  /// Commits a new banner and returns the catalog's new state.
+  Catalog update_catalog(std::string banner);
+
+ private:
+  static std::vector<Item> seed(std::uint64_t user);
+
+  mutable std::shared_mutex mutex_;
+  std::map<std::uint64_t, std::vector<Item>> written_;  // users whose items changed
+  std::uint64_t next_id_ = 1'000'000'000;
+  Catalog catalog_;
+};
+
+/// One parsed dashboard request; `cache_key` is its path with the query sorted.
+struct DashboardQuery {
+  std::uint64_t user = 0;
+  std::uint64_t page = 1;
+  std::string sort = "newest";
+  std::string cache_key;
+};
+
+struct HttpResult {
+  unsigned status = 200;
+  std::string body;
+  std::string content_type = "application/json";
+};
+
+struct AppOptions {
+  bool use_cache = true;
+  std::chrono::milliseconds ttl{std::chrono::minutes(10)};
+  /// What rendering a dashboard costs: the queries and templating being cached.
+  std::chrono::microseconds render_cost{std::chrono::milliseconds(2)};
+};
+
+class DashboardApp {
+ public:
+  DashboardApp(gencache::Cache cache, AppOptions options);
+  DashboardApp(const DashboardApp&) = delete;  // the cached handler points back at it
+  DashboardApp& operator=(const DashboardApp&) = delete;
+
+  /// Routes one request. `target` is the request target (origin form, `/path?query`).
+  /// Never throws: failures become 4xx/5xx results.
+  HttpResult handle(std::string_view method, std::string_view target, std::string_view body);
+
+  /// Records how long a request on `route` took (the HTTP layer measures it).
+  void observe(Route route, std::chrono::nanoseconds took) noexcept {
+    metrics_.observe(route, took);
+  }
+
+  /// The route a request target belongs to, for the latency histogram.
+  static Route route_of(std::string_view target) noexcept;
+
+ private:
+  using Render = std::function<std::string(const DashboardQuery&)>;
+
+  HttpResult dashboard(std::string_view target);
+  HttpResult add_item(std::uint64_t user, std::string_view body);
+  HttpResult update_catalog(std::string_view body);
+  HttpResult metrics();
+  std::string render(const DashboardQuery& query);
+
+  gencache::Cache cache_;
+  AppOptions options_;
+  Database database_;
+  Metrics metrics_;
+  std::atomic<std::uint64_t> renders_{0};
+  Render cached_render_;
+};
+
+/// The entry key of a dashboard target: `path?k=v&...` with the parameters sorted by key,
+/// then value, and re-encoded, so any order or spelling of the same query is one entry.
+/// std::nullopt when the target does not parse.
+std::optional<std::string> canonical_target(std::string_view target);
+
+}  // namespace dashboard

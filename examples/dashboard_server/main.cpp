@@ -1,0 +1,165 @@
+// dashboard_server: the dashboard scenario as a real HTTP service.
+//
+//   GET  /api/users/{id}/dashboard?page=N&sort=newest|oldest|name|price
+//        a per-user page (~2 ms to render), cached under user:{id} and catalog
+//   POST /api/users/{id}/items   {"name":"lamp","price_cents":1999}   bumps user:{id}
+//   POST /api/catalog            {"banner":"spring sale"}             bumps catalog
+//   GET  /metrics                Prometheus text: gencache stats and request latency
+//   GET  /healthz
+//
+// The backend comes from GENCACHE_URL (default memory://). Stops cleanly on SIGINT or
+// SIGTERM (exit status 0). Run with --help for the options.
+
+#include <signal.h>
+
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <exception>
+#include <random>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <gencache/cache.hpp>
+
+#include "dashboard_app.hpp"
+#include "http_server.hpp"
+
+namespace {
+
+constexpr std::string_view kUsage = R"(usage: dashboard_server [options]
+
+  --port N         TCP port; 0 picks a free one (default 8080). The chosen port is
+                   printed as "listening on http://ADDRESS:PORT".
+  --address A      address to bind (default 127.0.0.1)
+  --threads N      io threads handling connections (default 2)
+  --no-cache       render every dashboard, without gencache (for comparison)
+  --render-ms N    simulated cost of rendering one dashboard (default 2)
+  --ttl-s N        TTL of cached dashboards in seconds (default 600)
+  --help           this text
+
+The cache backend is GENCACHE_URL (default memory://). Entries get a per-run key prefix,
+since the "database" lives in this process and starts afresh on every run.
+)";
+
+struct ServerOptions {
+  std::uint16_t port = 8080;
+  std::string address = "127.0.0.1";
+  unsigned threads = 2;
+  bool use_cache = true;
+  unsigned render_ms = 2;
+  unsigned ttl_s = 600;
+};
+
+struct UsageError {
+  std::string message;
+};
+
+unsigned parse_number(std::string_view flag, std::string_view text, unsigned min, unsigned max) {
+  unsigned value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value < min || value > max)
+    throw UsageError{
+        fmt::format("{} '{}' is invalid: expected a number from {} to {}", flag, text, min, max)};
+  return value;
+}
+
+ServerOptions parse_options(int argc, char** argv) {
+  ServerOptions options;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    auto value = [&]() -> std::string_view {
+      if (i + 1 >= argc) throw UsageError{fmt::format("{} needs a value", arg)};
+      return argv[++i];
+    };
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(kUsage.data(), stdout);
+      std::exit(0);
+    } else if (arg == "--port") {
+      options.port = static_cast<std::uint16_t>(parse_number(arg, value(), 0, 65535));
+    } else if (arg == "--address") {
+      options.address = value();
+    } else if (arg == "--threads") {
+      options.threads = parse_number(arg, value(), 1, 64);
+    } else if (arg == "--no-cache") {
+      options.use_cache = false;
+    } else if (arg == "--render-ms") {
+      options.render_ms = parse_number(arg, value(), 0, 10'000);
+    } else if (arg == "--ttl-s") {
+      options.ttl_s = parse_number(arg, value(), 1, 30 * 24 * 3600);
+    } else {
+      throw UsageError{fmt::format("unknown option '{}'", arg)};
+    }
+  }
+  return options;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  ServerOptions options;
+  try {
+    options = parse_options(argc, argv);
+  } catch (const UsageError& e) {
+    fmt::print(stderr, "dashboard_server: {}\n{}", e.message, kUsage);
+    return 2;
+  }
+
+  try {
+    gencache::CacheOptions cache_options;
+    cache_options.prefix = fmt::format("dashboard-{:08x}:", std::random_device{}());
+    cache_options.on_error = [](const gencache::ErrorEvent& event) {
+      // Reads fail open (the page is rendered instead); show the first few failures.
+      static std::atomic<int> shown{0};
+      if (shown.fetch_add(1) < 5)
+        fmt::print(stderr, "gencache {} failed: {}\n", event.operation, event.message);
+    };
+    gencache::Cache cache = gencache::Cache::from_env(std::move(cache_options));
+
+    dashboard::AppOptions app_options;
+    app_options.use_cache = options.use_cache;
+    app_options.render_cost = std::chrono::milliseconds(options.render_ms);
+    app_options.ttl = std::chrono::seconds(options.ttl_s);
+    dashboard::DashboardApp app(cache, app_options);
+
+    boost::asio::io_context io(static_cast<int>(options.threads));
+    const boost::asio::ip::tcp::endpoint endpoint(boost::asio::ip::make_address(options.address),
+                                                  options.port);
+    dashboard::HttpServer server(io, endpoint, app);
+
+    std::atomic<int> stop_signal{0};
+    boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code& ec, int signal_number) {
+      if (ec) return;
+      stop_signal = signal_number;
+      server.stop();
+    });
+
+    server.start();
+    fmt::print("dashboard_server: listening on http://{}:{} (cache {}, backend {}, {} threads)\n",
+               options.address, server.port(), options.use_cache ? "on" : "off",
+               cache.backend().describe(), options.threads);
+    std::fflush(stdout);
+
+    std::vector<std::thread> threads;
+    for (unsigned i = 1; i < options.threads; ++i) threads.emplace_back([&io] { io.run(); });
+    io.run();  // returns once stop() has closed the acceptor and the last connection
+    for (std::thread& thread : threads) thread.join();
+
+    const gencache::Stats stats = cache.stats();
+    fmt::print(
+        "dashboard_server: stopped on signal {} after {} requests (hits {}, misses {}, bumps {})\n",
+        stop_signal.load(), server.requests_served(), stats.hits, stats.misses, stats.bumps);
+    return 0;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "dashboard_server: {}\n", e.what());
+    return 1;
+  }
+}
