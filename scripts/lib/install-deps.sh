@@ -14,8 +14,9 @@ GENCACHE_BUILD_PACKAGES=(
 )
 # Only to run the tests: they start their own memcached and redis servers.
 GENCACHE_TEST_PACKAGES=(memcached redis-server python3)
-# The interop test runs a Python client (pymemcache).
-GENCACHE_TEST_PACKAGES+=(python3-pymemcache)
+# The interop test runs a Python client (pymemcache); the package test builds a .deb
+# (cpack, dpkg-shlibdeps, file).
+GENCACHE_TEST_PACKAGES+=(python3-pymemcache dpkg-dev file)
 # Only for scripts/bench: the servers, Python for benchmarks/report.py, gnuplot for the chart.
 GENCACHE_BENCH_PACKAGES=(memcached redis-server python3 gnuplot-nox)
 

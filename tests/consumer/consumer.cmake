@@ -4,6 +4,10 @@
 #                        -DGENERATOR=<gen> -DCXX=<compiler> -DCXX_FLAGS=<flags>
 #   -DSTEP=pkg_config    -DPREFIX=<dir> -DLIBDIR=<lib> -DSOURCE=<main.cpp> -DWORK_DIR=<dir>
 #                        -DCXX=<compiler> -DCXX_FLAGS=<flags> -DPKG_CONFIG=<pkg-config>
+#   -DSTEP=add_subdirectory  -DGENCACHE_SOURCE_DIR=<repo> -DSOURCE_DIR=<add_subdirectory/>
+#                        -DWORK_DIR=<dir> -DGENERATOR=<gen> -DCXX=<compiler>
+#   -DSTEP=deb           -DBUILD_DIR=<gencache build tree> -DCPACK=<cpack> -DWORK_DIR=<dir>
+#                        -DVERSION=<x.y.z> -DWITH_CLI=<ON|OFF>
 cmake_minimum_required(VERSION 3.25)
 
 # Runs a command, echoing it; any failure fails the test.
@@ -52,6 +56,64 @@ elseif(STEP STREQUAL "pkg_config")
   run("${CXX}" ${cxx_flags} "${SOURCE}" ${flags} -o "${WORK_DIR}/consumer")
   run("${WORK_DIR}/consumer")
 
+elseif(STEP STREQUAL "add_subdirectory")
+  # This builds the whole library again: as a unity build, which takes a third of the time.
+  # Should the library's sources stop compiling as one unit (say, two files define the
+  # same name in an anonymous namespace), the test builds them one by one instead.
+  file(REMOVE_RECURSE "${WORK_DIR}")
+  run("${CMAKE_COMMAND}" -S "${SOURCE_DIR}" -B "${WORK_DIR}" -G "${GENERATOR}"
+      "-DGENCACHE_SOURCE_DIR=${GENCACHE_SOURCE_DIR}" "-DCMAKE_CXX_COMPILER=${CXX}"
+      -DCMAKE_UNITY_BUILD=ON)
+  execute_process(COMMAND "${CMAKE_COMMAND}" --build "${WORK_DIR}" --parallel 2
+                  RESULT_VARIABLE status)
+  if(NOT status EQUAL 0)
+    message(STATUS "consumer test: the unity build failed; building file by file")
+    run("${CMAKE_COMMAND}" -DCMAKE_UNITY_BUILD=OFF "${WORK_DIR}")
+    run("${CMAKE_COMMAND}" --build "${WORK_DIR}" --parallel 2)
+  endif()
+  run("${WORK_DIR}/consumer")
+
+elseif(STEP STREQUAL "deb")
+  file(REMOVE_RECURSE "${WORK_DIR}")
+  run("${CPACK}" -G DEB -B "${WORK_DIR}" --config "${BUILD_DIR}/CPackConfig.cmake")
+  file(GLOB debs "${WORK_DIR}/*.deb")
+  list(LENGTH debs count)
+  if(NOT count EQUAL 1)
+    message(FATAL_ERROR "consumer test: cpack made ${count} .deb files in ${WORK_DIR}, expected 1")
+  endif()
+  execute_process(COMMAND dpkg-deb -c "${debs}" OUTPUT_VARIABLE contents RESULT_VARIABLE status)
+  if(NOT status EQUAL 0)
+    message(FATAL_ERROR "consumer test: dpkg-deb -c ${debs} failed: ${status}")
+  endif()
+  message(STATUS "dpkg-deb -c ${debs}:\n${contents}")
+  set(expected
+      "./usr/include/gencache/gencache.hpp" "./usr/include/gencache/cache.hpp"
+      "./usr/lib/libgencache.a" "./usr/lib/cmake/gencache/gencache-config.cmake"
+      "./usr/lib/cmake/gencache/gencache-config-version.cmake"
+      "./usr/lib/cmake/gencache/gencache-targets.cmake" "./usr/lib/pkgconfig/gencache.pc")
+  if(WITH_CLI)
+    list(APPEND expected "./usr/bin/gencache")
+  endif()
+  foreach(path ${expected})
+    string(FIND "${contents}" " ${path}\n" at)
+    if(at LESS 0)
+      message(FATAL_ERROR "consumer test: the package lacks ${path}")
+    endif()
+  endforeach()
+  foreach(field Version Depends)
+    execute_process(COMMAND dpkg-deb -f "${debs}" ${field} OUTPUT_VARIABLE value
+                    OUTPUT_STRIP_TRAILING_WHITESPACE)
+    message(STATUS "${field}: ${value}")
+    set(deb_${field} "${value}")
+  endforeach()
+  if(NOT deb_Version STREQUAL VERSION)
+    message(FATAL_ERROR "consumer test: the package has version '${deb_Version}', expected ${VERSION}")
+  endif()
+  string(FIND "${deb_Depends}" "libmemcached-dev" at)
+  if(at LESS 0)
+    message(FATAL_ERROR "consumer test: the package does not depend on libmemcached-dev: ${deb_Depends}")
+  endif()
+
 else()
-  message(FATAL_ERROR "consumer test: STEP must be install, find_package or pkg_config, not '${STEP}'")
+  message(FATAL_ERROR "consumer test: STEP must be install, find_package, pkg_config, add_subdirectory or deb, not '${STEP}'")
 endif()
