@@ -42,7 +42,7 @@ struct Item {
   std::string_view value() const noexcept { return {bytes() + key_size, value_size}; }
 
   bool expired(LazyNow& now) const {
-    return expires_at_ms != kNeverExpires && now.ms() >= expires_at_ms;
+    return expires_at_ms != kNeverExpires && !now.before(expires_at_ms);
   }
 };
 static_assert(sizeof(Item) == 24, "the item header is part of the per-entry overhead budget");
