@@ -399,6 +399,38 @@ class Report:
             table(["bytes per entry", "median", "target"], rows),
         )
 
+    def instructions(self, path):
+        """Instructions per operation from callgrind (scripts/bench's instructions.txt)."""
+        labels = {
+            "cached_hit_1ns": "`cached` hit, 1 namespace",
+            "cached_hit_3ns": "`cached` hit, 3 namespaces",
+            "get_hit": "`get` hit, 1 namespace",
+            "get_many_100": "`get_many` of 100 entries, 1 namespace",
+            "backend_hit_ttl": "`MemoryBackend` hit (item with a TTL)",
+            "bump": "`bump_namespace`",
+        }
+        rows = []
+        if os.path.exists(path):
+            with open(path) as f:
+                for line in f:
+                    parts = line.split()
+                    if len(parts) == 3 and parts[2].isdigit():
+                        rows.append([labels.get(parts[0], parts[0]), f"{int(parts[1]):,}",
+                                     f"{int(parts[2]) / int(parts[1]):,.0f}"])
+                    elif parts:
+                        rows.append([labels.get(parts[0], parts[0]), "", "not measured"])
+        body = table(["operation on memory://", "operations", "instructions / operation"], rows) if rows else "Not measured in this run."
+        self.section(
+            "Instructions per operation (callgrind)",
+            "The memory:// hot paths in a loop (`benchmarks/hot_path_profile`) under "
+            "`valgrind --tool=callgrind`, counting only the loop. Unlike times, these counts "
+            "do not depend on the machine's load, so they compare builds exactly; the "
+            "commits that changed them give their before and after "
+            "(`git log -- src/envelope.cpp src/key_encoding.cpp src/cache.cpp "
+            "include/gencache/cache-inl.hpp src/backends/memory`).",
+            body,
+        )
+
     def summary(self):
         rows = []
         for comparison, target, value, met in self.targets:
@@ -544,6 +576,7 @@ def main():
     report.wrapper()
     report.batch()
     report.memory()
+    report.instructions(os.path.join(args.results, "instructions.txt"))
 
     out = [
         "# Benchmark results",

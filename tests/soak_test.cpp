@@ -154,7 +154,16 @@ TEST(Soak, EightThreadsMixedOperationsAcrossARestartReadNothingStale) {
       return kCatalog;
     };
     std::vector<std::size_t> ids;
+    std::uint64_t failures_seen = 0;
     for (int i = 0; i < kOperations / kThreads; ++i) {
+      // A client that just saw the backend fail backs off for a moment, as callers do;
+      // without it, the calls the open breaker turns away at once would use up the
+      // operations long before the restarted server is back.
+      const Stats now = cache.stats();
+      if (now.errors + now.breaker_rejections != failures_seen) {
+        failures_seen = now.errors + now.breaker_rejections;
+        std::this_thread::sleep_for(1ms);
+      }
       const std::uint64_t roll = rng() % 100;
       if (roll < 90) {  // a read, through cached() or get()
         pick(ids);
@@ -211,6 +220,7 @@ TEST(Soak, EightThreadsMixedOperationsAcrossARestartReadNothingStale) {
           errors.failed_now();
           ++tally.failed_bumps;
           ++tally.operations;
+          std::this_thread::sleep_for(1ms);
           continue;
         }
         ++tally.bumps;

@@ -17,8 +17,9 @@ GENCACHE_TEST_PACKAGES=(memcached redis-server python3)
 # The interop test runs a Python client (pymemcache); the package test builds a .deb
 # (cpack, dpkg-shlibdeps, file).
 GENCACHE_TEST_PACKAGES+=(python3-pymemcache dpkg-dev file)
-# Only for scripts/bench: the servers, Python for benchmarks/report.py, gnuplot for the chart.
-GENCACHE_BENCH_PACKAGES=(memcached redis-server python3 gnuplot-nox)
+# Only for scripts/bench: the servers, Python for benchmarks/report.py, gnuplot for the
+# chart, valgrind for instruction counts.
+GENCACHE_BENCH_PACKAGES=(memcached redis-server python3 gnuplot-nox valgrind)
 
 # install_missing_packages PACKAGE...: apt-get installs the packages dpkg does not know as
 # installed; does nothing (and needs no network) when all are there.
