@@ -415,6 +415,8 @@ class Report:
                 for line in f:
                     parts = line.split()
                     if len(parts) == 3 and parts[2].isdigit():
+                        if parts[0] == "cached_hit_1ns":
+                            self.headline["hit_instructions"] = int(parts[2]) / int(parts[1])
                         rows.append([labels.get(parts[0], parts[0]), f"{int(parts[1]):,}",
                                      f"{int(parts[2]) / int(parts[1]):,.0f}"])
                     elif parts:
@@ -536,20 +538,26 @@ def update_readme(path, headline):
     begin, end = "<!-- bench:begin -->", "<!-- bench:end -->"
     if begin not in text or end not in text:
         return
-    parts = []
+    lines = []
+    if "run" in headline:
+        lines.append(f"In the last run ({headline['run']}; {headline['targets']}):")
+        lines.append("")
     if "read_ratio" in headline:
-        parts.append(f"a cached read from Memcached takes {headline['read_ratio']:.2f}x the time of a raw "
-                     "`memcached_get` of the same value")
-    if "naive_speedup" in headline:
-        parts.append(f"{headline['naive_speedup']:.1f}x less than the textbook two-round-trip scheme")
-    sentence = (", and ".join(parts) + ". ") if parts else ""
+        line = (f"- A cached read from Memcached took {headline['read_ratio']:.2f}x the time of a raw "
+                "`memcached_get` of the same value")
+        if "naive_speedup" in headline:
+            line += f", and was {headline['naive_speedup']:.1f}x faster than the two-round-trip scheme"
+        lines.append(line + ".")
     if "pattern_speedup" in headline:
-        sentence += (f"With 10^6 keys in Redis, invalidating one user's 100 entries by pattern "
-                     f"deletion took {headline['pattern_ms']:,.0f} ms; `bump_namespace` took "
-                     f"{headline['bump_us']:,.0f} µs ({headline['pattern_speedup']:,.0f}x faster). ")
+        lines.append(f"- With 10^6 keys in Redis, invalidating one user's 100 entries by pattern deletion "
+                     f"took {headline['pattern_ms']:,.0f} ms; `bump_namespace` took {headline['bump_us']:,.0f} µs, "
+                     f"{headline['pattern_speedup']:,.0f}x less.")
+    if "hit_instructions" in headline:
+        lines.append(f"- A memory:// `cached` hit ran {headline['hit_instructions']:,.0f} instructions.")
     if "bytes_per_entry" in headline:
-        sentence += f"The memory backend spends {headline['bytes_per_entry']:.0f} bytes per entry beyond key and value."
-    block = begin + "\n" + (sentence.strip() or "(no figures in the last run)") + "\n" + end
+        lines.append(f"- The memory backend spent {headline['bytes_per_entry']:.0f} bytes per entry beyond key and value.")
+    body = "\n".join(lines) if lines else "(no figures in the last run)"
+    block = begin + "\n" + body + "\n" + end
     text = re.sub(re.escape(begin) + ".*?" + re.escape(end), lambda _: block, text, flags=re.S)
     with open(path, "w") as f:
         f.write(text)
@@ -601,6 +609,10 @@ def main():
         f.write("\n".join(out))
     write_chart(results, args.chart)
     if args.readme:
+        met = sum(1 for t in report.targets if t[3])
+        report.headline["run"] = f"{machine.get('date', '?')}, {machine.get('cores', '?')} cores"
+        report.headline["targets"] = (f"{met} of {len(report.targets)} targets met, "
+                                      "see [RESULTS.md](benchmarks/RESULTS.md)")
         update_readme(args.readme, report.headline)
 
 
