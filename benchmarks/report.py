@@ -31,6 +31,7 @@ class Results:
 
     def __init__(self, directory):
         self.medians = {}
+        self.cvs = {}  # coefficient of variation of the time over the repetitions
         self.errors = {}
         self.contexts = {}
         for name in sorted(os.listdir(directory)):
@@ -47,6 +48,8 @@ class Results:
                     self.errors[run_name] = run.get("error_message", "failed")
                 elif run.get("run_type") == "aggregate" and run.get("aggregate_name") == "median":
                     self.medians[run_name] = run
+                elif run.get("run_type") == "aggregate" and run.get("aggregate_name") == "cv":
+                    self.cvs[run_name] = run.get("real_time")
 
     def run(self, name):
         if name in self.errors:
@@ -101,8 +104,18 @@ def table(header, rows):
 
 
 class Report:
-    def __init__(self, results):
+    def __init__(self, results, machine):
         self.r = results
+        self.load_note = ""
+        try:
+            load, cores = float(machine["load_before"]), int(machine["cores"])
+            if load >= cores:
+                self.load_note = (f" The machine's load average was {load:g} on {cores} cores when "
+                                  "the run began: two benchmark threads did not have two cores to "
+                                  "themselves, so these ratios say more about the machine than "
+                                  "about the code.")
+        except (KeyError, ValueError):
+            pass
         self.sections = []
         self.targets = []  # (comparison, target, figure, met or None when not measured)
         self.headline = {}
@@ -330,7 +343,7 @@ class Report:
             "alone (copying into a reused buffer, as the `Cache` lets it).\n\n"
             "Whole `Cache` (cache_bench):\n\n" + cache_table +
             "\n\n`MemoryBackend` alone (memory_backend_bench):\n\n" + backend_table +
-            "\n\nThroughput, 2 threads against 1:",
+            "\n\nThroughput, 2 threads against 1." + self.load_note,
             scaling_table,
         )
 
@@ -451,22 +464,25 @@ class Report:
 def appendix(results):
     """Every median of the run, program by program, including benchmarks no comparison uses."""
     out = ["## All medians", "",
-           "Every benchmark of the run, as Google Benchmark named it (wall-clock time per "
-           "iteration and per thread; counters as reported).", ""]
+           "Every benchmark of the run, as Google Benchmark named it: the median wall-clock "
+           "time per iteration and per thread, its coefficient of variation over the "
+           "repetitions (how much the machine's load moved it), and the counters.", ""]
     for program in sorted(results.contexts):
         rows = []
         for key in sorted(k for k in set(results.medians) | set(results.errors) if k.startswith(program + ":")):
             name = key[len(program) + 1:]
             if key in results.errors:
-                rows.append([f"`{name}`", f"error: {results.errors[key]}", ""])
+                rows.append([f"`{name}`", f"error: {results.errors[key]}", "", ""])
                 continue
             run = results.medians[key]
             skip = {"name", "family_index", "per_family_instance_index", "run_name", "run_type", "repetitions",
                     "threads", "aggregate_name", "aggregate_unit", "iterations", "real_time", "cpu_time", "time_unit"}
             counters = ", ".join(f"{k} {v:,.0f}" if abs(v) >= 1000 else f"{k} {v:.4g}"
                                  for k, v in sorted(run.items()) if k not in skip and isinstance(v, (int, float)))
-            rows.append([f"`{name}`", fmt_time(results.ns(key)), counters])
-        out += [f"### {program}", "", table(["benchmark", "median time", "counters"], rows), ""]
+            cv = results.cvs.get(key)
+            rows.append([f"`{name}`", fmt_time(results.ns(key)), f"{cv * 100:.1f}%" if cv is not None else "",
+                         counters])
+        out += [f"### {program}", "", table(["benchmark", "median time", "cv", "counters"], rows), ""]
     return "\n".join(out)
 
 
@@ -525,7 +541,7 @@ def write_chart(results, path):
             "set format y '10^{%L}'",
             "set xrange [5000:2000000]",
             "set grid",
-            "set key top left",
+            "set key top left Left reverse",
             "plot " + ", ".join(plots),
         ])
         subprocess.run(["gnuplot"], input=script, text=True, check=True)
@@ -575,7 +591,7 @@ def main():
     machine_path = os.path.join(args.results, "machine.json")
     machine = json.load(open(machine_path)) if os.path.exists(machine_path) else {}
 
-    report = Report(results)
+    report = Report(results, machine)
     report.memcached_reads()
     report.naive()
     report.memcached_bump()
