@@ -281,15 +281,16 @@ int run_load(const Options& o) {
              o.label, o.connections, seconds, o.users, o.pages, std::size(kSorts), o.write_percent);
   fmt::print("  requests {} (reads {}, writes {}), errors {}, stale reads after a write {}\n",
              total.requests, total.read_latency_us.size(), total.writes, total.errors, total.stale);
+  const double max = total.read_latency_us.empty() ? 0 : total.read_latency_us.back() / 1000.0;
   fmt::print(
-      "  throughput {:.0f} req/s; read latency p50 {:.3f} ms, p99 {:.3f} ms; hit rate {}{}; "
-      "dashboards rendered {:.0f}\n",
-      rps, p50, p99, hit_rate, hit_rate == "-" ? "" : "%", after.renders - before.renders);
+      "  throughput {:.0f} req/s; read latency p50 {:.3f} ms, p99 {:.3f} ms, max {:.3f} ms; "
+      "hit rate {}{}; dashboards rendered {:.0f}\n",
+      rps, p50, p99, max, hit_rate, hit_rate == "-" ? "" : "%", after.renders - before.renders);
   if (!total.first_error.empty()) fmt::print(stderr, "  first error: {}\n", total.first_error);
   fmt::print(
       "RESULT label={} requests={} writes={} seconds={:.2f} rps={:.0f} p50_ms={:.3f} p99_ms={:.3f} "
-      "hit_rate={} renders={:.0f} errors={} stale={}\n",
-      o.label, total.requests, total.writes, seconds, rps, p50, p99, hit_rate,
+      "max_ms={:.3f} hit_rate={} renders={:.0f} errors={} stale={}\n",
+      o.label, total.requests, total.writes, seconds, rps, p50, p99, max, hit_rate,
       after.renders - before.renders, total.errors, total.stale);
   std::fflush(stdout);
   return total.errors == 0 && total.stale == 0 ? 0 : 1;
