@@ -31,7 +31,10 @@ void CircuitBreaker::admit() {
 }
 
 void CircuitBreaker::on_success() noexcept {
-  consecutive_failures_.store(0, std::memory_order_relaxed);
+  // Written only when it changes: a store on every call would bounce this cache line
+  // between the cores of every thread using the Cache.
+  if (consecutive_failures_.load(std::memory_order_relaxed) != 0)
+    consecutive_failures_.store(0, std::memory_order_relaxed);
   if (open_until_ns_.load(std::memory_order_acquire) != 0) {
     open_until_ns_.store(0, std::memory_order_release);
     probing_.store(false, std::memory_order_release);
