@@ -2,7 +2,7 @@
 //   1. decode_envelope never crashes, reads out of bounds or hits undefined behaviour;
 //   2. whatever decodes re-encodes to exactly the same bytes (one encoding per entry, so
 //      nothing but a real envelope is ever accepted);
-//   3. every entry built from the input round-trips through encode and decode.
+//   3. every entry the Cache could write round-trips through encode and decode.
 // A fuzzer cannot guess a CRC, so each input is also decoded with its length and CRC
 // fields set right: the header fields behind the checksum get fuzzed too.
 #include <fuzzer/FuzzedDataProvider.h>
@@ -48,12 +48,14 @@ std::string with_valid_checksum(std::string_view bytes) {
 void built_entries_round_trip(FuzzedDataProvider& data) {
   Entry entry;
   entry.kind = data.ConsumeBool() ? EntryKind::absent : EntryKind::value;
-  // The envelope stores whole milliseconds; nanosecond time points hold +/-292 years.
-  const auto created_ms =
-      data.ConsumeIntegralInRange<std::int64_t>(-(std::int64_t{1} << 43), std::int64_t{1} << 43);
+  // Entries as the Cache writes them: whole milliseconds within about 139 years of 1970,
+  // TTLs up to its 10^12 ms cap (with room for jitter), compute times it can measure.
+  constexpr std::int64_t kRange = std::int64_t{1} << 42;
+  const auto created_ms = data.ConsumeIntegralInRange<std::int64_t>(-kRange, kRange);
   entry.created = gencache::Clock::time_point(std::chrono::milliseconds(created_ms));
-  entry.ttl = std::chrono::milliseconds(data.ConsumeIntegral<std::int64_t>());
-  entry.compute_time = std::chrono::microseconds(data.ConsumeIntegral<std::int64_t>());
+  entry.ttl = std::chrono::milliseconds(data.ConsumeIntegralInRange<std::int64_t>(0, kRange / 2));
+  entry.compute_time =
+      std::chrono::microseconds(data.ConsumeIntegralInRange<std::int64_t>(0, kRange / 2));
   if (entry.kind == EntryKind::value) entry.payload = data.ConsumeRemainingBytesAsString();
 
   const std::string bytes = encode_envelope(entry);
