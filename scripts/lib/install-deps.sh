@@ -12,8 +12,9 @@ GENCACHE_BUILD_PACKAGES=(
   libfmt-dev libssl-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev
 )
-# Only to run the tests: they start their own memcached and redis servers.
-GENCACHE_TEST_PACKAGES=(memcached redis-server python3)
+# Only to run the tests: they start their own memcached and redis servers; clang and its
+# libFuzzer runtime build the fuzz targets (scripts/test fuzz).
+GENCACHE_TEST_PACKAGES=(memcached redis-server python3 clang libclang-rt-14-dev)
 # The interop test runs a Python client (pymemcache); the package test builds a .deb
 # (cpack, dpkg-shlibdeps, file).
 GENCACHE_TEST_PACKAGES+=(python3-pymemcache dpkg-dev file)
