@@ -30,6 +30,7 @@
 #include "backends/redis/resp.hpp"
 #include "gencache/cache.hpp"
 #include "gencache/error.hpp"
+#include "support/backend_calls.hpp"
 #include "support/redis_server.hpp"
 #include "url_options.hpp"
 
@@ -41,52 +42,13 @@ using namespace std::string_literals;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-constexpr std::chrono::milliseconds kNoTtl{0};
-// Bound for a call against a hung or dead server: a promise, not a benchmark, so it is
-// generous enough for sanitizer builds on a loaded machine.
-constexpr auto kFailureBound = 2s;
-
-std::optional<std::string> get(Backend& backend, std::string_view key) {
-  std::vector<std::optional<std::string>> values;
-  const std::string_view keys[] = {key};
-  backend.get_many(keys, values);
-  return values.at(0);
-}
-
-std::vector<std::optional<std::string>> get_many(Backend& backend,
-                                                 const std::vector<std::string>& keys) {
-  const std::vector<std::string_view> views(keys.begin(), keys.end());
-  std::vector<std::optional<std::string>> values;
-  backend.get_many(views, values);
-  return values;
-}
-
-// The error code `call` throws, failing the test if it throws nothing.
-std::error_code code_thrown_by(const std::function<void()>& call) {
-  try {
-    call();
-  } catch (const backend_error& e) {
-    return e.code();
-  }
-  ADD_FAILURE() << "expected a backend_error";
-  return {};
-}
-
-std::string message_thrown_by(const std::function<void()>& call) {
-  try {
-    call();
-  } catch (const error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected a gencache::error";
-  return {};
-}
-
-std::vector<std::string> numbered_keys(std::string_view stem, int count) {
-  std::vector<std::string> keys;
-  for (int i = 0; i < count; ++i) keys.push_back(fmt::format("{}{}", stem, i));
-  return keys;
-}
+using test::code_thrown_by;
+using test::get;
+using test::get_many;
+using test::kFailureBound;
+using test::kNoTtl;
+using test::message_thrown_by;
+using test::numbered_keys;
 
 // The remaining time to live of `key` in ms, as the server reports it (-1: none, -2: absent).
 long long pttl(const test::RedisServer& server, std::string_view key) {
