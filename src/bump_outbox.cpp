@@ -31,8 +31,10 @@ void BumpOutbox::enqueue(const Namespace& ns) {
   }
   if (overflow) {
     stats_.add(StripedStats::outbox_overflows);
-    report_(backend_error(errc::outbox_full, fmt::format("bump outbox full ({} namespaces): the bump of '{}' was dropped",
-                                                         options_.capacity, ns.name())));
+    report_(
+        backend_error(errc::outbox_full,
+                      fmt::format("bump outbox full ({} namespaces): the bump of '{}' was dropped",
+                                  options_.capacity, ns.name())));
     return;
   }
   wake_.notify_all();

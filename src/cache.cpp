@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <random>
 #include <cstdlib>
 #include <functional>
 #include <mutex>
+#include <random>
 #include <stdexcept>
 #include <thread>
 
@@ -25,7 +25,8 @@ namespace detail {
 
 namespace {
 std::size_t this_thread_stripe() noexcept {
-  static thread_local const std::size_t stripe = std::hash<std::thread::id>{}(std::this_thread::get_id());
+  static thread_local const std::size_t stripe =
+      std::hash<std::thread::id>{}(std::this_thread::get_id());
   return stripe;
 }
 }  // namespace
@@ -37,7 +38,8 @@ void StripedStats::add(Field field, std::uint64_t n) noexcept {
 Stats StripedStats::snapshot() const noexcept {
   std::array<std::uint64_t, field_count> sum{};
   for (const Stripe& stripe : stripes_)
-    for (std::size_t f = 0; f < field_count; ++f) sum[f] += stripe.values[f].load(std::memory_order_relaxed);
+    for (std::size_t f = 0; f < field_count; ++f)
+      sum[f] += stripe.values[f].load(std::memory_order_relaxed);
   Stats s;
   s.hits = sum[hits];
   s.misses = sum[misses];
@@ -77,8 +79,9 @@ CacheCore::CacheCore(std::shared_ptr<Backend> backend, CacheOptions options)
     throw std::invalid_argument("gencache::Cache: counter_ttl must not be negative");
   validate_prefix(prefix_);
   const CallOptions& c = call_defaults_;
-  if (c.early_refresh_beta < 0 || c.ttl_jitter < 0 || c.ttl_jitter >= 1 || c.lease_ttl.count() <= 0 ||
-      c.lease_wait.count() < 0 || c.stale_while_revalidate.count() < 0 || c.stale_if_error.count() < 0 ||
+  if (c.early_refresh_beta < 0 || c.ttl_jitter < 0 || c.ttl_jitter >= 1 ||
+      c.lease_ttl.count() <= 0 || c.lease_wait.count() < 0 ||
+      c.stale_while_revalidate.count() < 0 || c.stale_if_error.count() < 0 ||
       (c.absent_ttl && c.absent_ttl->count() <= 0))
     throw std::invalid_argument(
         "gencache::CallOptions: early_refresh_beta >= 0, 0 <= ttl_jitter < 1, lease_ttl > 0, and "
@@ -92,7 +95,8 @@ CacheCore::CacheCore(std::shared_ptr<Backend> backend, CacheOptions options)
     const OutboxOptions& o = options.outbox;
     if (o.capacity == 0 || o.initial_backoff.count() <= 0 || o.max_backoff < o.initial_backoff)
       throw std::invalid_argument(
-          "gencache::OutboxOptions: capacity > 0 and 0 < initial_backoff <= max_backoff are required");
+          "gencache::OutboxOptions: capacity > 0 and 0 < initial_backoff <= max_backoff are "
+          "required");
     outbox_ = std::make_unique<BumpOutbox>(
         o, [this](const Namespace& ns) { bump(ns); },
         [this](const std::exception& e) { report("bump", e); }, stats_);
@@ -107,13 +111,19 @@ bool CacheCore::queue_failed_bump(const Namespace& ns) {
   return true;
 }
 
-bool CacheCore::flush_outbox(std::chrono::milliseconds timeout) { return !outbox_ || outbox_->flush(timeout); }
+bool CacheCore::flush_outbox(std::chrono::milliseconds timeout) {
+  return !outbox_ || outbox_->flush(timeout);
+}
 
-std::size_t CacheCore::outbox_pending() const { return outbox_ ? outbox_->pending() : 0; }
+std::size_t CacheCore::outbox_pending() const {
+  return outbox_ ? outbox_->pending() : 0;
+}
 
 void CacheCore::report(std::string_view operation, const std::exception& failure) noexcept {
   // Calls the open breaker turned away are counted as rejections, not as new failures.
-  if (const auto* be = dynamic_cast<const backend_error*>(&failure); be && be->code() == errc::circuit_open) return;
+  if (const auto* be = dynamic_cast<const backend_error*>(&failure);
+      be && be->code() == errc::circuit_open)
+    return;
   stats_.add(StripedStats::errors);
   try {
     ErrorEvent event;
@@ -246,8 +256,8 @@ std::uint64_t CacheCore::ensure_counter(const std::string& counter_key) {
                                                   backend_->describe(), counter_key));
 }
 
-ReadBatch CacheCore::read_batch(std::span<const std::string_view> user_keys, const NamespaceSet& namespaces,
-                                bool fetch_entries) {
+ReadBatch CacheCore::read_batch(std::span<const std::string_view> user_keys,
+                                const NamespaceSet& namespaces, bool fetch_entries) {
   ReadBatch batch;
   try {
     const std::size_t n = namespaces.size();
@@ -264,8 +274,10 @@ ReadBatch CacheCore::read_batch(std::span<const std::string_view> user_keys, con
     bool all_hinted = true;
     for (std::size_t i = 0; i < n && all_hinted; ++i) {
       auto hint = hints_.find(counter_keys[i]);
-      if (hint) generations[i] = *hint;
-      else all_hinted = false;
+      if (hint)
+        generations[i] = *hint;
+      else
+        all_hinted = false;
     }
 
     // Steady state: the counters and the entries at the hinted generations, in one round
@@ -273,8 +285,10 @@ ReadBatch CacheCore::read_batch(std::span<const std::string_view> user_keys, con
     const bool speculate = all_hinted && (fetch_entries || n == 0);
     if (speculate) {
       batch.versioned_keys.reserve(count);
-      for (std::string_view key : user_keys) batch.versioned_keys.push_back(versioned_key(prefix_, namespaces, generations, key));
-      if (fetch_entries) keys.insert(keys.end(), batch.versioned_keys.begin(), batch.versioned_keys.end());
+      for (std::string_view key : user_keys)
+        batch.versioned_keys.push_back(versioned_key(prefix_, namespaces, generations, key));
+      if (fetch_entries)
+        keys.insert(keys.end(), batch.versioned_keys.begin(), batch.versioned_keys.end());
     }
     std::vector<std::optional<std::string>>& values = scratch->values;
     if (!keys.empty()) fetch_into(*backend_, stats_, keys, values);
@@ -293,7 +307,8 @@ ReadBatch CacheCore::read_batch(std::span<const std::string_view> user_keys, con
       // Cold start or right after a bump: the keys at the generations just read, fetched
       // in a second round trip.
       batch.versioned_keys.clear();
-      for (std::string_view key : user_keys) batch.versioned_keys.push_back(versioned_key(prefix_, namespaces, generations, key));
+      for (std::string_view key : user_keys)
+        batch.versioned_keys.push_back(versioned_key(prefix_, namespaces, generations, key));
       first_entry = 0;
       if (fetch_entries) {
         keys.assign(batch.versioned_keys.begin(), batch.versioned_keys.end());
@@ -378,8 +393,9 @@ std::uint64_t CacheCore::bump(const Namespace& ns) {
     // Otherwise someone else created it first: increment theirs on the next attempt.
   }
   if (!generation)
-    throw backend_error(errc::protocol, fmt::format("{}: generation counter {} kept vanishing during a bump",
-                                                    backend_->describe(), key));
+    throw backend_error(errc::protocol,
+                        fmt::format("{}: generation counter {} kept vanishing during a bump",
+                                    backend_->describe(), key));
   hints_.remember(key, *generation);
   stats_.add(StripedStats::bumps);
   return *generation;
@@ -401,7 +417,8 @@ ReadResult read_entry(CacheCore& core, std::string_view key, const NamespaceSet&
   return core.read(key, namespaces, true);
 }
 
-ReadBatch read_entries(CacheCore& core, std::span<const std::string_view> keys, const NamespaceSet& namespaces) {
+ReadBatch read_entries(CacheCore& core, std::span<const std::string_view> keys,
+                       const NamespaceSet& namespaces) {
   return core.read_batch(keys, namespaces, true);
 }
 
@@ -417,18 +434,36 @@ void write_entry(CacheCore& core, const ReadResult& read, EntryKind kind, std::s
 
 void count(CacheCore& core, Event event) noexcept {
   switch (event) {
-    case Event::hit: core.stats().add(StripedStats::hits); break;
-    case Event::miss: core.stats().add(StripedStats::misses); break;
-    case Event::corrupt: core.stats().add(StripedStats::corrupt); break;
-    case Event::compute: core.stats().add(StripedStats::computes); break;
-    case Event::stale_served: core.stats().add(StripedStats::stale_served); break;
-    case Event::early_refresh: core.stats().add(StripedStats::early_refreshes); break;
-    case Event::coalesced: core.stats().add(StripedStats::coalesced); break;
-    case Event::lease_wait: core.stats().add(StripedStats::lease_waits); break;
+    case Event::hit:
+      core.stats().add(StripedStats::hits);
+      break;
+    case Event::miss:
+      core.stats().add(StripedStats::misses);
+      break;
+    case Event::corrupt:
+      core.stats().add(StripedStats::corrupt);
+      break;
+    case Event::compute:
+      core.stats().add(StripedStats::computes);
+      break;
+    case Event::stale_served:
+      core.stats().add(StripedStats::stale_served);
+      break;
+    case Event::early_refresh:
+      core.stats().add(StripedStats::early_refreshes);
+      break;
+    case Event::coalesced:
+      core.stats().add(StripedStats::coalesced);
+      break;
+    case Event::lease_wait:
+      core.stats().add(StripedStats::lease_waits);
+      break;
   }
 }
 
-Clock::time_point now(const CacheCore& core) noexcept { return core.clock().now(); }
+Clock::time_point now(const CacheCore& core) noexcept {
+  return core.clock().now();
+}
 
 // ---- single-flight ----
 
@@ -451,12 +486,17 @@ void CacheCore::retire(const std::string& key, const std::shared_ptr<Flight>& fl
   if (it != shard.running.end() && it->second == flight) shard.running.erase(it);
 }
 
-FlightTicket join_flight(CacheCore& core, const std::string& key) { return core.flight(key, true); }
+FlightTicket join_flight(CacheCore& core, const std::string& key) {
+  return core.flight(key, true);
+}
 
-FlightTicket try_lead(CacheCore& core, const std::string& key) { return core.flight(key, false); }
+FlightTicket try_lead(CacheCore& core, const std::string& key) {
+  return core.flight(key, false);
+}
 
 void finish_flight(CacheCore& core, const std::string& key, const std::shared_ptr<Flight>& flight,
-                   std::shared_ptr<const void> value, const std::type_info* type, std::exception_ptr error) {
+                   std::shared_ptr<const void> value, const std::type_info* type,
+                   std::exception_ptr error) {
   // Retire first: a caller arriving from now on starts a new flight and reads the backend,
   // where the value already is.
   core.retire(key, flight);
@@ -489,8 +529,9 @@ std::string lease_key_for(const std::string& prefix, const std::string& versione
 Lease CacheCore::acquire_lease(const ReadResult& read, std::chrono::milliseconds ttl) {
   try {
     stats_.add(StripedStats::round_trips);
-    return backend_->add(lease_key_for(prefix_, read.versioned_key), "1", ttl) ? Lease::acquired
-                                                                             : Lease::held_elsewhere;
+    return backend_->add(lease_key_for(prefix_, read.versioned_key), "1", ttl)
+               ? Lease::acquired
+               : Lease::held_elsewhere;
   } catch (const std::exception& e) {
     report("lease", e);
     return Lease::unavailable;
@@ -531,9 +572,12 @@ Lease acquire_lease(CacheCore& core, const ReadResult& read, std::chrono::millis
   return core.acquire_lease(read, ttl);
 }
 
-void release_lease(CacheCore& core, const ReadResult& read) noexcept { core.release_lease(read); }
+void release_lease(CacheCore& core, const ReadResult& read) noexcept {
+  core.release_lease(read);
+}
 
-std::optional<Entry> poll_for_entry(CacheCore& core, const ReadResult& read, std::chrono::milliseconds wait) {
+std::optional<Entry> poll_for_entry(CacheCore& core, const ReadResult& read,
+                                    std::chrono::milliseconds wait) {
   return core.poll(read, wait);
 }
 
@@ -550,15 +594,16 @@ double uniform_open01() {
 bool refresh_early(const Entry& entry, Clock::time_point now, double beta) {
   if (beta <= 0 || entry.compute_time.count() <= 0) return false;
   const double delta_us = static_cast<double>(entry.compute_time.count());
-  const auto head_start = std::chrono::microseconds(static_cast<std::int64_t>(-delta_us * beta * std::log(uniform_open01())));
+  const auto head_start = std::chrono::microseconds(
+      static_cast<std::int64_t>(-delta_us * beta * std::log(uniform_open01())));
   return now + head_start >= entry.created + entry.ttl;
 }
 
 std::chrono::milliseconds jittered(std::chrono::milliseconds ttl, double jitter) {
   if (jitter <= 0) return ttl;
   const double factor = 1.0 + jitter * (2.0 * uniform_open01() - 1.0);
-  return std::max(std::chrono::milliseconds(1),
-                  std::chrono::milliseconds(static_cast<std::int64_t>(static_cast<double>(ttl.count()) * factor)));
+  return std::max(std::chrono::milliseconds(1), std::chrono::milliseconds(static_cast<std::int64_t>(
+                                                    static_cast<double>(ttl.count()) * factor)));
 }
 
 std::chrono::milliseconds checked_ttl(std::chrono::nanoseconds ttl) {
@@ -589,7 +634,9 @@ std::uint64_t Cache::bump_namespace(const Namespace& ns) {
   }
 }
 
-bool Cache::flush_pending_bumps(std::chrono::milliseconds timeout) { return core_->flush_outbox(timeout); }
+bool Cache::flush_pending_bumps(std::chrono::milliseconds timeout) {
+  return core_->flush_outbox(timeout);
+}
 
 std::uint64_t Cache::bump_namespace(const Namespace& ns, std::error_code& ec) noexcept {
   ec.clear();
@@ -621,11 +668,17 @@ Stats Cache::stats() const {
   return s;
 }
 
-const CallOptions& Cache::call_defaults() const noexcept { return core_->call_defaults(); }
+const CallOptions& Cache::call_defaults() const noexcept {
+  return core_->call_defaults();
+}
 
-void Cache::set_error_hook(ErrorHook hook) { core_->set_hook(std::move(hook)); }
+void Cache::set_error_hook(ErrorHook hook) {
+  core_->set_hook(std::move(hook));
+}
 
-Backend& Cache::backend() const noexcept { return core_->backend(); }
+Backend& Cache::backend() const noexcept {
+  return core_->backend();
+}
 
 std::string Cache::versioned_key(std::string_view key, const NamespaceSet& namespaces,
                                  std::span<const std::uint64_t> generations) const {
@@ -634,7 +687,8 @@ std::string Cache::versioned_key(std::string_view key, const NamespaceSet& names
 
 Cache Cache::from_env(CacheOptions options) {
   const char* url = std::getenv("GENCACHE_URL");
-  return from_url(url && *url ? std::string_view(url) : std::string_view("memory://"), std::move(options));
+  return from_url(url && *url ? std::string_view(url) : std::string_view("memory://"),
+                  std::move(options));
 }
 
 }  // namespace gencache

@@ -21,9 +21,26 @@ class BumpOutbox;
 class StripedStats {
  public:
   enum Field : std::size_t {
-    hits, misses, sets, bumps, errors, corrupt, counter_recreations, oversized, computes,
-    round_trips, stale_served, early_refreshes, coalesced, lease_waits, breaker_opens,
-    breaker_closes, breaker_rejections, outbox_retried, outbox_overflows, field_count
+    hits,
+    misses,
+    sets,
+    bumps,
+    errors,
+    corrupt,
+    counter_recreations,
+    oversized,
+    computes,
+    round_trips,
+    stale_served,
+    early_refreshes,
+    coalesced,
+    lease_waits,
+    breaker_opens,
+    breaker_closes,
+    breaker_rejections,
+    outbox_retried,
+    outbox_overflows,
+    field_count
   };
   void add(Field field, std::uint64_t n = 1) noexcept;
   Stats snapshot() const noexcept;
@@ -44,7 +61,8 @@ class CacheCore {
   /// Reads the entry; see read_entry() in detail/core.hpp.
   ReadResult read(std::string_view key, const NamespaceSet& namespaces, bool fetch_entry);
   /// Reads several entries of the same namespaces; see read_entries() in detail/core.hpp.
-  ReadBatch read_batch(std::span<const std::string_view> keys, const NamespaceSet& namespaces, bool fetch_entries);
+  ReadBatch read_batch(std::span<const std::string_view> keys, const NamespaceSet& namespaces,
+                       bool fetch_entries);
   void write(const ReadResult& read, EntryKind kind, std::string_view payload,
              std::chrono::milliseconds ttl, std::chrono::milliseconds storage_ttl,
              std::chrono::microseconds compute_time);

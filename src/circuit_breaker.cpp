@@ -16,7 +16,8 @@ CircuitBreaker::CircuitBreaker(std::shared_ptr<Backend> inner, BreakerOptions op
     : inner_(std::move(inner)), options_(options), clock_(std::move(clock)), stats_(stats) {}
 
 std::int64_t CircuitBreaker::now_ns() const noexcept {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(clock_->now().time_since_epoch()).count();
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(clock_->now().time_since_epoch())
+      .count();
 }
 
 void CircuitBreaker::admit() {
@@ -25,9 +26,10 @@ void CircuitBreaker::admit() {
   // Open: after the cool-down exactly one caller probes; everyone else is turned away.
   if (now_ns() >= until && !probing_.exchange(true, std::memory_order_acq_rel)) return;
   stats_.add(StripedStats::breaker_rejections);
-  throw backend_error(errc::circuit_open,
-                      fmt::format("{}: circuit breaker open after {} consecutive failures; backend skipped",
-                                  inner_->describe(), options_.failure_threshold));
+  throw backend_error(
+      errc::circuit_open,
+      fmt::format("{}: circuit breaker open after {} consecutive failures; backend skipped",
+                  inner_->describe(), options_.failure_threshold));
 }
 
 void CircuitBreaker::on_success() noexcept {
@@ -51,7 +53,8 @@ void CircuitBreaker::on_failure() noexcept {
     probing_.store(false, std::memory_order_release);
     return;
   }
-  if (consecutive_failures_.fetch_add(1, std::memory_order_relaxed) + 1 >= options_.failure_threshold) {
+  if (consecutive_failures_.fetch_add(1, std::memory_order_relaxed) + 1 >=
+      options_.failure_threshold) {
     std::int64_t closed = 0;
     if (open_until_ns_.compare_exchange_strong(closed, reopen_at, std::memory_order_acq_rel))
       stats_.add(StripedStats::breaker_opens);
@@ -71,8 +74,10 @@ decltype(auto) CircuitBreaker::guarded(F&& call) {
       return result;
     }
   } catch (const backend_error& e) {
-    if (means_unreachable(e.code())) on_failure();
-    else on_success();
+    if (means_unreachable(e.code()))
+      on_failure();
+    else
+      on_success();
     throw;
   }
 }
@@ -82,11 +87,13 @@ void CircuitBreaker::get_many(std::span<const std::string_view> keys,
   guarded([&] { inner_->get_many(keys, values); });
 }
 
-void CircuitBreaker::set(std::string_view key, std::string_view value, std::chrono::milliseconds ttl) {
+void CircuitBreaker::set(std::string_view key, std::string_view value,
+                         std::chrono::milliseconds ttl) {
   guarded([&] { inner_->set(key, value, ttl); });
 }
 
-bool CircuitBreaker::add(std::string_view key, std::string_view value, std::chrono::milliseconds ttl) {
+bool CircuitBreaker::add(std::string_view key, std::string_view value,
+                         std::chrono::milliseconds ttl) {
   return guarded([&] { return inner_->add(key, value, ttl); });
 }
 
@@ -98,7 +105,8 @@ std::optional<std::uint64_t> CircuitBreaker::increment(std::string_view key, std
   return guarded([&] { return inner_->increment(key, delta); });
 }
 
-bool CircuitBreaker::create_counter(std::string_view key, std::uint64_t initial, std::chrono::milliseconds ttl) {
+bool CircuitBreaker::create_counter(std::string_view key, std::uint64_t initial,
+                                    std::chrono::milliseconds ttl) {
   return guarded([&] { return inner_->create_counter(key, initial, ttl); });
 }
 

@@ -18,8 +18,8 @@ namespace gencache::detail {
 /// answered and count as successes.
 class CircuitBreaker final : public Backend {
  public:
-  CircuitBreaker(std::shared_ptr<Backend> inner, BreakerOptions options, std::shared_ptr<const Clock> clock,
-                 StripedStats& stats);
+  CircuitBreaker(std::shared_ptr<Backend> inner, BreakerOptions options,
+                 std::shared_ptr<const Clock> clock, StripedStats& stats);
 
   void get_many(std::span<const std::string_view> keys,
                 std::vector<std::optional<std::string>>& values) override;
@@ -27,7 +27,8 @@ class CircuitBreaker final : public Backend {
   bool add(std::string_view key, std::string_view value, std::chrono::milliseconds ttl) override;
   bool remove(std::string_view key) override;
   std::optional<std::uint64_t> increment(std::string_view key, std::uint64_t delta) override;
-  bool create_counter(std::string_view key, std::uint64_t initial, std::chrono::milliseconds ttl) override;
+  bool create_counter(std::string_view key, std::uint64_t initial,
+                      std::chrono::milliseconds ttl) override;
   std::size_t max_value_size() const noexcept override { return inner_->max_value_size(); }
   std::string describe() const override { return inner_->describe(); }
 

@@ -5,9 +5,9 @@
 #include <utility>
 #include <vector>
 
+#include <fmt/format.h>
 #include <boost/url/params_view.hpp>
 #include <boost/url/parse_query.hpp>
-#include <fmt/format.h>
 
 #include "backends/memcached/memcached_url.hpp"
 #include "backends/memory/memory_url.hpp"
@@ -29,7 +29,8 @@ std::string redacted(std::string_view url) {
   if (scheme_end == std::string_view::npos) return std::string(url);
   const auto authority_begin = scheme_end + 3;
   const auto authority_end = url.find_first_of("/?#", authority_begin);
-  const auto at = url.rfind('@', authority_end == std::string_view::npos ? url.size() : authority_end);
+  const auto at =
+      url.rfind('@', authority_end == std::string_view::npos ? url.size() : authority_end);
   if (at == std::string_view::npos || at < authority_begin) return std::string(url);
   return fmt::format("{}***@{}", url.substr(0, authority_begin), url.substr(at + 1));
 }
@@ -45,8 +46,9 @@ SplitUrl split(std::string_view url) {
   SplitUrl out;
   const auto scheme_end = url.find("://");
   if (scheme_end == std::string_view::npos || scheme_end == 0)
-    throw config_error(fmt::format("cache URL '{}' has no scheme: expected scheme://..., with scheme one of {}",
-                                   redacted(url), kSchemes));
+    throw config_error(
+        fmt::format("cache URL '{}' has no scheme: expected scheme://..., with scheme one of {}",
+                    redacted(url), kSchemes));
   out.scheme = std::string(url.substr(0, scheme_end));
   std::string_view rest = url.substr(scheme_end + 3);
   if (rest.find('#') != std::string_view::npos)
@@ -66,7 +68,8 @@ SplitUrl split(std::string_view url) {
                                      parsed.error().message()));
     for (auto param : boost::urls::params_view(query)) {
       if (param.key.empty())
-        throw config_error(fmt::format("cache URL '{}' has an empty parameter name", redacted(url)));
+        throw config_error(
+            fmt::format("cache URL '{}' has an empty parameter name", redacted(url)));
       out.params.emplace_back(param.key, param.has_value ? param.value : std::string());
     }
   }
@@ -78,8 +81,9 @@ SplitUrl split(std::string_view url) {
 Cache Cache::from_url(std::string_view url, CacheOptions options) {
   SplitUrl parts = split(url);
   if (parts.scheme != "memory" && parts.scheme != "memcached" && parts.scheme != "redis")
-    throw config_error(fmt::format("cache URL '{}' has unknown scheme '{}': accepted schemes are {}",
-                                   redacted(url), parts.scheme, kSchemes));
+    throw config_error(
+        fmt::format("cache URL '{}' has unknown scheme '{}': accepted schemes are {}",
+                    redacted(url), parts.scheme, kSchemes));
   detail::UrlOptions params(parts.scheme, std::move(parts.params));
 
   // Parameters every scheme accepts. The URL is the deployment's configuration, so a
@@ -93,8 +97,9 @@ Cache Cache::from_url(std::string_view url, CacheOptions options) {
   std::shared_ptr<Backend> backend;
   if (parts.scheme == "memory") {
     if (!parts.authority.empty() || (!parts.path.empty() && parts.path != "/"))
-      throw config_error(fmt::format("memory:// URL '{}' takes no host or path: use memory://?max_bytes=64MiB",
-                                     redacted(url)));
+      throw config_error(
+          fmt::format("memory:// URL '{}' takes no host or path: use memory://?max_bytes=64MiB",
+                      redacted(url)));
     MemoryOptions memory = detail::memory_options_from_url(params);
     params.finish();
     memory.clock = options.clock;

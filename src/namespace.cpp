@@ -14,9 +14,12 @@ namespace detail {
 // that keeps ns(kind, parts...) injective.
 void append_namespace_part(std::string& out, std::string_view part) {
   for (char c : part) {
-    if (c == ':') out.append("%3A");
-    else if (c == '%') out.append("%25");
-    else out.push_back(c);
+    if (c == ':')
+      out.append("%3A");
+    else if (c == '%')
+      out.append("%25");
+    else
+      out.push_back(c);
   }
 }
 

@@ -29,8 +29,10 @@ std::string counter_key(const Namespace& ns, std::string_view prefix) {
   return detail::counter_key(prefix, ns);
 }
 
-FaultInjectingBackend::FaultInjectingBackend(std::shared_ptr<Backend> inner) : inner_(std::move(inner)) {
-  if (!inner_) throw std::invalid_argument("FaultInjectingBackend: the wrapped backend must not be null");
+FaultInjectingBackend::FaultInjectingBackend(std::shared_ptr<Backend> inner)
+    : inner_(std::move(inner)) {
+  if (!inner_)
+    throw std::invalid_argument("FaultInjectingBackend: the wrapped backend must not be null");
 }
 
 void FaultInjectingBackend::fail_next(std::size_t n, std::error_code code) {
@@ -61,7 +63,9 @@ bool FaultInjectingBackend::evict_counter(const Namespace& ns, std::string_view 
   return inner_->remove(detail::counter_key(prefix, ns));
 }
 
-bool FaultInjectingBackend::evict(std::string_view key) { return inner_->remove(key); }
+bool FaultInjectingBackend::evict(std::string_view key) {
+  return inner_->remove(key);
+}
 
 std::uint64_t FaultInjectingBackend::calls(Operation op) const noexcept {
   return calls_[static_cast<std::size_t>(op)].load(std::memory_order_relaxed);
@@ -106,8 +110,8 @@ void FaultInjectingBackend::before(Operation op) {
   if (delay.count() > 0) std::this_thread::sleep_for(delay);
   if (failure) {
     injected_.fetch_add(1, std::memory_order_relaxed);
-    throw backend_error(failure, fmt::format("injected failure ({}) in front of {}", failure.message(),
-                                             inner_->describe()));
+    throw backend_error(failure, fmt::format("injected failure ({}) in front of {}",
+                                             failure.message(), inner_->describe()));
   }
 }
 
@@ -117,12 +121,14 @@ void FaultInjectingBackend::get_many(std::span<const std::string_view> keys,
   inner_->get_many(keys, values);
 }
 
-void FaultInjectingBackend::set(std::string_view key, std::string_view value, std::chrono::milliseconds ttl) {
+void FaultInjectingBackend::set(std::string_view key, std::string_view value,
+                                std::chrono::milliseconds ttl) {
   before(Operation::set);
   inner_->set(key, value, ttl);
 }
 
-bool FaultInjectingBackend::add(std::string_view key, std::string_view value, std::chrono::milliseconds ttl) {
+bool FaultInjectingBackend::add(std::string_view key, std::string_view value,
+                                std::chrono::milliseconds ttl) {
   before(Operation::add);
   return inner_->add(key, value, ttl);
 }
@@ -132,7 +138,8 @@ bool FaultInjectingBackend::remove(std::string_view key) {
   return inner_->remove(key);
 }
 
-std::optional<std::uint64_t> FaultInjectingBackend::increment(std::string_view key, std::uint64_t delta) {
+std::optional<std::uint64_t> FaultInjectingBackend::increment(std::string_view key,
+                                                              std::uint64_t delta) {
   before(Operation::increment);
   return inner_->increment(key, delta);
 }
@@ -143,8 +150,12 @@ bool FaultInjectingBackend::create_counter(std::string_view key, std::uint64_t i
   return inner_->create_counter(key, initial, ttl);
 }
 
-std::size_t FaultInjectingBackend::max_value_size() const noexcept { return inner_->max_value_size(); }
+std::size_t FaultInjectingBackend::max_value_size() const noexcept {
+  return inner_->max_value_size();
+}
 
-std::string FaultInjectingBackend::describe() const { return inner_->describe(); }
+std::string FaultInjectingBackend::describe() const {
+  return inner_->describe();
+}
 
 }  // namespace gencache::testing

@@ -28,7 +28,8 @@ std::pair<std::string_view, std::string_view> split_unit(std::string_view text) 
 }
 
 std::uint64_t checked_multiply(std::uint64_t a, std::uint64_t b) {
-  if (b != 0 && a > std::numeric_limits<std::uint64_t>::max() / b) throw std::invalid_argument("too large");
+  if (b != 0 && a > std::numeric_limits<std::uint64_t>::max() / b)
+    throw std::invalid_argument("too large");
   return a * b;
 }
 
@@ -38,12 +39,18 @@ std::chrono::microseconds parse_duration(std::string_view text) {
   auto [digits, unit] = split_unit(text);
   const std::uint64_t n = parse_number(digits);
   std::uint64_t per_unit = 0;
-  if (unit == "us") per_unit = 1;
-  else if (unit == "ms") per_unit = 1'000;
-  else if (unit == "s") per_unit = 1'000'000;
-  else if (unit == "m") per_unit = 60'000'000;
-  else if (unit == "h") per_unit = 3'600'000'000;
-  else throw std::invalid_argument("missing or unknown unit");
+  if (unit == "us")
+    per_unit = 1;
+  else if (unit == "ms")
+    per_unit = 1'000;
+  else if (unit == "s")
+    per_unit = 1'000'000;
+  else if (unit == "m")
+    per_unit = 60'000'000;
+  else if (unit == "h")
+    per_unit = 3'600'000'000;
+  else
+    throw std::invalid_argument("missing or unknown unit");
   const std::uint64_t us = checked_multiply(n, per_unit);
   if (us > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
     throw std::invalid_argument("too large");
@@ -54,11 +61,16 @@ std::size_t parse_size(std::string_view text) {
   auto [digits, unit] = split_unit(text);
   const std::uint64_t n = parse_number(digits);
   std::uint64_t scale = 0;
-  if (unit.empty() || unit == "B") scale = 1;
-  else if (unit == "KiB" || unit == "KB" || unit == "k" || unit == "K") scale = std::uint64_t{1} << 10;
-  else if (unit == "MiB" || unit == "MB" || unit == "M") scale = std::uint64_t{1} << 20;
-  else if (unit == "GiB" || unit == "GB" || unit == "G") scale = std::uint64_t{1} << 30;
-  else throw std::invalid_argument("unknown unit");
+  if (unit.empty() || unit == "B")
+    scale = 1;
+  else if (unit == "KiB" || unit == "KB" || unit == "k" || unit == "K")
+    scale = std::uint64_t{1} << 10;
+  else if (unit == "MiB" || unit == "MB" || unit == "M")
+    scale = std::uint64_t{1} << 20;
+  else if (unit == "GiB" || unit == "GB" || unit == "G")
+    scale = std::uint64_t{1} << 30;
+  else
+    throw std::invalid_argument("unknown unit");
   const std::uint64_t bytes = checked_multiply(n, scale);
   if (bytes > std::numeric_limits<std::size_t>::max()) throw std::invalid_argument("too large");
   return static_cast<std::size_t>(bytes);
@@ -68,7 +80,8 @@ UrlOptions::UrlOptions(std::string scheme, std::vector<std::pair<std::string, st
     : scheme_(std::move(scheme)) {
   for (auto& [name, value] : params) {
     if (!params_.emplace(name, value).second)
-      throw config_error(fmt::format("{}:// URL: parameter '{}' is given more than once", scheme_, name));
+      throw config_error(
+          fmt::format("{}:// URL: parameter '{}' is given more than once", scheme_, name));
   }
 }
 
@@ -81,12 +94,15 @@ std::optional<std::string> UrlOptions::take_raw(std::string_view name) {
   return value;
 }
 
-void UrlOptions::fail(std::string_view name, std::string_view value, std::string_view expected) const {
-  throw config_error(
-      fmt::format("{}:// URL: bad value '{}' for parameter '{}': expected {}", scheme_, value, name, expected));
+void UrlOptions::fail(std::string_view name, std::string_view value,
+                      std::string_view expected) const {
+  throw config_error(fmt::format("{}:// URL: bad value '{}' for parameter '{}': expected {}",
+                                 scheme_, value, name, expected));
 }
 
-std::optional<std::string> UrlOptions::take_string(std::string_view name) { return take_raw(name); }
+std::optional<std::string> UrlOptions::take_string(std::string_view name) {
+  return take_raw(name);
+}
 
 std::optional<std::chrono::microseconds> UrlOptions::take_duration(std::string_view name) {
   auto raw = take_raw(name);
@@ -128,8 +144,8 @@ std::optional<bool> UrlOptions::take_bool(std::string_view name) {
   fail(name, *raw, "true or false");
 }
 
-std::optional<std::string> UrlOptions::take_choice(std::string_view name,
-                                                   std::initializer_list<std::string_view> choices) {
+std::optional<std::string> UrlOptions::take_choice(
+    std::string_view name, std::initializer_list<std::string_view> choices) {
   auto raw = take_raw(name);
   if (!raw) return std::nullopt;
   if (std::find(choices.begin(), choices.end(), *raw) != choices.end()) return raw;
@@ -143,9 +159,10 @@ void UrlOptions::finish() const {
   std::vector<std::string> accepted = accepted_;
   std::sort(accepted.begin(), accepted.end());
   accepted.erase(std::unique(accepted.begin(), accepted.end()), accepted.end());
-  throw config_error(fmt::format("{}:// URL: unknown parameter{} {}; accepted: {}", scheme_,
-                                 unknown.size() > 1 ? "s" : "", fmt::join(unknown, ", "),
-                                 accepted.empty() ? std::string("none") : fmt::format("{}", fmt::join(accepted, ", "))));
+  throw config_error(fmt::format(
+      "{}:// URL: unknown parameter{} {}; accepted: {}", scheme_, unknown.size() > 1 ? "s" : "",
+      fmt::join(unknown, ", "),
+      accepted.empty() ? std::string("none") : fmt::format("{}", fmt::join(accepted, ", "))));
 }
 
 }  // namespace gencache::detail

@@ -26,7 +26,8 @@ class UrlOptions {
   std::optional<std::chrono::microseconds> take_duration(std::string_view name);
   /// Sizes: `512`, `64KiB`, `64MiB`, `1GiB` (also KB/MB/GB, taken as powers of 1024).
   std::optional<std::size_t> take_size(std::string_view name);
-  std::optional<std::uint64_t> take_uint(std::string_view name, std::uint64_t min, std::uint64_t max);
+  std::optional<std::uint64_t> take_uint(std::string_view name, std::uint64_t min,
+                                         std::uint64_t max);
   /// `true|false|1|0|yes|no|on|off`.
   std::optional<bool> take_bool(std::string_view name);
   /// One of `choices`.
@@ -37,7 +38,8 @@ class UrlOptions {
   void finish() const;
 
  private:
-  [[noreturn]] void fail(std::string_view name, std::string_view value, std::string_view expected) const;
+  [[noreturn]] void fail(std::string_view name, std::string_view value,
+                         std::string_view expected) const;
   std::optional<std::string> take_raw(std::string_view name);
 
   std::string scheme_;

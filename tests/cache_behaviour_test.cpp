@@ -70,12 +70,14 @@ TEST_P(CacheBehaviour, MissComputesOnceThenHits) {
 TEST_P(CacheBehaviour, BumpMakesOldEntriesUnreachable) {
   int computes = 0;
   auto compute = [&] { return ++computes; };
-  for (int page = 0; page < 5; ++page) cache_->cached("p" + std::to_string(page), ns("user", 42), 1min, compute);
+  for (int page = 0; page < 5; ++page)
+    cache_->cached("p" + std::to_string(page), ns("user", 42), 1min, compute);
   EXPECT_EQ(computes, 5);
   const std::uint64_t before = cache_->generation(ns("user", 42));
   const std::uint64_t after = cache_->bump_namespace(ns("user", 42));
   EXPECT_NE(after, before);
-  for (int page = 0; page < 5; ++page) cache_->cached("p" + std::to_string(page), ns("user", 42), 1min, compute);
+  for (int page = 0; page < 5; ++page)
+    cache_->cached("p" + std::to_string(page), ns("user", 42), 1min, compute);
   EXPECT_EQ(computes, 10) << "every page of user 42 was recomputed after the bump";
 }
 
@@ -134,8 +136,10 @@ TEST_P(CacheBehaviour, GenerationIsReadBeforeComputeAndTheValueStoredUnderIt) {
   ASSERT_NE(g0, g1);
   // Stored under the generation read before compute, never the later one.
   std::vector<std::optional<std::string>> values;
-  const std::string old_key = cache_->versioned_key("k", ns("user", 5), std::vector<std::uint64_t>{g0});
-  const std::string new_key = cache_->versioned_key("k", ns("user", 5), std::vector<std::uint64_t>{g1});
+  const std::string old_key =
+      cache_->versioned_key("k", ns("user", 5), std::vector<std::uint64_t>{g0});
+  const std::string new_key =
+      cache_->versioned_key("k", ns("user", 5), std::vector<std::uint64_t>{g1});
   const std::vector<std::string_view> keys{old_key, new_key};
   faulty_->inner().get_many(keys, values);
   EXPECT_TRUE(values[0].has_value());
@@ -174,7 +178,8 @@ class RacingBackend : public FaultInjectingBackend {
  public:
   using FaultInjectingBackend::FaultInjectingBackend;
   std::uint64_t winner = 0x5555'0000'1234;
-  bool create_counter(std::string_view key, std::uint64_t initial, std::chrono::milliseconds ttl) override {
+  bool create_counter(std::string_view key, std::uint64_t initial,
+                      std::chrono::milliseconds ttl) override {
     inner().create_counter(key, winner, ttl);
     return FaultInjectingBackend::create_counter(key, initial, ttl);
   }
@@ -192,7 +197,8 @@ TEST_P(CacheBehaviour, CorruptBytesAreACountedMissAndGetOverwritten) {
   const std::uint64_t g = cache_->generation(ns("user", 3));
   const std::string key = cache_->versioned_key("k", ns("user", 3), std::vector<std::uint64_t>{g});
   faulty_->inner().set(key, "GC\x01 garbage that is not an envelope", 1min);
-  EXPECT_EQ(cache_->cached("k", ns("user", 3), 1min, [] { return std::string("recomputed"); }), "recomputed");
+  EXPECT_EQ(cache_->cached("k", ns("user", 3), 1min, [] { return std::string("recomputed"); }),
+            "recomputed");
   EXPECT_EQ(cache_->stats().corrupt, 1u);
   EXPECT_EQ(cache_->get("k", ns("user", 3)), "recomputed");
 }
@@ -205,15 +211,55 @@ TEST_P(CacheBehaviour, AValueOfAnotherTypeIsACountedMiss) {
 
 TEST_P(CacheBehaviour, EmptyZeroFalseAndAbsentAreCachedValues) {
   int computes = 0;
-  EXPECT_EQ(cache_->cached("s", ns("v"), 1min, [&] { ++computes; return std::string(); }), "");
-  EXPECT_EQ(cache_->cached("s", ns("v"), 1min, [&] { ++computes; return std::string("x"); }), "");
-  EXPECT_EQ(cache_->cached("i", ns("v"), 1min, [&] { ++computes; return 0; }), 0);
-  EXPECT_EQ(cache_->cached("i", ns("v"), 1min, [&] { ++computes; return 1; }), 0);
-  EXPECT_EQ(cache_->cached("b", ns("v"), 1min, [&] { ++computes; return false; }), false);
-  EXPECT_EQ(cache_->cached("b", ns("v"), 1min, [&] { ++computes; return true; }), false);
+  EXPECT_EQ(cache_->cached("s", ns("v"), 1min,
+                           [&] {
+                             ++computes;
+                             return std::string();
+                           }),
+            "");
+  EXPECT_EQ(cache_->cached("s", ns("v"), 1min,
+                           [&] {
+                             ++computes;
+                             return std::string("x");
+                           }),
+            "");
+  EXPECT_EQ(cache_->cached("i", ns("v"), 1min,
+                           [&] {
+                             ++computes;
+                             return 0;
+                           }),
+            0);
+  EXPECT_EQ(cache_->cached("i", ns("v"), 1min,
+                           [&] {
+                             ++computes;
+                             return 1;
+                           }),
+            0);
+  EXPECT_EQ(cache_->cached("b", ns("v"), 1min,
+                           [&] {
+                             ++computes;
+                             return false;
+                           }),
+            false);
+  EXPECT_EQ(cache_->cached("b", ns("v"), 1min,
+                           [&] {
+                             ++computes;
+                             return true;
+                           }),
+            false);
   using Maybe = std::optional<std::string>;
-  EXPECT_EQ(cache_->cached("o", ns("v"), 1min, [&] { ++computes; return Maybe(); }), std::nullopt);
-  EXPECT_EQ(cache_->cached("o", ns("v"), 1min, [&] { ++computes; return Maybe("x"); }), std::nullopt);
+  EXPECT_EQ(cache_->cached("o", ns("v"), 1min,
+                           [&] {
+                             ++computes;
+                             return Maybe();
+                           }),
+            std::nullopt);
+  EXPECT_EQ(cache_->cached("o", ns("v"), 1min,
+                           [&] {
+                             ++computes;
+                             return Maybe("x");
+                           }),
+            std::nullopt);
   EXPECT_EQ(computes, 4);
   // get<optional<T>> tells a cached absent value from a miss.
   auto cached_absent = cache_->get<Maybe>("o", ns("v"));
@@ -233,7 +279,11 @@ TEST_P(CacheBehaviour, ComputeExceptionReachesTheCallerAndNothingIsCached) {
   struct Boom : std::runtime_error {
     using std::runtime_error::runtime_error;
   };
-  EXPECT_THROW(cache_->cached("k", ns("e"), 1min, [&]() -> std::string { ++calls; throw Boom("boom"); }),
+  EXPECT_THROW(cache_->cached("k", ns("e"), 1min,
+                              [&]() -> std::string {
+                                ++calls;
+                                throw Boom("boom");
+                              }),
                Boom);
   EXPECT_EQ(calls, 1);
   EXPECT_EQ(cache_->stats().sets, 0u);
@@ -306,7 +356,8 @@ TEST_P(CacheBehaviour, SteadyStateReadIsOneRoundTripAndTwoAfterABump) {
   other_process().bump_namespace(ns("org", 1));
   faulty_->reset_counts();
   cache_->cached("dash", deps, 1min, [] { return 3; });
-  EXPECT_EQ(faulty_->calls(Operation::get_many), 2u) << "right after a bump: counters+guess, then the entry";
+  EXPECT_EQ(faulty_->calls(Operation::get_many), 2u)
+      << "right after a bump: counters+guess, then the entry";
   EXPECT_EQ(faulty_->calls(Operation::set), 1u);
   faulty_->reset_counts();
   EXPECT_EQ(cache_->cached("dash", deps, 1min, [] { return 4; }), 3);
@@ -330,8 +381,22 @@ TEST_P(CacheBehaviour, HintsOffStillKeepsThePromises) {
 TEST_P(CacheBehaviour, OversizedValueIsReturnedButNotCached) {
   const std::string huge(faulty_->max_value_size() + 1, 'x');
   int computes = 0;
-  EXPECT_EQ(cache_->cached("big", ns("v"), 1min, [&] { ++computes; return huge; }).size(), huge.size());
-  EXPECT_EQ(cache_->cached("big", ns("v"), 1min, [&] { ++computes; return huge; }).size(), huge.size());
+  EXPECT_EQ(cache_
+                ->cached("big", ns("v"), 1min,
+                         [&] {
+                           ++computes;
+                           return huge;
+                         })
+                .size(),
+            huge.size());
+  EXPECT_EQ(cache_
+                ->cached("big", ns("v"), 1min,
+                         [&] {
+                           ++computes;
+                           return huge;
+                         })
+                .size(),
+            huge.size());
   EXPECT_EQ(computes, 2);
   EXPECT_EQ(cache_->stats().oversized, 2u);
   EXPECT_EQ(last_error_, errc::value_too_large);
@@ -339,8 +404,11 @@ TEST_P(CacheBehaviour, OversizedValueIsReturnedButNotCached) {
 }
 
 TEST_P(CacheBehaviour, HostileKeysAndNamespacesAreStoredSafelyAndApart) {
-  const std::vector<std::string> hostile = {"a b", "a\r\nset x 0 0 1\r\n", std::string("n\0ul", 4),
-                                            std::string(64 * 1024, 'k'), "\xff\xfe invalid utf8",
+  const std::vector<std::string> hostile = {"a b",
+                                            "a\r\nset x 0 0 1\r\n",
+                                            std::string("n\0ul", 4),
+                                            std::string(64 * 1024, 'k'),
+                                            "\xff\xfe invalid utf8",
                                             std::string(1 << 20, '\n')};
   int i = 0;
   for (const auto& text : hostile) {
@@ -358,7 +426,8 @@ TEST_P(CacheBehaviour, HostileKeysAndNamespacesAreStoredSafelyAndApart) {
 TEST_P(CacheBehaviour, GetAndSetShareEntriesWithCached) {
   cache_->set("k", {ns("a"), ns("b")}, "v", 30s);
   EXPECT_EQ(cache_->get("k", {ns("b"), ns("a")}), "v");
-  EXPECT_EQ(cache_->cached("k", {ns("a"), ns("b")}, 30s, [] { return std::string("computed"); }), "v");
+  EXPECT_EQ(cache_->cached("k", {ns("a"), ns("b")}, 30s, [] { return std::string("computed"); }),
+            "v");
   cache_->bump_namespace(ns("b"));
   EXPECT_EQ(cache_->get("k", {ns("a"), ns("b")}), std::nullopt);
 }
@@ -378,13 +447,16 @@ TEST_P(CacheBehaviour, GetManyReadsEveryKeyInOneRoundTripInSteadyState) {
   EXPECT_EQ(faulty_->calls(), 1u) << "100 entries and the counter in one multi-get";
   ASSERT_EQ(values.size(), keys.size());
   for (int i = 0; i < 100; ++i) {
-    if (i % 2 == 0) EXPECT_EQ(values[i], i) << i;
-    else EXPECT_EQ(values[i], std::nullopt) << i;
+    if (i % 2 == 0)
+      EXPECT_EQ(values[i], i) << i;
+    else
+      EXPECT_EQ(values[i], std::nullopt) << i;
   }
   other_process().bump_namespace(ns("list", 1));
   faulty_->reset_counts();
   for (const auto& v : cache_->get_many<int>(keys, ns("list", 1))) EXPECT_EQ(v, std::nullopt);
-  EXPECT_EQ(faulty_->calls(Operation::get_many), 2u) << "after a bump: counters+guesses, then the entries";
+  EXPECT_EQ(faulty_->calls(Operation::get_many), 2u)
+      << "after a bump: counters+guesses, then the entries";
 }
 
 TEST_P(CacheBehaviour, CachedManyComputesOnlyTheMissesAndCachesThem) {
@@ -408,7 +480,8 @@ TEST_P(CacheBehaviour, GetManyFailsOpenAsMisses) {
   faulty_->reset_counts();
   faulty_->fail_always(true);
   const std::vector<std::string> keys = {"a", "b"};
-  EXPECT_EQ(cache_->get_many(keys, ns("n")), (std::vector<std::optional<std::string>>{std::nullopt, std::nullopt}));
+  EXPECT_EQ(cache_->get_many(keys, ns("n")),
+            (std::vector<std::optional<std::string>>{std::nullopt, std::nullopt}));
   EXPECT_EQ(cache_->cached_many(keys, ns("n"), 1min, [](const std::string& k) { return k; }),
             (std::vector<std::string>{"a", "b"}));
   EXPECT_EQ(faulty_->calls(Operation::set), 0u);

@@ -56,7 +56,8 @@ TEST(CacheExpiry, EnvelopeRecordsCreationTtlAndComputeTime) {
     c.clock->advance(2ms);  // the compute "takes" 2 ms of clock time
     return 1;
   });
-  const std::string key = c.cache.versioned_key("k", ns("u"), std::vector<std::uint64_t>{c.cache.generation(ns("u"))});
+  const std::string key =
+      c.cache.versioned_key("k", ns("u"), std::vector<std::uint64_t>{c.cache.generation(ns("u"))});
   std::vector<std::optional<std::string>> values;
   const std::string_view keys[] = {key};
   c.backend->get_many(keys, values);
@@ -69,8 +70,10 @@ TEST(CacheExpiry, EnvelopeRecordsCreationTtlAndComputeTime) {
   };
   EXPECT_EQ(le64(12), 300000u);
   EXPECT_EQ(le64(20), 2000u);
-  EXPECT_EQ(le64(4), static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                          c.clock->now().time_since_epoch()).count()))
+  EXPECT_EQ(le64(4),
+            static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           c.clock->now().time_since_epoch())
+                                           .count()))
       << "created is the time the entry was stored, after the compute";
 }
 

@@ -30,7 +30,9 @@ Response dashboard_handler(const Request& r) {
   return {200, "dashboard of " + std::to_string(r.user_id) + " " + r.path_and_query};
 }
 
-Cache memory_cache() { return Cache(std::make_shared<MemoryBackend>()); }
+Cache memory_cache() {
+  return Cache(std::make_shared<MemoryBackend>());
+}
 
 TEST(CachedCall, WrapsAFunctionPointerAndKeepsItsResultType) {
   Cache cache = memory_cache();
@@ -55,8 +57,14 @@ TEST(CachedCall, AcceptsAListOfNamespaces) {
   int calls = 0;
   auto handler = cached_call(
       cache, [](int user, int page) { return std::to_string(user) + "/" + std::to_string(page); },
-      [](int user, int) { return NamespaceSet{ns("user", user), ns("catalog")}; }, 1min,
-      [&](int user, int page) { ++calls; return user * 100 + page; });
+      [](int user, int) {
+        return NamespaceSet{ns("user", user), ns("catalog")};
+      },
+      1min,
+      [&](int user, int page) {
+        ++calls;
+        return user * 100 + page;
+      });
   EXPECT_EQ(handler(1, 2), 102);
   EXPECT_EQ(handler(1, 2), 102);
   cache.bump_namespace(ns("catalog"));
@@ -70,7 +78,11 @@ TEST(CachedCall, ForwardsByValueByReferenceAndMoveOnlyArguments) {
   int observed = 0;
   auto by_ref = cached_call(
       cache, [](int& x) { return "ref" + std::to_string(x); }, [](int&) { return ns("f"); }, 1min,
-      [&](int& x) { observed = x; ++x; return x; });
+      [&](int& x) {
+        observed = x;
+        ++x;
+        return x;
+      });
   int value = 5;
   EXPECT_EQ(by_ref(value), 6);
   EXPECT_EQ(value, 6) << "the handler got the caller's object, not a copy";

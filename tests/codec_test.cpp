@@ -46,8 +46,10 @@ TEST(Codec, ByteVectorsRoundTrip) {
 
 TEST(Codec, ArithmeticTypesRoundTripAtTheirLimits) {
   EXPECT_EQ(round_trip(0), 0);
-  EXPECT_EQ(round_trip(std::numeric_limits<std::int64_t>::min()), std::numeric_limits<std::int64_t>::min());
-  EXPECT_EQ(round_trip(std::numeric_limits<std::uint64_t>::max()), std::numeric_limits<std::uint64_t>::max());
+  EXPECT_EQ(round_trip(std::numeric_limits<std::int64_t>::min()),
+            std::numeric_limits<std::int64_t>::min());
+  EXPECT_EQ(round_trip(std::numeric_limits<std::uint64_t>::max()),
+            std::numeric_limits<std::uint64_t>::max());
   EXPECT_EQ(round_trip(false), false);
   EXPECT_EQ(round_trip(true), true);
   EXPECT_EQ(round_trip(-0.5), -0.5);

@@ -31,7 +31,8 @@ TEST(Envelope, RoundTripsEveryField) {
 }
 
 TEST(Envelope, AbsentAndEmptyValuesRoundTrip) {
-  EXPECT_EQ(decode_envelope(encode_envelope(sample(EntryKind::absent, "")))->kind, EntryKind::absent);
+  EXPECT_EQ(decode_envelope(encode_envelope(sample(EntryKind::absent, "")))->kind,
+            EntryKind::absent);
   const auto empty = decode_envelope(encode_envelope(sample(EntryKind::value, "")));
   ASSERT_TRUE(empty);
   EXPECT_EQ(empty->payload, "");
@@ -58,7 +59,8 @@ TEST(Envelope, EverySingleBitFlipIsRejected) {
 
 TEST(Envelope, TruncatedExtendedAndForeignBytesAreRejected) {
   const std::string good = encode_envelope(sample());
-  for (std::size_t n = 0; n < good.size(); ++n) EXPECT_FALSE(decode_envelope(good.substr(0, n))) << n;
+  for (std::size_t n = 0; n < good.size(); ++n)
+    EXPECT_FALSE(decode_envelope(good.substr(0, n))) << n;
   EXPECT_FALSE(decode_envelope(good + "x"));
   EXPECT_FALSE(decode_envelope("12345"));
   EXPECT_FALSE(decode_envelope(std::string(100, '\0')));

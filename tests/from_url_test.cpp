@@ -35,7 +35,8 @@ TEST(FromUrl, MemoryUrlBuildsAWorkingCache) {
 TEST(FromUrl, UrlParametersOverrideTheOptionsDefaults) {
   Cache cache = Cache::from_url("memory://?prefix=fromurl:", CacheOptions{.prefix = "fromcode:"});
   cache.set("k", ns("n"), 1, 1min);
-  Cache by_url_prefix(std::shared_ptr<Backend>(&cache.backend(), [](Backend*) {}), CacheOptions{.prefix = "fromurl:"});
+  Cache by_url_prefix(std::shared_ptr<Backend>(&cache.backend(), [](Backend*) {}),
+                      CacheOptions{.prefix = "fromurl:"});
   EXPECT_EQ(by_url_prefix.get<int>("k", ns("n")), 1);
 }
 

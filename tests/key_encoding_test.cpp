@@ -35,21 +35,39 @@ TEST(KeyEncoding, NamespaceAndKeyBoundaryCannotBeShifted) {
   EXPECT_NE(vkey({ns("user", "1_2")}, {5}, "x"), vkey({ns("user", "1")}, {5}, "2_x"));
   // The separators themselves inside a name or key cannot forge structure.
   EXPECT_NE(vkey({Namespace("a@5|b")}, {5}, "c"), vkey({Namespace("a")}, {5}, "b|c"));
-  EXPECT_NE(vkey({Namespace("a"), Namespace("b")}, {1, 2}, "k"), vkey({Namespace("a@1,b")}, {2}, "k"));
+  EXPECT_NE(vkey({Namespace("a"), Namespace("b")}, {1, 2}, "k"),
+            vkey({Namespace("a@1,b")}, {2}, "k"));
   EXPECT_NE(vkey({Namespace("a")}, {12}, "k"), vkey({Namespace("a@1")}, {2}, "k"));
 }
 
 TEST(KeyEncoding, KeysThatDifferOnlyInAnEscapedByteDiffer) {
-  const std::vector<std::string> variants = {
-      "a b", "a\rb", "a\nb", std::string("a\0b", 3), "a%20b", "a%b", "a\x7f" "b", "a\xff" "b", "a@b",
-      "a,b", "a|b", "a#b", "a%2", "a%25b", "a+b", "a_b", "ab"};
+  const std::vector<std::string> variants = {"a b",
+                                             "a\rb",
+                                             "a\nb",
+                                             std::string("a\0b", 3),
+                                             "a%20b",
+                                             "a%b",
+                                             "a\x7f"
+                                             "b",
+                                             "a\xff"
+                                             "b",
+                                             "a@b",
+                                             "a,b",
+                                             "a|b",
+                                             "a#b",
+                                             "a%2",
+                                             "a%25b",
+                                             "a+b",
+                                             "a_b",
+                                             "ab"};
   std::set<std::string> seen;
   for (const auto& v : variants) {
     const std::string key = vkey({ns("user", 1)}, {7}, v);
     expect_valid_memcached_key(key);
     EXPECT_TRUE(seen.insert(key).second) << "collision for key variant " << v;
     // The same byte in the namespace name also stays distinct.
-    EXPECT_TRUE(seen.insert(vkey({Namespace(v)}, {7}, "k")).second) << "collision for ns variant " << v;
+    EXPECT_TRUE(seen.insert(vkey({Namespace(v)}, {7}, "k")).second)
+        << "collision for ns variant " << v;
   }
 }
 

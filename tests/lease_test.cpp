@@ -64,15 +64,19 @@ TEST(Lease, FourProcessesMissingAtOnceComputeOnce) {
   auto codes = run_processes(4, [&](int) {
     Cache cache(connect(server), CacheOptions{.prefix = prefix});
     std::this_thread::sleep_until(start_at);
-    const std::string v = cache.cached("report", ns("org", 1), 1min, [&] {
-      cache.backend().increment(compute_counter, 1);
-      std::this_thread::sleep_for(300ms);  // an expensive compute, so the others must wait
-      return std::string("the report");
-    }, lease);
+    const std::string v = cache.cached(
+        "report", ns("org", 1), 1min,
+        [&] {
+          cache.backend().increment(compute_counter, 1);
+          std::this_thread::sleep_for(300ms);  // an expensive compute, so the others must wait
+          return std::string("the report");
+        },
+        lease);
     return v == "the report" ? 0 : 1;
   });
   for (int code : codes) EXPECT_EQ(code, 0);
-  EXPECT_EQ(read_counter(*connect(server), compute_counter), 1u) << "one compute for the lease period";
+  EXPECT_EQ(read_counter(*connect(server), compute_counter), 1u)
+      << "one compute for the lease period";
 }
 
 TEST(Lease, AKilledLeaseHolderDoesNotBlockTheOthersBeyondTheWait) {
@@ -82,10 +86,13 @@ TEST(Lease, AKilledLeaseHolderDoesNotBlockTheOthersBeyondTheWait) {
   // The holder takes the lease, then dies mid-compute.
   auto holder = run_processes(1, [&](int) {
     Cache cache(connect(server), CacheOptions{.prefix = prefix});
-    cache.cached("report", ns("org", 1), 1min, []() -> std::string {
-      std::raise(SIGKILL);
-      return "never";
-    }, lease);
+    cache.cached(
+        "report", ns("org", 1), 1min,
+        []() -> std::string {
+          std::raise(SIGKILL);
+          return "never";
+        },
+        lease);
     return 0;
   });
   ASSERT_EQ(holder[0], 128 + SIGKILL);
@@ -93,7 +100,8 @@ TEST(Lease, AKilledLeaseHolderDoesNotBlockTheOthersBeyondTheWait) {
   const auto started = std::chrono::steady_clock::now();
   auto codes = run_processes(3, [&](int) {
     Cache cache(connect(server), CacheOptions{.prefix = prefix});
-    const std::string v = cache.cached("report", ns("org", 1), 1min, [] { return std::string("computed"); }, lease);
+    const std::string v = cache.cached(
+        "report", ns("org", 1), 1min, [] { return std::string("computed"); }, lease);
     return v == "computed" && cache.stats().lease_waits >= 1 ? 0 : 1;
   });
   const auto took = std::chrono::steady_clock::now() - started;

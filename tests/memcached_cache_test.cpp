@@ -24,8 +24,9 @@ using Clock = std::chrono::steady_clock;
 // 2-core machine need the margin.
 constexpr auto kBound = 2s;
 
-std::shared_ptr<Backend> connect(std::vector<std::string> servers, MemcachedOptions::Protocol protocol =
-                                                                       MemcachedOptions::Protocol::ascii) {
+std::shared_ptr<Backend> connect(
+    std::vector<std::string> servers,
+    MemcachedOptions::Protocol protocol = MemcachedOptions::Protocol::ascii) {
   MemcachedOptions options;
   options.servers = std::move(servers);
   options.protocol = protocol;
@@ -36,11 +37,13 @@ std::shared_ptr<Backend> connect(std::vector<std::string> servers, MemcachedOpti
 }
 
 void print(const char* what, const test::OracleResult& r, const Stats& s) {
-  std::printf("[ %-8s ] reads=%lu stale=%lu bumps=%lu failed_bumps=%lu hits=%lu errors=%lu recreations=%lu\n", what,
-              static_cast<unsigned long>(r.reads), static_cast<unsigned long>(r.stale_reads),
-              static_cast<unsigned long>(r.bumps), static_cast<unsigned long>(r.failed_bumps),
-              static_cast<unsigned long>(r.cache_hits), static_cast<unsigned long>(s.errors),
-              static_cast<unsigned long>(s.counter_recreations));
+  std::printf(
+      "[ %-8s ] reads=%lu stale=%lu bumps=%lu failed_bumps=%lu hits=%lu errors=%lu "
+      "recreations=%lu\n",
+      what, static_cast<unsigned long>(r.reads), static_cast<unsigned long>(r.stale_reads),
+      static_cast<unsigned long>(r.bumps), static_cast<unsigned long>(r.failed_bumps),
+      static_cast<unsigned long>(r.cache_hits), static_cast<unsigned long>(s.errors),
+      static_cast<unsigned long>(s.counter_recreations));
 }
 
 // True once a value written through `cache` is read back as a hit, polling for at most `limit`.
@@ -155,7 +158,8 @@ TEST(MemcachedCache, HungServerCallsReturnWithinTheTimeoutAndRecoverAfterResume)
 TEST(MemcachedCache, SixtyDayTtlEntryIsStoredAndReadable) {
   test::MemcachedServer server;
   Cache cache(connect({server.address()}));
-  cache.cached("long-lived", ns("u"), std::chrono::hours(24 * 60), [] { return std::string("kept"); });
+  cache.cached("long-lived", ns("u"), std::chrono::hours(24 * 60),
+               [] { return std::string("kept"); });
   EXPECT_EQ(cache.get("long-lived", ns("u")), "kept");
   EXPECT_EQ(cache.stats().errors, 0u);
 }
@@ -174,7 +178,8 @@ TEST(MemcachedCache, SteadyStateReadIsOneRoundTripOnTheWire) {
   counting->reset_counts();
   cache.cached("dash", deps, 1min, [] { return 2; });
   EXPECT_EQ(counting->calls(testing::Operation::get_many), 2u);
-  std::printf("[ trips    ] steady-state hit: 1 round trip; first read after a bump: 2 (+1 write)\n");
+  std::printf(
+      "[ trips    ] steady-state hit: 1 round trip; first read after a bump: 2 (+1 write)\n");
 }
 
 }  // namespace

@@ -22,7 +22,9 @@ TEST(Namespace, PartsContainingSeparatorsDoNotCollide) {
   EXPECT_NE(ns("a:b"), ns("a", "b"));
 }
 
-TEST(Namespace, EmptyNameIsRejected) { EXPECT_THROW(Namespace(""), std::invalid_argument); }
+TEST(Namespace, EmptyNameIsRejected) {
+  EXPECT_THROW(Namespace(""), std::invalid_argument);
+}
 
 TEST(NamespaceSet, OrderAndDuplicatesDoNotMatter) {
   const NamespaceSet a{ns("user", 1), ns("org", 7)};

@@ -21,8 +21,8 @@ using testing::Operation;
 
 struct Rig {
   std::shared_ptr<ManualClock> clock = std::make_shared<ManualClock>();
-  std::shared_ptr<FaultInjectingBackend> faulty =
-      std::make_shared<FaultInjectingBackend>(std::make_shared<MemoryBackend>(MemoryOptions{.clock = clock}));
+  std::shared_ptr<FaultInjectingBackend> faulty = std::make_shared<FaultInjectingBackend>(
+      std::make_shared<MemoryBackend>(MemoryOptions{.clock = clock}));
   std::vector<ErrorEvent> events;
   std::mutex mutex;
   Cache make(CacheOptions options = {}) {
@@ -42,7 +42,8 @@ TEST(CircuitBreaker, OpensAfterConsecutiveFailuresAndThenSkipsTheBackend) {
   Cache cache = rig.make({.breaker = {.failure_threshold = 5, .cooldown = 1s}});
   rig.faulty->fail_always(true, errc::timeout);
   int computes = 0;
-  for (int i = 0; i < 5; ++i) EXPECT_EQ(cache.cached("k", ns("u"), 1min, [&] { return ++computes; }), computes);
+  for (int i = 0; i < 5; ++i)
+    EXPECT_EQ(cache.cached("k", ns("u"), 1min, [&] { return ++computes; }), computes);
   const auto calls_when_open = rig.faulty->calls();
   EXPECT_EQ(cache.stats().breaker_opens, 1u);
   for (int i = 0; i < 100; ++i) cache.cached("k", ns("u"), 1min, [&] { return ++computes; });
@@ -116,7 +117,8 @@ TEST(CircuitBreaker, UnderAHungServerCallsStopPayingTheTimeoutOnceOpen) {
   MemcachedOptions options;
   options.servers = {server.address()};
   options.io_timeout = 100ms;
-  Cache cache(make_memcached_backend(options), CacheOptions{.breaker = {.failure_threshold = 3, .cooldown = 10s}});
+  Cache cache(make_memcached_backend(options),
+              CacheOptions{.breaker = {.failure_threshold = 3, .cooldown = 10s}});
   cache.cached("k", ns("u"), 1min, [] { return 1; });
   server.pause();
   using Clock = std::chrono::steady_clock;
@@ -141,10 +143,12 @@ TEST(CircuitBreaker, UnderAHungServerCallsStopPayingTheTimeoutOnceOpen) {
 
 TEST(BumpOutbox, AFailedBumpStillThrowsAndIsAppliedOnceTheBackendAnswers) {
   Rig rig;
-  Cache cache = rig.make({.breaker = {.failure_threshold = 0}, .outbox = {.enabled = true, .initial_backoff = 5ms}});
+  Cache cache = rig.make(
+      {.breaker = {.failure_threshold = 0}, .outbox = {.enabled = true, .initial_backoff = 5ms}});
   const auto g0 = cache.generation(ns("u"));
   rig.faulty->fail_always(true);
-  EXPECT_THROW(cache.bump_namespace(ns("u")), backend_error) << "never silent, even with the outbox";
+  EXPECT_THROW(cache.bump_namespace(ns("u")), backend_error)
+      << "never silent, even with the outbox";
   EXPECT_EQ(cache.stats().outbox_pending, 1u);
   EXPECT_FALSE(cache.flush_pending_bumps(50ms)) << "still down";
   rig.faulty->fail_always(false);
@@ -169,7 +173,8 @@ TEST(BumpOutbox, RepeatedFailuresOfOneNamespaceNeedOneRetry) {
 
 TEST(BumpOutbox, OverflowIsReportedAndCounted) {
   Rig rig;
-  Cache cache = rig.make({.breaker = {.failure_threshold = 0}, .outbox = {.enabled = true, .capacity = 2}});
+  Cache cache =
+      rig.make({.breaker = {.failure_threshold = 0}, .outbox = {.enabled = true, .capacity = 2}});
   rig.faulty->fail_always(true);
   std::error_code ec;
   cache.bump_namespace(ns("a"), ec);
@@ -211,8 +216,9 @@ TEST_P(HungServerScenario, OnceTheOutboxHasRunNoReadReturnsTheOldData) {
   Cache reader(backend);
   // A long backoff so the retry runs only when flushed: the test looks at the state in
   // between.
-  Cache writer(writer_side, CacheOptions{.breaker = {.failure_threshold = 0},
-                                         .outbox = {.enabled = true, .initial_backoff = 1h, .max_backoff = 1h}});
+  Cache writer(writer_side,
+               CacheOptions{.breaker = {.failure_threshold = 0},
+                            .outbox = {.enabled = true, .initial_backoff = 1h, .max_backoff = 1h}});
 
   std::string data = "old";
   EXPECT_EQ(reader.cached("profile", ns("user", 42), 1h, [&] { return data; }), "old");
@@ -226,7 +232,8 @@ TEST_P(HungServerScenario, OnceTheOutboxHasRunNoReadReturnsTheOldData) {
   std::this_thread::sleep_for(1100ms);  // past the retry interval
   if (request_lost) {
     // Without the retry the old counter and old entry are still there.
-    EXPECT_EQ(reader.get("profile", ns("user", 42)), "old") << "the scenario reproduces the problem";
+    EXPECT_EQ(reader.get("profile", ns("user", 42)), "old")
+        << "the scenario reproduces the problem";
   }
   ASSERT_TRUE(writer.flush_pending_bumps(10s));
   EXPECT_EQ(reader.cached("profile", ns("user", 42), 1h, [&] { return data; }), "new");
@@ -235,7 +242,8 @@ TEST_P(HungServerScenario, OnceTheOutboxHasRunNoReadReturnsTheOldData) {
 
 INSTANTIATE_TEST_SUITE_P(Bump, HungServerScenario, ::testing::Values(true, false),
                          [](const ::testing::TestParamInfo<bool>& p) {
-                           return p.param ? std::string("RequestLost") : std::string("RequestTimedOut");
+                           return p.param ? std::string("RequestLost")
+                                          : std::string("RequestTimedOut");
                          });
 
 }  // namespace

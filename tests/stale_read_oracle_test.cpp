@@ -15,7 +15,8 @@ namespace {
 void expect_no_stale_reads(const test::OracleResult& r) {
   EXPECT_EQ(r.stale_reads, 0u) << "of " << r.reads << " reads";
   EXPECT_GT(r.bumps, 0u);
-  EXPECT_GT(r.cache_hits, r.reads / 10) << "the cache must actually serve reads for the test to mean anything";
+  EXPECT_GT(r.cache_hits, r.reads / 10)
+      << "the cache must actually serve reads for the test to mean anything";
   std::printf("[ oracle   ] reads=%lu stale=%lu bumps=%lu failed_bumps=%lu hits=%lu\n",
               static_cast<unsigned long>(r.reads), static_cast<unsigned long>(r.stale_reads),
               static_cast<unsigned long>(r.bumps), static_cast<unsigned long>(r.failed_bumps),

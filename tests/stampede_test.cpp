@@ -33,8 +33,11 @@ bool eventually(const std::function<bool()>& done, std::chrono::milliseconds lim
 
 struct Fixture {
   std::shared_ptr<testing::ManualClock> clock = std::make_shared<testing::ManualClock>();
-  std::shared_ptr<MemoryBackend> backend = std::make_shared<MemoryBackend>(MemoryOptions{.clock = clock});
-  Cache make(CallOptions call = {}) { return Cache(backend, CacheOptions{.clock = clock, .call = std::move(call)}); }
+  std::shared_ptr<MemoryBackend> backend =
+      std::make_shared<MemoryBackend>(MemoryOptions{.clock = clock});
+  Cache make(CallOptions call = {}) {
+    return Cache(backend, CacheOptions{.clock = clock, .call = std::move(call)});
+  }
 };
 
 TEST(SingleFlight, SixtyFourConcurrentMissesRunComputeOnce) {
@@ -122,11 +125,14 @@ TEST(SingleFlight, CanBeTurnedOffPerCall) {
   for (int t = 0; t < kThreads; ++t)
     threads.emplace_back([&] {
       start.arrive_and_wait();
-      cache.cached("k", ns("u"), 1min, [&] {
-        computes.fetch_add(1);
-        eventually([&] { return computes.load() == kThreads; }, 2s);
-        return 1;
-      }, CallOptions{.single_flight = false});
+      cache.cached(
+          "k", ns("u"), 1min,
+          [&] {
+            computes.fetch_add(1);
+            eventually([&] { return computes.load() == kThreads; }, 2s);
+            return 1;
+          },
+          CallOptions{.single_flight = false});
     });
   for (auto& t : threads) t.join();
   EXPECT_EQ(computes.load(), kThreads);
@@ -179,7 +185,8 @@ TEST(EarlyRefresh, AFailingEarlyRefreshReturnsTheStillFreshValue) {
 
 // Collects submitted refreshes so the test decides when they run.
 struct ManualExecutor {
-  std::shared_ptr<std::deque<std::function<void()>>> tasks = std::make_shared<std::deque<std::function<void()>>>();
+  std::shared_ptr<std::deque<std::function<void()>>> tasks =
+      std::make_shared<std::deque<std::function<void()>>>();
   std::function<void(std::function<void()>)> submit() {
     return [tasks = tasks](std::function<void()> task) { tasks->push_back(std::move(task)); };
   }
@@ -195,8 +202,8 @@ struct ManualExecutor {
 TEST(StaleWhileRevalidate, ServesStaleOnceExpiredWhileOneRefreshRuns) {
   Fixture f;
   ManualExecutor executor;
-  Cache cache = f.make(CallOptions{.early_refresh_beta = 0, .stale_while_revalidate = 30s,
-                                   .executor = executor.submit()});
+  Cache cache = f.make(CallOptions{
+      .early_refresh_beta = 0, .stale_while_revalidate = 30s, .executor = executor.submit()});
   int computes = 0;
   auto compute = [&] { return ++computes; };
   EXPECT_EQ(cache.cached("k", ns("u"), 1min, compute), 1);
@@ -235,8 +242,8 @@ TEST(StaleWhileRevalidate, InlineRefreshReturnsFreshToTheRefresherAndStaleToOthe
 TEST(StaleWhileRevalidate, NeverServesStalePastTheHardTtl) {
   Fixture f;
   ManualExecutor executor;
-  Cache cache = f.make(CallOptions{.early_refresh_beta = 0, .stale_while_revalidate = 30s,
-                                   .executor = executor.submit()});
+  Cache cache = f.make(CallOptions{
+      .early_refresh_beta = 0, .stale_while_revalidate = 30s, .executor = executor.submit()});
   int computes = 0;
   cache.cached("k", ns("u"), 1min, [&] { return ++computes; });
   f.clock->advance(1min + 31s);
@@ -247,8 +254,10 @@ TEST(StaleWhileRevalidate, NeverServesStalePastTheHardTtl) {
 TEST(StaleWhileRevalidate, NeverServesStaleAcrossABump) {
   Fixture f;
   ManualExecutor executor;
-  Cache cache = f.make(CallOptions{.early_refresh_beta = 0, .stale_while_revalidate = 30s,
-                                   .stale_if_error = 1h, .executor = executor.submit()});
+  Cache cache = f.make(CallOptions{.early_refresh_beta = 0,
+                                   .stale_while_revalidate = 30s,
+                                   .stale_if_error = 1h,
+                                   .executor = executor.submit()});
   cache.cached("k", ns("u"), 1min, [] { return 1; });
   f.clock->advance(1min + 1s);
   cache.bump_namespace(ns("u"));
@@ -304,26 +313,31 @@ TEST(NegativeCaching, AbsentResultsLiveForAbsentTtl) {
 TEST(TtlJitter, SpreadsTtlsWithinTheBound) {
   Fixture f;
   Cache cache = f.make(CallOptions{.early_refresh_beta = 0, .ttl_jitter = 0.2});
-  for (int i = 0; i < 200; ++i) cache.cached("k" + std::to_string(i), ns("u"), 100s, [] { return 1; });
+  for (int i = 0; i < 200; ++i)
+    cache.cached("k" + std::to_string(i), ns("u"), 100s, [] { return 1; });
   f.clock->advance(85s);  // before the earliest possible expiry (80 s)? no: 80 s is the bound
   int alive_at_85 = 0;
-  for (int i = 0; i < 200; ++i) alive_at_85 += cache.get<int>("k" + std::to_string(i), ns("u")).has_value();
+  for (int i = 0; i < 200; ++i)
+    alive_at_85 += cache.get<int>("k" + std::to_string(i), ns("u")).has_value();
   f.clock->advance(30s);  // 115 s: between 80 and 120 some live, some not
   int alive_at_115 = 0;
-  for (int i = 0; i < 200; ++i) alive_at_115 += cache.get<int>("k" + std::to_string(i), ns("u")).has_value();
+  for (int i = 0; i < 200; ++i)
+    alive_at_115 += cache.get<int>("k" + std::to_string(i), ns("u")).has_value();
   EXPECT_GT(alive_at_85, 0);
   EXPECT_LT(alive_at_85, 200) << "some entries expired before the nominal TTL";
   EXPECT_GT(alive_at_115, 0) << "some entries outlived the nominal TTL";
   f.clock->advance(6s);  // 121 s: past the upper bound
   int alive_at_121 = 0;
-  for (int i = 0; i < 200; ++i) alive_at_121 += cache.get<int>("k" + std::to_string(i), ns("u")).has_value();
+  for (int i = 0; i < 200; ++i)
+    alive_at_121 += cache.get<int>("k" + std::to_string(i), ns("u")).has_value();
   EXPECT_EQ(alive_at_121, 0);
 }
 
 TEST(CallOptionsValidation, InvalidDefaultsAreRejected) {
   auto backend = std::make_shared<MemoryBackend>();
   EXPECT_THROW(Cache(backend, CacheOptions{.call = {.ttl_jitter = 1.5}}), std::invalid_argument);
-  EXPECT_THROW(Cache(backend, CacheOptions{.call = {.early_refresh_beta = -1}}), std::invalid_argument);
+  EXPECT_THROW(Cache(backend, CacheOptions{.call = {.early_refresh_beta = -1}}),
+               std::invalid_argument);
 }
 
 }  // namespace

@@ -55,7 +55,9 @@ struct value_traits<std::optional<U>> {
     if (!inner) return std::nullopt;
     return std::optional<U>(std::move(*inner));
   }
-  static std::string payload(const std::optional<U>& v) { return v ? codec<U>::encode(*v) : std::string(); }
+  static std::string payload(const std::optional<U>& v) {
+    return v ? codec<U>::encode(*v) : std::string();
+  }
 };
 
 /// The value of a read entry if it is fresh at `now` and decodes as a T, counting the hit,
@@ -98,8 +100,8 @@ std::optional<T> Cache::decode_entry(const std::optional<detail::Entry>& entry) 
 }
 
 template <class T>
-void Cache::store_value(const detail::ReadResult& read, const T& value, std::chrono::milliseconds ttl,
-                        std::chrono::microseconds compute_time) {
+void Cache::store_value(const detail::ReadResult& read, const T& value,
+                        std::chrono::milliseconds ttl, std::chrono::microseconds compute_time) {
   if (!read.backend_ok) return;
   using traits = detail::value_traits<T>;
   const bool absent = traits::is_absent(value);
@@ -109,8 +111,8 @@ void Cache::store_value(const detail::ReadResult& read, const T& value, std::chr
 
 // Runs compute (under a cross-process lease when asked) and stores the result.
 template <class T, class F>
-T Cache::compute_and_store(const detail::ReadResult& read, F& compute, std::chrono::milliseconds ttl,
-                           const CallOptions& options) {
+T Cache::compute_and_store(const detail::ReadResult& read, F& compute,
+                           std::chrono::milliseconds ttl, const CallOptions& options) {
   using traits = detail::value_traits<T>;
   detail::Lease lease = detail::Lease::unavailable;
   if (options.lease && read.backend_ok) {
@@ -135,11 +137,14 @@ T Cache::compute_and_store(const detail::ReadResult& read, F& compute, std::chro
   detail::count(*core_, detail::Event::compute);
   const auto started = detail::now(*core_);
   T value = std::invoke(compute);
-  const auto took = std::chrono::duration_cast<std::chrono::microseconds>(detail::now(*core_) - started);
+  const auto took =
+      std::chrono::duration_cast<std::chrono::microseconds>(detail::now(*core_) - started);
   if (read.backend_ok) {
     const bool absent = traits::is_absent(value);
-    auto fresh_for = detail::jittered(absent && options.absent_ttl ? *options.absent_ttl : ttl, options.ttl_jitter);
-    const auto keep_for = fresh_for + std::max(options.stale_while_revalidate, options.stale_if_error);
+    auto fresh_for = detail::jittered(absent && options.absent_ttl ? *options.absent_ttl : ttl,
+                                      options.ttl_jitter);
+    const auto keep_for =
+        fresh_for + std::max(options.stale_while_revalidate, options.stale_if_error);
     detail::write_entry(*core_, read, absent ? detail::EntryKind::absent : detail::EntryKind::value,
                         traits::payload(value), fresh_for, keep_for, took);
   }
@@ -149,14 +154,17 @@ T Cache::compute_and_store(const detail::ReadResult& read, F& compute, std::chro
 // Runs compute as the leader of `flight`, then publishes the result or the exception to
 // the callers waiting on it; the exception is rethrown for the leader's own caller.
 template <class T, class F>
-T Cache::compute_as_leader(const detail::ReadResult& read, const std::shared_ptr<detail::Flight>& flight, F& compute,
+T Cache::compute_as_leader(const detail::ReadResult& read,
+                           const std::shared_ptr<detail::Flight>& flight, F& compute,
                            std::chrono::milliseconds ttl, const CallOptions& options) {
   try {
     T value = compute_and_store<T>(read, compute, ttl, options);
-    detail::finish_flight(*core_, read.versioned_key, flight, std::make_shared<const T>(value), &typeid(T), nullptr);
+    detail::finish_flight(*core_, read.versioned_key, flight, std::make_shared<const T>(value),
+                          &typeid(T), nullptr);
     return value;
   } catch (...) {
-    detail::finish_flight(*core_, read.versioned_key, flight, nullptr, nullptr, std::current_exception());
+    detail::finish_flight(*core_, read.versioned_key, flight, nullptr, nullptr,
+                          std::current_exception());
     throw;
   }
 }
@@ -182,7 +190,8 @@ T Cache::compute_shared(const detail::ReadResult& read, F& compute, std::chrono:
   if (!ticket.leader) {
     detail::count(*core_, detail::Event::coalesced);
     try {
-      if (auto shared = detail::wait_flight(*ticket.flight, typeid(T))) return *std::static_pointer_cast<const T>(shared);
+      if (auto shared = detail::wait_flight(*ticket.flight, typeid(T)))
+        return *std::static_pointer_cast<const T>(shared);
     } catch (...) {
       return serve_stale_or_rethrow();
     }
@@ -197,17 +206,16 @@ T Cache::compute_shared(const detail::ReadResult& read, F& compute, std::chrono:
 }
 
 template <class F, class Rep, class Period>
-  requires std::invocable<F&>
-std::decay_t<std::invoke_result_t<F&>> Cache::cached(std::string_view key, const NamespaceSet& namespaces,
-                                                     std::chrono::duration<Rep, Period> ttl, F&& compute) {
+requires std::invocable<F&> std::decay_t<std::invoke_result_t<F&>> Cache::cached(
+    std::string_view key, const NamespaceSet& namespaces, std::chrono::duration<Rep, Period> ttl,
+    F&& compute) {
   return cached(key, namespaces, ttl, std::forward<F>(compute), call_defaults());
 }
 
 template <class F, class Rep, class Period>
-  requires std::invocable<F&>
-std::decay_t<std::invoke_result_t<F&>> Cache::cached(std::string_view key, const NamespaceSet& namespaces,
-                                                     std::chrono::duration<Rep, Period> ttl, F&& compute,
-                                                     const CallOptions& options) {
+requires std::invocable<F&> std::decay_t<std::invoke_result_t<F&>> Cache::cached(
+    std::string_view key, const NamespaceSet& namespaces, std::chrono::duration<Rep, Period> ttl,
+    F&& compute, const CallOptions& options) {
   using T = std::decay_t<std::invoke_result_t<F&>>;
   using traits = detail::value_traits<T>;
   const auto ttl_ms = detail::checked_ttl(ttl);
@@ -285,7 +293,8 @@ std::optional<T> Cache::get(std::string_view key, const NamespaceSet& namespaces
 }
 
 template <class T>
-std::vector<std::optional<T>> Cache::get_many(std::span<const std::string> keys, const NamespaceSet& namespaces) {
+std::vector<std::optional<T>> Cache::get_many(std::span<const std::string> keys,
+                                              const NamespaceSet& namespaces) {
   const std::vector<std::string_view> views(keys.begin(), keys.end());
   detail::ReadBatch batch = detail::read_entries(*core_, views, namespaces);
   std::vector<std::optional<T>> out;
@@ -296,10 +305,10 @@ std::vector<std::optional<T>> Cache::get_many(std::span<const std::string> keys,
 }
 
 template <class F, class Rep, class Period>
-  requires std::invocable<F&, const std::string&>
-std::vector<std::decay_t<std::invoke_result_t<F&, const std::string&>>> Cache::cached_many(
-    std::span<const std::string> keys, const NamespaceSet& namespaces, std::chrono::duration<Rep, Period> ttl,
-    F&& compute) {
+requires std::invocable<F&, const std::string&>
+    std::vector<std::decay_t<std::invoke_result_t<F&, const std::string&>>> Cache::cached_many(
+        std::span<const std::string> keys, const NamespaceSet& namespaces,
+        std::chrono::duration<Rep, Period> ttl, F&& compute) {
   using T = std::decay_t<std::invoke_result_t<F&, const std::string&>>;
   const auto ttl_ms = detail::checked_ttl(ttl);
   const std::vector<std::string_view> views(keys.begin(), keys.end());
@@ -316,7 +325,8 @@ std::vector<std::decay_t<std::invoke_result_t<F&, const std::string&>>> Cache::c
     detail::count(*core_, detail::Event::compute);
     const auto started = detail::now(*core_);
     T value = std::invoke(compute, keys[i]);
-    const auto took = std::chrono::duration_cast<std::chrono::microseconds>(detail::now(*core_) - started);
+    const auto took =
+        std::chrono::duration_cast<std::chrono::microseconds>(detail::now(*core_) - started);
     if (batch.backend_ok) {
       detail::ReadResult where;
       where.backend_ok = true;

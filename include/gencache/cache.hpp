@@ -8,11 +8,11 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
 #include <type_traits>
-#include <span>
 #include <vector>
 
 #include "gencache/backend.hpp"
@@ -25,27 +25,27 @@ namespace gencache {
 
 /// Counters since the Cache (and its copies) were created. A snapshot; cheap to take.
 struct Stats {
-  std::uint64_t hits = 0;    ///< reads that found a valid entry
-  std::uint64_t misses = 0;  ///< reads that found nothing usable (including corrupt entries)
-  std::uint64_t sets = 0;    ///< entries written
-  std::uint64_t bumps = 0;   ///< successful bump_namespace calls
-  std::uint64_t errors = 0;  ///< backend failures (each one also went to the error hook)
+  std::uint64_t hits = 0;     ///< reads that found a valid entry
+  std::uint64_t misses = 0;   ///< reads that found nothing usable (including corrupt entries)
+  std::uint64_t sets = 0;     ///< entries written
+  std::uint64_t bumps = 0;    ///< successful bump_namespace calls
+  std::uint64_t errors = 0;   ///< backend failures (each one also went to the error hook)
   std::uint64_t corrupt = 0;  ///< entries whose bytes did not decode (counted as misses too)
   std::uint64_t counter_recreations = 0;  ///< counters found absent and created afresh
                                           ///< (first use, eviction, server restart)
-  std::uint64_t oversized = 0;  ///< values not cached because they exceed the backend's limit
-  std::uint64_t computes = 0;   ///< compute functions run by `cached` / `cached_call`
-  std::uint64_t round_trips = 0;  ///< backend calls made (a multi-get counts once)
+  std::uint64_t oversized = 0;     ///< values not cached because they exceed the backend's limit
+  std::uint64_t computes = 0;      ///< compute functions run by `cached` / `cached_call`
+  std::uint64_t round_trips = 0;   ///< backend calls made (a multi-get counts once)
   std::uint64_t stale_served = 0;  ///< stale values returned (stale-while-revalidate or -if-error)
   std::uint64_t early_refreshes = 0;  ///< recomputes started before expiry (XFetch)
   std::uint64_t coalesced = 0;  ///< misses that waited for another caller's compute (single-flight)
-  std::uint64_t lease_waits = 0;  ///< misses that waited for another process's lease
-  std::uint64_t breaker_opens = 0;   ///< times the circuit breaker opened (backend skipped)
-  std::uint64_t breaker_closes = 0;  ///< times a probe succeeded and the breaker closed again
+  std::uint64_t lease_waits = 0;         ///< misses that waited for another process's lease
+  std::uint64_t breaker_opens = 0;       ///< times the circuit breaker opened (backend skipped)
+  std::uint64_t breaker_closes = 0;      ///< times a probe succeeded and the breaker closed again
   std::uint64_t breaker_rejections = 0;  ///< backend calls skipped while the breaker was open
-  std::uint64_t outbox_retried = 0;    ///< failed bumps the outbox later applied
-  std::uint64_t outbox_overflows = 0;  ///< failed bumps dropped because the outbox was full
-  std::uint64_t outbox_pending = 0;    ///< namespaces waiting in the outbox now (a gauge)
+  std::uint64_t outbox_retried = 0;      ///< failed bumps the outbox later applied
+  std::uint64_t outbox_overflows = 0;    ///< failed bumps dropped because the outbox was full
+  std::uint64_t outbox_pending = 0;      ///< namespaces waiting in the outbox now (a gauge)
 };
 
 /// The circuit breaker in front of the backend: after `failure_threshold` consecutive
@@ -195,16 +195,15 @@ class Cache {
   /// `compute` runs and its result is returned (fail-open).
   /// A non-positive `ttl` throws std::invalid_argument.
   template <class F, class Rep, class Period>
-    requires std::invocable<F&>
-  std::decay_t<std::invoke_result_t<F&>> cached(std::string_view key, const NamespaceSet& namespaces,
-                                                std::chrono::duration<Rep, Period> ttl, F&& compute);
+  requires std::invocable<F&> std::decay_t<std::invoke_result_t<F&>> cached(
+      std::string_view key, const NamespaceSet& namespaces, std::chrono::duration<Rep, Period> ttl,
+      F&& compute);
 
   /// `cached` with per-call stampede and freshness options instead of the defaults.
   template <class F, class Rep, class Period>
-    requires std::invocable<F&>
-  std::decay_t<std::invoke_result_t<F&>> cached(std::string_view key, const NamespaceSet& namespaces,
-                                                std::chrono::duration<Rep, Period> ttl, F&& compute,
-                                                const CallOptions& options);
+  requires std::invocable<F&> std::decay_t<std::invoke_result_t<F&>> cached(
+      std::string_view key, const NamespaceSet& namespaces, std::chrono::duration<Rep, Period> ttl,
+      F&& compute, const CallOptions& options);
 
   /// The Cache-wide CallOptions (CacheOptions::call).
   const CallOptions& call_defaults() const noexcept;
@@ -219,17 +218,18 @@ class Cache {
   /// trip for all of them (counters included) in steady state, two right after a bump.
   /// Element i answers keys[i]; a backend failure makes every element a miss.
   template <class T = std::string>
-  std::vector<std::optional<T>> get_many(std::span<const std::string> keys, const NamespaceSet& namespaces);
+  std::vector<std::optional<T>> get_many(std::span<const std::string> keys,
+                                         const NamespaceSet& namespaces);
 
   /// Read-through for many keys of the same namespaces: the hits come from one batched
   /// read (as get_many); `compute(key)` then runs once per missing key, in order, and its
   /// result is cached for `ttl`. Element i answers keys[i]. Exceptions and backend
   /// failures behave as in `cached` (single-flight and the CallOptions do not apply here).
   template <class F, class Rep, class Period>
-    requires std::invocable<F&, const std::string&>
-  std::vector<std::decay_t<std::invoke_result_t<F&, const std::string&>>> cached_many(
-      std::span<const std::string> keys, const NamespaceSet& namespaces, std::chrono::duration<Rep, Period> ttl,
-      F&& compute);
+  requires std::invocable<F&, const std::string&>
+      std::vector<std::decay_t<std::invoke_result_t<F&, const std::string&>>> cached_many(
+          std::span<const std::string> keys, const NamespaceSet& namespaces,
+          std::chrono::duration<Rep, Period> ttl, F&& compute);
 
   /// Stores `value` for (`key`, `namespaces`) under their current generations, for `ttl`.
   /// String literals and string_views are stored as std::string. A backend failure or an
@@ -257,14 +257,14 @@ class Cache {
   template <class T>
   std::optional<T> decode_entry(const std::optional<detail::Entry>& entry);
   template <class T>
-  void store_value(const detail::ReadResult& read, const T& value,
-                   std::chrono::milliseconds ttl, std::chrono::microseconds compute_time);
+  void store_value(const detail::ReadResult& read, const T& value, std::chrono::milliseconds ttl,
+                   std::chrono::microseconds compute_time);
   template <class T, class F>
   T compute_and_store(const detail::ReadResult& read, F& compute, std::chrono::milliseconds ttl,
                       const CallOptions& options);
   template <class T, class F>
-  T compute_as_leader(const detail::ReadResult& read, const std::shared_ptr<detail::Flight>& flight, F& compute,
-                      std::chrono::milliseconds ttl, const CallOptions& options);
+  T compute_as_leader(const detail::ReadResult& read, const std::shared_ptr<detail::Flight>& flight,
+                      F& compute, std::chrono::milliseconds ttl, const CallOptions& options);
   template <class T, class F>
   T compute_shared(const detail::ReadResult& read, F& compute, std::chrono::milliseconds ttl,
                    const CallOptions& options, const std::optional<T>& stale);

@@ -20,8 +20,11 @@
 namespace gencache {
 
 template <class T>
-struct codec<T, std::enable_if_t<std::is_class_v<T> && boost::describe::has_describe_members<T>::value>> {
-  static std::string encode(const T& value) { return boost::json::serialize(boost::json::value_from(value)); }
+struct codec<
+    T, std::enable_if_t<std::is_class_v<T> && boost::describe::has_describe_members<T>::value>> {
+  static std::string encode(const T& value) {
+    return boost::json::serialize(boost::json::value_from(value));
+  }
 
   /// Bytes that are not JSON, or JSON of another shape, do not decode (a miss).
   static std::optional<T> decode(std::string_view bytes) {

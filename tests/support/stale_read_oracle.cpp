@@ -58,10 +58,12 @@ OracleResult run_stale_read_oracle(Cache& cache, Cache& writers, const OracleCon
         const std::uint64_t floor_b = completed[b].load();
         const std::string key = fmt::format("k{}:{}:{}", rng() % config.keys_per_namespace, a, b);
         const std::string value = cache.cached(key, set, std::chrono::minutes(1), [&] {
-          return fmt::format("{} {} ", data[a].load(), data[b].load()) + std::string(config.value_padding, 'p');
+          return fmt::format("{} {} ", data[a].load(), data[b].load()) +
+                 std::string(config.value_padding, 'p');
         });
         std::uint64_t seen_a = 0, seen_b = 0;
-        if (std::sscanf(value.c_str(), "%lu %lu", &seen_a, &seen_b) != 2 || seen_a < floor_a || seen_b < floor_b)
+        if (std::sscanf(value.c_str(), "%lu %lu", &seen_a, &seen_b) != 2 || seen_a < floor_a ||
+            seen_b < floor_b)
           stale.fetch_add(1);
         reads.fetch_add(1);
       }

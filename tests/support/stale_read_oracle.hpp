@@ -30,8 +30,9 @@ struct OracleResult {
   std::uint64_t reads = 0;
   std::uint64_t stale_reads = 0;
   std::uint64_t bumps = 0;
-  std::uint64_t failed_bumps = 0;  ///< bumps that threw (the promise covers only bumps that returned)
-  std::uint64_t cache_hits = 0;    ///< reads answered from the cache (from Stats)
+  std::uint64_t failed_bumps =
+      0;                         ///< bumps that threw (the promise covers only bumps that returned)
+  std::uint64_t cache_hits = 0;  ///< reads answered from the cache (from Stats)
 };
 
 /// Readers use `readers`, writers bump through `writers`: two Caches on the same backend

@@ -42,8 +42,8 @@ TestBackend make_test_backend(std::string_view kind) {
   if (kind == "memcached_ascii" || kind == "memcached_binary") {
     MemcachedOptions options;
     options.servers = {shared_server().address()};
-    options.protocol =
-        kind == "memcached_binary" ? MemcachedOptions::Protocol::binary : MemcachedOptions::Protocol::ascii;
+    options.protocol = kind == "memcached_binary" ? MemcachedOptions::Protocol::binary
+                                                  : MemcachedOptions::Protocol::ascii;
     options.io_timeout = std::chrono::milliseconds(500);
     options.connect_timeout = std::chrono::milliseconds(500);
     return {make_memcached_backend(std::move(options)), random_prefix()};

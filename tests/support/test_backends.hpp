@@ -1,7 +1,7 @@
 #pragma once
 // Backends the behavioural suites run against. Memcached and Redis servers are started by
-// the tests themselves (one per process, on a free loopback port); each test gets a fresh random key
-// prefix so tests never see each other's data.
+// the tests themselves (one per process, on a free loopback port); each test gets a fresh random
+// key prefix so tests never see each other's data.
 
 #include <memory>
 #include <string>

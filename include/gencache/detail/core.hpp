@@ -8,10 +8,10 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <typeinfo>
-#include <span>
 #include <vector>
 
 #include "gencache/clock.hpp"
@@ -35,12 +35,21 @@ struct Entry {
 
 /// The outcome of reading one entry: the generations were read (or the backend failed).
 struct ReadResult {
-  bool backend_ok = false;    ///< false: the backend failed; do not write back
-  std::string versioned_key;  ///< where the entry lives at the generations that were read
+  bool backend_ok = false;     ///< false: the backend failed; do not write back
+  std::string versioned_key;   ///< where the entry lives at the generations that were read
   std::optional<Entry> entry;  ///< a decoded envelope, or nullopt on a miss
 };
 
-enum class Event { hit, miss, corrupt, compute, stale_served, early_refresh, coalesced, lease_wait };
+enum class Event {
+  hit,
+  miss,
+  corrupt,
+  compute,
+  stale_served,
+  early_refresh,
+  coalesced,
+  lease_wait
+};
 
 /// Reads the generations of `namespaces` and the entry stored under them. Never throws a
 /// backend failure: it is counted and reported, and `backend_ok` is false.
@@ -49,13 +58,14 @@ ReadResult read_entry(CacheCore& core, std::string_view key, const NamespaceSet&
 /// Several entries of the same namespaces, read together.
 struct ReadBatch {
   bool backend_ok = false;
-  std::vector<std::string> versioned_keys;   ///< one per key when backend_ok
+  std::vector<std::string> versioned_keys;    ///< one per key when backend_ok
   std::vector<std::optional<Entry>> entries;  ///< one per key (nullopt: miss)
 };
 
 /// read_entry for many keys: the counters and all entries in one round trip in steady
 /// state (two after a bump). Never throws a backend failure.
-ReadBatch read_entries(CacheCore& core, std::span<const std::string_view> keys, const NamespaceSet& namespaces);
+ReadBatch read_entries(CacheCore& core, std::span<const std::string_view> keys,
+                       const NamespaceSet& namespaces);
 
 /// Reads only the generations and returns where the entry lives (`entry` stays empty).
 ReadResult resolve_key(CacheCore& core, std::string_view key, const NamespaceSet& namespaces);
@@ -90,7 +100,8 @@ FlightTicket join_flight(CacheCore& core, const std::string& key);
 FlightTicket try_lead(CacheCore& core, const std::string& key);
 /// The leader publishes its result (or error) and retires the flight.
 void finish_flight(CacheCore& core, const std::string& key, const std::shared_ptr<Flight>& flight,
-                   std::shared_ptr<const void> value, const std::type_info* type, std::exception_ptr error);
+                   std::shared_ptr<const void> value, const std::type_info* type,
+                   std::exception_ptr error);
 /// Waits for the leader. Rethrows its exception; returns null if it produced another type.
 std::shared_ptr<const void> wait_flight(Flight& flight, const std::type_info& type);
 
@@ -100,7 +111,8 @@ enum class Lease { acquired, held_elsewhere, unavailable };
 Lease acquire_lease(CacheCore& core, const ReadResult& read, std::chrono::milliseconds ttl);
 void release_lease(CacheCore& core, const ReadResult& read) noexcept;
 /// Polls for the entry with bounded exponential backoff for at most `wait`.
-std::optional<Entry> poll_for_entry(CacheCore& core, const ReadResult& read, std::chrono::milliseconds wait);
+std::optional<Entry> poll_for_entry(CacheCore& core, const ReadResult& read,
+                                    std::chrono::milliseconds wait);
 
 // ---- freshness ----
 
