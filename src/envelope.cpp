@@ -177,6 +177,16 @@ std::optional<Entry> decode_envelope(std::string_view bytes) {
   if (get_le<std::uint32_t>(bytes, 32) != crc_of(bytes.substr(0, 32), payload)) return std::nullopt;
   if (kind == static_cast<unsigned char>(EntryKind::absent) && length != 0) return std::nullopt;
 
+  // Times the Cache can write (within about 139 years of 1970, TTLs and compute times
+  // below 2^42): anything else is foreign bytes, and would overflow time arithmetic.
+  constexpr std::int64_t kTimeLimit = std::int64_t{1} << 42;
+  const auto created_ms = get_le<std::int64_t>(bytes, 4);
+  const auto ttl_ms = get_le<std::int64_t>(bytes, 12);
+  const auto compute_us = get_le<std::int64_t>(bytes, 20);
+  if (created_ms < -kTimeLimit || created_ms > kTimeLimit || ttl_ms < 0 || ttl_ms > kTimeLimit ||
+      compute_us < 0 || compute_us > kTimeLimit)
+    return std::nullopt;
+
   Entry entry;
   entry.kind = static_cast<EntryKind>(kind);
   entry.created = Clock::time_point(std::chrono::milliseconds(get_le<std::int64_t>(bytes, 4)));

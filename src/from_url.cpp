@@ -62,11 +62,13 @@ SplitUrl split(std::string_view url) {
   out.authority = rest.substr(0, slash);
   if (slash != std::string_view::npos) out.path = rest.substr(slash);
   if (!query.empty()) {
-    auto parsed = boost::urls::parse_query(query);
+    // Boost.URL 1.81 reads its argument up to a NUL: give it a NUL-terminated copy.
+    const std::string query_text(query);
+    auto parsed = boost::urls::parse_query(query_text);
     if (!parsed)
       throw config_error(fmt::format("cache URL '{}' has a malformed query: {}", redacted(url),
                                      parsed.error().message()));
-    for (auto param : boost::urls::params_view(query)) {
+    for (auto param : boost::urls::params_view(query_text)) {
       if (param.key.empty())
         throw config_error(
             fmt::format("cache URL '{}' has an empty parameter name", redacted(url)));
