@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <boost/url/pct_string_view.hpp>
 
 #include "gencache/error.hpp"
 
@@ -150,6 +151,13 @@ std::optional<std::string> UrlOptions::take_choice(
   if (!raw) return std::nullopt;
   if (std::find(choices.begin(), choices.end(), *raw) != choices.end()) return raw;
   fail(name, *raw, fmt::format("one of {}", fmt::join(choices, ", ")));
+}
+
+std::string decode_userinfo(std::string_view scheme, std::string_view text, std::string_view part) {
+  auto encoded = boost::urls::make_pct_string_view(text);
+  if (!encoded)
+    throw config_error(fmt::format("{}:// URL: the {} has a malformed %-escape", scheme, part));
+  return encoded->decode();
 }
 
 void UrlOptions::finish() const {

@@ -47,6 +47,10 @@ class UrlOptions {
   std::vector<std::string> accepted_;
 };
 
+/// The `user:password` part of `scheme://user:password@host`, percent-decoded. Throws
+/// config_error naming the `part` ("user name", "password"), never quoting the text.
+std::string decode_userinfo(std::string_view scheme, std::string_view text, std::string_view part);
+
 // Parsers shared with tests; each throws std::invalid_argument on bad text.
 std::chrono::microseconds parse_duration(std::string_view text);
 std::size_t parse_size(std::string_view text);

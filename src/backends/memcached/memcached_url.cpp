@@ -2,7 +2,6 @@
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
-#include <boost/url/pct_string_view.hpp>
 
 #include "backends/memcached/memcached_config.hpp"
 #include "backends/memcached/server_address.hpp"
@@ -31,19 +30,11 @@ std::optional<Unit> take_duration(UrlOptions& params, std::string_view name, Uni
   return rounded;
 }
 
-// Percent-decodes one part of the user information without ever quoting it.
-std::string decode_userinfo(std::string_view text, std::string_view part) {
-  auto encoded = boost::urls::make_pct_string_view(text);
-  if (!encoded)
-    throw config_error(fmt::format("memcached:// URL: the {} has a malformed %-escape", part));
-  return encoded->decode();
-}
-
 void read_userinfo(std::string_view userinfo, MemcachedOptions& options) {
   const auto colon = userinfo.find(':');
-  options.username = decode_userinfo(userinfo.substr(0, colon), "user name");
+  options.username = decode_userinfo("memcached", userinfo.substr(0, colon), "user name");
   if (colon != std::string_view::npos)
-    options.password = decode_userinfo(userinfo.substr(colon + 1), "password");
+    options.password = decode_userinfo("memcached", userinfo.substr(colon + 1), "password");
   if (options.username.empty())
     throw config_error("memcached:// URL: the user name before '@' is empty");
 }

@@ -4,7 +4,6 @@
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
-#include <boost/url/pct_string_view.hpp>
 
 #include "backends/redis/redis_config.hpp"
 #include "gencache/error.hpp"
@@ -42,19 +41,11 @@ std::optional<std::uint32_t> parse_number(std::string_view digits, std::uint32_t
   return value;
 }
 
-// Percent-decodes one part of the user information without ever quoting it.
-std::string decode_userinfo(std::string_view text, std::string_view part) {
-  auto encoded = boost::urls::make_pct_string_view(text);
-  if (!encoded)
-    throw config_error(fmt::format("redis:// URL: the {} has a malformed %-escape", part));
-  return encoded->decode();
-}
-
 void read_userinfo(std::string_view userinfo, RedisOptions& options) {
   const auto colon = userinfo.find(':');
-  options.username = decode_userinfo(userinfo.substr(0, colon), "user name");
+  options.username = decode_userinfo("redis", userinfo.substr(0, colon), "user name");
   if (colon != std::string_view::npos)
-    options.password = decode_userinfo(userinfo.substr(colon + 1), "password");
+    options.password = decode_userinfo("redis", userinfo.substr(colon + 1), "password");
   if (options.password.empty())
     throw config_error(
         "redis:// URL: the user information before '@' has no password: expected "
