@@ -14,6 +14,17 @@
 
 namespace gencache {
 
+/// Receives the values Backend::visit_many finds, as views into the backend's own buffers.
+class ValueVisitor {
+ public:
+  /// `value` is the value of `keys[index]`; the view is valid only during this call.
+  /// Must not throw and must not call back into the backend that calls it.
+  virtual void found(std::size_t index, std::string_view value) noexcept = 0;
+
+ protected:
+  ~ValueVisitor() = default;
+};
+
 /// Storage primitives. All calls are thread-safe. Keys handed to a backend are at most
 /// 250 bytes of printable non-space ASCII (the Cache guarantees it).
 ///
@@ -33,6 +44,14 @@ class Backend {
   /// `values[i]` is the value of `keys[i]`, or std::nullopt when absent.
   virtual void get_many(std::span<const std::string_view> keys,
                         std::vector<std::optional<std::string>>& values) = 0;
+
+  /// get_many without copies: fetches every key in one round trip and calls
+  /// `visitor.found(i, value)` for each `keys[i]` that is present (absent keys are not
+  /// visited; a key listed twice may be visited twice). The Cache reads through this, so
+  /// a backend that can lend its buffers (an in-process store under its lock, a client
+  /// library's receive buffer) should override it. The default calls get_many and visits
+  /// the copies.
+  virtual void visit_many(std::span<const std::string_view> keys, ValueVisitor& visitor);
 
   /// Stores `value` under `key`, replacing what was there.
   virtual void set(std::string_view key, std::string_view value, std::chrono::milliseconds ttl) = 0;
