@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -32,6 +33,7 @@
 #include "gencache/error.hpp"
 #include "support/backend_calls.hpp"
 #include "support/redis_server.hpp"
+#include "support/scripted_redis_server.hpp"
 #include "url_options.hpp"
 
 namespace gencache {
@@ -64,6 +66,34 @@ bool loopback_ipv6_available() {
   const bool bound = bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0;
   close(fd);
   return bound;
+}
+
+// What a visit_many call visited, in order, with copies of the lent values.
+class RecordingVisitor final : public ValueVisitor {
+ public:
+  void found(std::size_t index, std::string_view value) noexcept override {
+    visits.emplace_back(index, std::string(value));
+  }
+  std::vector<std::pair<std::size_t, std::string>> visits;
+};
+
+using Visits = std::vector<std::pair<std::size_t, std::string>>;
+
+Visits visit_many(Backend& backend, const std::vector<std::string>& keys) {
+  const std::vector<std::string_view> views(keys.begin(), keys.end());
+  RecordingVisitor visitor;
+  backend.visit_many(views, visitor);
+  return visitor.visits;
+}
+
+// A backend on a ScriptedRedisServer: short timeouts, one connection at a time.
+std::shared_ptr<Backend> backend_on(const test::ScriptedRedisServer& server) {
+  RedisOptions options;
+  options.port = server.port();
+  options.io_timeout = 1s;
+  options.connect_timeout = 1s;
+  options.pool_max = 1;
+  return make_redis_backend(options);
 }
 
 RedisOptions options_for(const test::RedisServer& server) {
@@ -153,6 +183,101 @@ TEST_F(RedisBackendTest, BinaryValuesWithNulAndZeroLengthValuesRoundTrip) {
   EXPECT_EQ(values[1], protocol_lookalike);
   EXPECT_EQ(values[2], std::optional<std::string>(""));
   EXPECT_EQ(values[3], std::optional<std::string>(""));
+}
+
+// --- visit_many: get_many without copies -------------------------------------------------
+
+TEST_F(RedisBackendTest, VisitManyVisitsEachPresentKeyAtItsIndexAndSkipsAbsentOnes) {
+  backend->set("a", "1", kNoTtl);
+  backend->set("c", "3", kNoTtl);
+  EXPECT_EQ(visit_many(*backend, {"absent", "c", "other absent", "a"}),
+            (Visits{{1, "3"}, {3, "1"}}));
+  EXPECT_EQ(visit_many(*backend, {"absent", "other absent"}), Visits{});
+}
+
+TEST_F(RedisBackendTest, VisitManyVisitsAKeyListedTwiceAtBothIndices) {
+  backend->set("a", "1", kNoTtl);
+  EXPECT_EQ(visit_many(*backend, {"a", "b", "a", "a"}), (Visits{{0, "1"}, {2, "1"}, {3, "1"}}));
+}
+
+TEST_F(RedisBackendTest, VisitManyOfNoKeysVisitsNothingWithoutAskingTheServer) {
+  server.stop();
+  EXPECT_EQ(visit_many(*backend, {}), Visits{});
+}
+
+TEST_F(RedisBackendTest, VisitManyOfAThousandKeysIsOneMgetAndVisitsEachPresentOne) {
+  const auto keys = numbered_keys("many:", 1000);
+  Visits expected;
+  for (std::size_t i = 0; i < keys.size(); i += 3) {
+    const std::string value = fmt::format("value of {}", keys[i]);
+    backend->set(keys[i], value, kNoTtl);
+    expected.emplace_back(i, value);
+  }
+  server.command({"CONFIG", "RESETSTAT"});
+  EXPECT_EQ(visit_many(*backend, keys), expected);
+  const std::string stats = server.command({"INFO", "commandstats"});
+  EXPECT_THAT(stats, HasSubstr("cmdstat_mget:calls=1,"));
+  EXPECT_THAT(stats, Not(HasSubstr("cmdstat_get:")));
+}
+
+TEST_F(RedisBackendTest, VisitManyLendsBinaryAndZeroLengthValuesWhole) {
+  std::string every_byte;
+  for (int b = 0; b < 256; ++b) every_byte.push_back(static_cast<char>(b));
+  const std::string large(300 * 1024, 'L');  // arrives in many reads
+  backend->set("bytes", every_byte, kNoTtl);
+  backend->set("empty", "", kNoTtl);
+  backend->set("large", large, kNoTtl);
+  EXPECT_EQ(visit_many(*backend, {"bytes", "empty", "large"}),
+            (Visits{{0, every_byte}, {1, ""}, {2, large}}));
+}
+
+TEST_F(RedisBackendTest, VisitManyOnAStoppedServerThrowsBackendUnavailableAndVisitsNothing) {
+  backend->set("k", "v", kNoTtl);
+  server.stop();
+  RecordingVisitor visitor;
+  const std::string_view keys[] = {"k"};
+  const std::string message = message_thrown_by([&] { backend->visit_many(keys, visitor); });
+  EXPECT_THAT(message, HasSubstr(fmt::format("redis://{}: visit_many failed", server.address())));
+  EXPECT_EQ(code_thrown_by([&] { backend->visit_many(keys, visitor); }), errc::backend_unavailable);
+  EXPECT_TRUE(visitor.visits.empty());
+  server.start();
+  EXPECT_EQ(visit_many(*backend, {"k", "absent"}), Visits{})
+      << "the restarted server has lost its keys, and is asked again at once";
+}
+
+TEST(RedisBackend, ReadRepliesOfTheWrongShapeThrowProtocolVisitNothingAndDropTheConnection) {
+  // MGET of two keys, answered: not an array; an array of one; an integer element; a nil
+  // array; then right. get_many shares the code path: its last answer is right too.
+  test::ScriptedRedisServer server({":5\r\n", "*1\r\n$1\r\nx\r\n", "*2\r\n$1\r\nx\r\n:1\r\n",
+                                    "*-1\r\n", "*2\r\n$-1\r\n$1\r\ny\r\n",
+                                    "*2\r\n:1\r\n$1\r\ny\r\n", "*2\r\n$1\r\nx\r\n$-1\r\n"});
+  auto scripted = backend_on(server);
+  const std::string_view keys[] = {"k0", "k1"};
+  const std::vector<std::string> expected_accounts = {
+      "expected an array of 2 values, got an integer",
+      "expected an array of 2 values, got an array",
+      "expected a bulk string or nil for each key, got an integer",
+      "expected an array of 2 values, got nil",
+  };
+  for (std::size_t i = 0; i < expected_accounts.size(); ++i) {
+    RecordingVisitor visitor;
+    std::optional<backend_error> thrown;
+    try {
+      scripted->visit_many(keys, visitor);
+    } catch (const backend_error& e) {
+      thrown = e;
+    }
+    ASSERT_TRUE(thrown.has_value()) << expected_accounts[i];
+    EXPECT_EQ(thrown->code(), errc::protocol);
+    EXPECT_THAT(thrown->what(), HasSubstr("visit_many failed: " + expected_accounts[i]));
+    EXPECT_TRUE(visitor.visits.empty()) << "nothing visited before the whole reply was checked";
+  }
+  EXPECT_EQ(visit_many(*scripted, {"k0", "k1"}), (Visits{{1, "y"}}));
+  EXPECT_EQ(code_thrown_by([&] { get_many(*scripted, {"k0", "k1"}); }), errc::protocol);
+  EXPECT_EQ(get_many(*scripted, {"k0", "k1"}),
+            (std::vector<std::optional<std::string>>{"x", std::nullopt}));
+  EXPECT_EQ(server.connections(), 6u)
+      << "each reply of the wrong shape closed its connection; the right ones kept theirs";
 }
 
 // --- counters ---------------------------------------------------------------------------

@@ -2,7 +2,9 @@
 
 #include <hiredis/hiredis.h>
 
+#include <cstddef>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include <fmt/format.h>
@@ -55,21 +57,13 @@ class RedisBackend final : public Backend {
   void get_many(std::span<const std::string_view> keys,
                 std::vector<std::optional<std::string>>& values) override {
     values.assign(keys.size(), std::nullopt);
-    if (keys.empty()) return;
-    auto lease = pool_.acquire("get_many");
-    auto mget = lease->command().begin(keys.size() + 1).arg("MGET");
-    for (std::string_view key : keys) mget.arg(key);
-    const Reply reply = lease->round_trip("get_many");
-    check_not_error(*reply, "get_many");
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != keys.size())
-      unexpected(*lease, *reply, "get_many", fmt::format("an array of {} values", keys.size()));
-    for (std::size_t i = 0; i < keys.size(); ++i) {
-      const redisReply& element = *reply->element[i];
-      if (element.type == REDIS_REPLY_STRING)
-        values[i].emplace(text_of(element));
-      else if (element.type != REDIS_REPLY_NIL)
-        unexpected(*lease, element, "get_many", "a bulk string or nil for each key");
-    }
+    read_values(keys, "get_many",
+                [&](std::size_t i, std::string_view value) { values[i].emplace(value); });
+  }
+
+  void visit_many(std::span<const std::string_view> keys, ValueVisitor& visitor) override {
+    read_values(keys, "visit_many",
+                [&](std::size_t i, std::string_view value) { visitor.found(i, value); });
   }
 
   void set(std::string_view key, std::string_view value, std::chrono::milliseconds ttl) override {
@@ -159,6 +153,31 @@ class RedisBackend final : public Backend {
     connection.mark_broken();
     detail::throw_redis_error(config_.description, operation, errc::protocol,
                               fmt::format("expected {}, got {}", expected, type_name(reply.type)));
+  }
+
+  // One MGET for `keys`; calls `found(i, value)` for each present `keys[i]`, with `value` a
+  // view into the hiredis reply. The whole reply is checked before the first call, so a
+  // reply of the wrong shape throws without having reported any value.
+  template <typename Found>
+  void read_values(std::span<const std::string_view> keys, std::string_view operation,
+                   Found&& found) {
+    if (keys.empty()) return;
+    auto lease = pool_.acquire(operation);
+    auto mget = lease->command().begin(keys.size() + 1).arg("MGET");
+    for (std::string_view key : keys) mget.arg(key);
+    const Reply reply = lease->round_trip(operation);
+    check_not_error(*reply, operation);
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != keys.size())
+      unexpected(*lease, *reply, operation, fmt::format("an array of {} values", keys.size()));
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      const redisReply& element = *reply->element[i];
+      if (element.type != REDIS_REPLY_STRING && element.type != REDIS_REPLY_NIL)
+        unexpected(*lease, element, operation, "a bulk string or nil for each key");
+    }
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      const redisReply& element = *reply->element[i];
+      if (element.type == REDIS_REPLY_STRING) found(i, text_of(element));
+    }
   }
 
   bool remove_key(std::string_view key, std::string_view operation) {
