@@ -527,6 +527,40 @@ TEST_F(RedisBackendTest, HungServerMakesCallsTimeOutWithinTheBoundAndResumeRecov
   EXPECT_TRUE(*counter == 11 || *counter == 12) << *counter;  // the timed-out +1 may have landed
 }
 
+TEST_F(RedisBackendTest, AReplyLateAfterAnIoTimeoutIsNeverReadAsTheNextCallsReply) {
+  // The flake this guards against: a bump's increment returning the counter's previous
+  // value, the late answer to an increment that had timed out on the same connection.
+  RedisOptions options = options_for(server);
+  options.io_timeout = 1s;  // the second call must outlast the pause
+  options.pool_max = 1;     // the second call surely takes the slot the timed-out call had
+  auto single = make_redis_backend(options);
+  ASSERT_TRUE(single->create_counter("generation", 1, kNoTtl));
+  EXPECT_EQ(single->increment("generation", 1), 2u);  // the script is loaded
+
+  server.pause();
+  EXPECT_EQ(code_thrown_by([&] { single->increment("generation", 1); }), errc::timeout);
+  // The second call goes out while the server is still hung, so nothing on the socket can
+  // tell it the timed-out call's answer (":3") is still to come: only dropping the
+  // connection that timed out keeps it from reading that answer as its own.
+  std::optional<std::uint64_t> second;
+  std::thread caller([&] { second = single->increment("generation", 10); });
+  std::this_thread::sleep_for(100ms);
+  server.resume();
+  caller.join();
+  EXPECT_EQ(second, 13u) << "3 is the late reply to the call that timed out";
+  EXPECT_EQ(get(*single, "generation"), "13");
+}
+
+TEST(RedisBackend, BytesThatCameWithAReplyUnaskedAreNeverReadAsTheNextCallsReply) {
+  // A server (or proxy) that answers SET with a status and a stray integer in one write:
+  // hiredis reads both, and the integer waits in its buffer where poll() cannot see it.
+  test::ScriptedRedisServer server({"+OK\r\n:7\r\n", ":42\r\n"});
+  auto scripted = backend_on(server);
+  scripted->set("k", "v", kNoTtl);
+  EXPECT_EQ(scripted->increment("generation", 1), 42u) << "7 is the stray reply";
+  EXPECT_EQ(server.connections(), 2u) << "the connection holding the stray reply was dropped";
+}
+
 TEST_F(RedisBackendTest, HungServerDuringSelectTimesOutWithinConnectTimeout) {
   RedisOptions options = options_for(server);
   options.db = 1;  // SELECT on connect

@@ -154,6 +154,10 @@ void RedisConnection::throw_error(std::string_view operation, errc code,
 bool RedisConnection::usable_when_idle() const noexcept {
   // A command left half written (an exception while building it) would prefix the next.
   if (broken_ || !pending_.empty()) return false;
+  // Bytes that arrived with the last reply but belong to no call (an answer to nothing
+  // asked) sit in hiredis's buffer, out of poll's sight; the next call would read them.
+  const redisReader* reader = context_->reader;
+  if (reader != nullptr && reader->pos < reader->len) return false;
   pollfd idle{context_->fd, POLLIN | POLLRDHUP, 0};
   return poll(&idle, 1, 0) == 0;
 }

@@ -56,7 +56,7 @@ class RedisConnection {
   bool broken() const noexcept { return broken_; }
   /// Whether a connection taken from the pool can serve a call: it has not failed, holds
   /// no unsent command, and the server neither closed it (a restart, an idle `timeout`)
-  /// nor sent anything unasked while it sat idle.
+  /// nor sent anything unasked (with the last reply, or while it sat idle).
   bool usable_when_idle() const noexcept;
 
  private:
