@@ -302,6 +302,20 @@ TEST_F(RedisBackendTest, IncrementWorksFromTheLargestFreshGeneration) {
   EXPECT_EQ(backend->increment("counter", 1), near_limit + 1);
 }
 
+TEST_F(RedisBackendTest, IncrementReturnsTheExactNewValueAboveTwoToThe53) {
+  // Fresh generations lie in [2^32, 2^62): a value passed through a Lua number (a double)
+  // would come back rounded, and a bump could report the generation it replaced.
+  for (const std::uint64_t start :
+       {(std::uint64_t{1} << 53) + 1, (std::uint64_t{1} << 62) - 100, 4582603282083788910u,
+        1793832971322490060u, 36331528503032905u}) {
+    const std::string key = fmt::format("counter:{}", start);
+    ASSERT_TRUE(backend->create_counter(key, start, kNoTtl));
+    EXPECT_EQ(backend->increment(key, 1), start + 1) << start;
+    EXPECT_EQ(backend->increment(key, 1000), start + 1001) << start;
+    EXPECT_EQ(get(*backend, key), std::to_string(start + 1001));
+  }
+}
+
 TEST_F(RedisBackendTest, IncrementPastRedisSigned64BitLimitThrowsProtocolAndChangesNothing) {
   const std::uint64_t largest = std::uint64_t{INT64_MAX};
   ASSERT_TRUE(backend->create_counter("counter", largest, kNoTtl));
@@ -552,9 +566,9 @@ TEST_F(RedisBackendTest, AReplyLateAfterAnIoTimeoutIsNeverReadAsTheNextCallsRepl
 }
 
 TEST(RedisBackend, BytesThatCameWithAReplyUnaskedAreNeverReadAsTheNextCallsReply) {
-  // A server (or proxy) that answers SET with a status and a stray integer in one write:
-  // hiredis reads both, and the integer waits in its buffer where poll() cannot see it.
-  test::ScriptedRedisServer server({"+OK\r\n:7\r\n", ":42\r\n"});
+  // A server (or proxy) that answers SET with a status and a stray "7" in one write:
+  // hiredis reads both, and the "7" waits in its buffer where poll() cannot see it.
+  test::ScriptedRedisServer server({"+OK\r\n$1\r\n7\r\n", "$2\r\n42\r\n"});
   auto scripted = backend_on(server);
   scripted->set("k", "v", kNoTtl);
   EXPECT_EQ(scripted->increment("generation", 1), 42u) << "7 is the stray reply";

@@ -2,9 +2,11 @@
 
 #include <hiredis/hiredis.h>
 
+#include <charconv>
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <utility>
 
 #include <fmt/format.h>
@@ -111,9 +113,18 @@ class RedisBackend final : public Backend {
     }
     check_not_error(*reply, "increment");
     if (reply->type == REDIS_REPLY_NIL) return std::nullopt;
-    if (reply->type != REDIS_REPLY_INTEGER || reply->integer < 0)
-      unexpected(*lease, *reply, "increment", "a non-negative integer or nil");
-    return static_cast<std::uint64_t>(reply->integer);
+    if (reply->type != REDIS_REPLY_STRING)
+      unexpected(*lease, *reply, "increment", "the new value as a bulk string, or nil");
+    const std::string_view text = text_of(*reply);
+    std::uint64_t value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size() || text.empty()) {
+      lease->mark_broken();
+      detail::throw_redis_error(
+          config_.description, "increment", errc::protocol,
+          fmt::format("expected the new value in decimal, got '{}'", text.substr(0, 40)));
+    }
+    return value;
   }
 
   bool create_counter(std::string_view key, std::uint64_t initial,
