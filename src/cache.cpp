@@ -162,22 +162,67 @@ void fetch_into(Backend& backend, StripedStats& stats, std::span<const std::stri
                                     backend.describe(), values.size(), keys.size()));
 }
 
-// The working vectors of one read, kept per thread so that a steady-state read does not
-// allocate them anew. A nested read on the same thread (from the error hook) gets fresh
-// vectors instead.
+// What one read's visit_many lends: the counters (keys [0, n)) parsed in place, the
+// entries (keys [n, n + count)) decoded in place, so the payload is the only copy made.
+class ReadVisitor final : public ValueVisitor {
+ public:
+  ReadVisitor(std::span<std::optional<std::uint64_t>> counters, std::span<bool> counter_bad,
+              std::span<std::optional<Entry>> entries) noexcept
+      : counters_(counters), counter_bad_(counter_bad), entries_(entries) {}
+
+  void found(std::size_t index, std::string_view value) noexcept override {
+    if (index < counters_.size()) {
+      counters_[index] = parse_counter_text(value);
+      counter_bad_[index] = !counters_[index];
+      return;
+    }
+    index -= counters_.size();
+    if (index >= entries_.size()) return;
+    try {
+      entries_[index] = decode_envelope(value);
+      if (!entries_[index]) ++corrupt_;
+    } catch (...) {  // only std::bad_alloc
+      entries_[index].reset();
+      failed_ = true;
+    }
+  }
+
+  std::size_t corrupt() const noexcept { return corrupt_; }
+  bool failed() const noexcept { return failed_; }
+
+ private:
+  std::span<std::optional<std::uint64_t>> counters_;
+  std::span<bool> counter_bad_;
+  std::span<std::optional<Entry>> entries_;
+  std::size_t corrupt_ = 0;
+  bool failed_ = false;
+};
+
+// The working storage of one read, kept per thread so that a steady-state read does not
+// allocate it anew. A nested read on the same thread (from the error hook) gets fresh
+// storage instead.
 struct ReadScratch {
   std::vector<std::string> counter_keys;
   std::vector<std::string_view> keys;
   std::vector<std::uint64_t> generations;
-  std::vector<std::optional<std::string>> values;
+  std::vector<std::optional<std::uint64_t>> counters;
+  std::unique_ptr<bool[]> counter_bad;
+  std::size_t counter_bad_size = 0;
   bool in_use = false;
 
-  // Only the vectors' capacity is kept, and only that of ordinary reads.
+  std::span<bool> bad_flags(std::size_t n) {
+    if (n > counter_bad_size) {
+      counter_bad = std::make_unique<bool[]>(n);
+      counter_bad_size = n;
+    }
+    std::fill_n(counter_bad.get(), n, false);
+    return {counter_bad.get(), n};
+  }
+
+  // Only the capacity of ordinary reads is kept.
   void release() noexcept {
     constexpr std::size_t kKeepKeys = 256;
-    values.clear();
-    if (values.capacity() > kKeepKeys) values.shrink_to_fit();
-    if (counter_keys.capacity() > kKeepKeys) {
+    if (counter_keys.size() > kKeepKeys) {
       counter_keys.clear();
       counter_keys.shrink_to_fit();
     }
@@ -220,21 +265,44 @@ std::vector<std::optional<std::string>> CacheCore::fetch(std::span<const std::st
   return values;
 }
 
-std::optional<std::uint64_t> CacheCore::parse_counter(const std::string& counter_key,
-                                                      const std::optional<std::string>& raw) {
-  if (!raw) return std::nullopt;
-  std::string_view text(*raw);
+std::optional<std::uint64_t> parse_counter_text(std::string_view text) noexcept {
   // Memcached pads a counter that shrank in width with trailing spaces.
   while (!text.empty() && (text.back() == ' ' || text.back() == '\r' || text.back() == '\n'))
     text.remove_suffix(1);
   std::uint64_t value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
-    throw backend_error(errc::corrupt_value,
-                        fmt::format("{}: the generation counter {} holds non-numeric bytes",
-                                    backend_->describe(), counter_key));
-  }
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
   return value;
+}
+
+std::optional<std::uint64_t> CacheCore::parse_counter(const std::string& counter_key,
+                                                      const std::optional<std::string>& raw) {
+  if (!raw) return std::nullopt;
+  if (auto value = parse_counter_text(*raw)) return value;
+  throw_poisoned_counter(counter_key);
+}
+
+// A counter holding anything but a number cannot say which generation is current. It is
+// replaced by a fresh value, never used before, which invalidates its namespace as a bump
+// would; the read that found it fails open (its caller computes and nothing is stored), so
+// no value is ever stored under a generation this read did not see as current.
+void CacheCore::throw_poisoned_counter(const std::string& counter_key) {
+  stats_.add(StripedStats::corrupt);
+  std::string repair = "not replaced";
+  try {
+    char digits[20];
+    const auto end = std::to_chars(digits, digits + sizeof digits, fresh_generation()).ptr;
+    stats_.add(StripedStats::round_trips);
+    backend_->set(counter_key, std::string_view(digits, static_cast<std::size_t>(end - digits)),
+                  counter_ttl_);
+    stats_.add(StripedStats::counter_recreations);
+    repair = "replaced by a fresh generation";
+  } catch (const std::exception& e) {
+    repair = fmt::format("not replaced: {}", e.what());
+  }
+  throw backend_error(errc::corrupt_value,
+                      fmt::format("{}: the generation counter {} held non-numeric bytes ({})",
+                                  backend_->describe(), counter_key, repair));
 }
 
 // A lost or never-created counter starts at a fresh random value, never a used one; when
@@ -256,19 +324,20 @@ std::uint64_t CacheCore::ensure_counter(const std::string& counter_key) {
                                                   backend_->describe(), counter_key));
 }
 
-ReadBatch CacheCore::read_batch(std::span<const std::string_view> user_keys,
-                                const NamespaceSet& namespaces, bool fetch_entries) {
-  ReadBatch batch;
+bool CacheCore::read_into(std::span<const std::string_view> user_keys,
+                          const NamespaceSet& namespaces, bool fetch_entries,
+                          std::span<std::string> versioned_keys,
+                          std::span<std::optional<Entry>> entries) {
   try {
     const std::size_t n = namespaces.size();
     const std::size_t count = user_keys.size();
     ScratchLease scratch;
     std::vector<std::string>& counter_keys = scratch->counter_keys;
-    counter_keys.resize(n);
-    for (std::size_t i = 0; i < n; ++i) counter_keys[i] = counter_key(prefix_, namespaces[i]);
+    if (counter_keys.size() < n) counter_keys.resize(n);
+    for (std::size_t i = 0; i < n; ++i) build_counter_key(counter_keys[i], prefix_, namespaces[i]);
 
     std::vector<std::string_view>& keys = scratch->keys;
-    keys.assign(counter_keys.begin(), counter_keys.end());
+    keys.assign(counter_keys.begin(), counter_keys.begin() + static_cast<std::ptrdiff_t>(n));
     std::vector<std::uint64_t>& generations = scratch->generations;
     generations.assign(n, 0);
     bool all_hinted = true;
@@ -284,64 +353,78 @@ ReadBatch CacheCore::read_batch(std::span<const std::string_view> user_keys,
     // trip. The answer stands only if every counter read matches its hint.
     const bool speculate = all_hinted && (fetch_entries || n == 0);
     if (speculate) {
-      batch.versioned_keys.reserve(count);
-      for (std::string_view key : user_keys)
-        batch.versioned_keys.push_back(versioned_key(prefix_, namespaces, generations, key));
-      if (fetch_entries)
-        keys.insert(keys.end(), batch.versioned_keys.begin(), batch.versioned_keys.end());
+      for (std::size_t k = 0; k < count; ++k) {
+        build_versioned_key(versioned_keys[k], prefix_, namespaces, generations, user_keys[k]);
+        if (fetch_entries) keys.push_back(versioned_keys[k]);
+      }
     }
-    std::vector<std::optional<std::string>>& values = scratch->values;
-    if (!keys.empty()) fetch_into(*backend_, stats_, keys, values);
+    std::vector<std::optional<std::uint64_t>>& counters = scratch->counters;
+    counters.assign(n, std::nullopt);
+    const std::span<bool> counter_bad = scratch->bad_flags(n);
+    std::size_t corrupt = 0;
+    // One round trip: `keys` holds the counters in `counter_slots` (if any), then the
+    // entries that go to `into`.
+    auto visit = [&](std::span<std::optional<std::uint64_t>> counter_slots,
+                     std::span<std::optional<Entry>> into) {
+      for (auto& entry : into) entry.reset();
+      ReadVisitor visitor(counter_slots, counter_bad, into);
+      stats_.add(StripedStats::round_trips);
+      backend_->visit_many(keys, visitor);
+      if (visitor.failed()) throw std::bad_alloc();
+      corrupt += visitor.corrupt();
+    };
+    if (!keys.empty())
+      visit(counters, speculate && fetch_entries ? entries : std::span<std::optional<Entry>>());
 
     bool hints_confirmed = all_hinted;
     for (std::size_t i = 0; i < n; ++i) {
-      std::optional<std::uint64_t> current = parse_counter(counter_keys[i], values[i]);
+      if (counter_bad[i]) throw_poisoned_counter(counter_keys[i]);
+      std::optional<std::uint64_t> current = counters[i];
       if (!current) current = ensure_counter(counter_keys[i]);
       if (*current != generations[i]) hints_confirmed = false;
       generations[i] = *current;
       if (!all_hinted || !hints_confirmed) hints_.remember(counter_keys[i], *current);
     }
 
-    std::size_t first_entry = n;  // where the entries start in `values`
     if (!(hints_confirmed && speculate)) {
       // Cold start or right after a bump: the keys at the generations just read, fetched
       // in a second round trip.
-      batch.versioned_keys.clear();
-      for (std::string_view key : user_keys)
-        batch.versioned_keys.push_back(versioned_key(prefix_, namespaces, generations, key));
-      first_entry = 0;
-      if (fetch_entries) {
-        keys.assign(batch.versioned_keys.begin(), batch.versioned_keys.end());
-        fetch_into(*backend_, stats_, keys, values);
-      }
-    }
-    batch.entries.resize(count);
-    if (fetch_entries) {
+      keys.clear();
       for (std::size_t k = 0; k < count; ++k) {
-        const std::optional<std::string>& raw = values[first_entry + k];
-        if (!raw) continue;
-        batch.entries[k] = decode_envelope(*raw);
-        if (!batch.entries[k]) stats_.add(StripedStats::corrupt);
+        build_versioned_key(versioned_keys[k], prefix_, namespaces, generations, user_keys[k]);
+        keys.push_back(versioned_keys[k]);
+      }
+      if (fetch_entries) {
+        visit({}, entries);
+      } else {
+        for (auto& entry : entries) entry.reset();
       }
     }
-    batch.backend_ok = true;
-    return batch;
+    if (corrupt != 0) stats_.add(StripedStats::corrupt, corrupt);
+    return true;
   } catch (const std::exception& e) {
     report("read", e);
-    ReadBatch failed;
-    failed.entries.resize(user_keys.size());
-    return failed;
+    for (auto& entry : entries) entry.reset();
+    return false;
   }
 }
 
+ReadBatch CacheCore::read_batch(std::span<const std::string_view> user_keys,
+                                const NamespaceSet& namespaces, bool fetch_entries) {
+  ReadBatch batch;
+  batch.versioned_keys.resize(user_keys.size());
+  batch.entries.resize(user_keys.size());
+  batch.backend_ok =
+      read_into(user_keys, namespaces, fetch_entries, batch.versioned_keys, batch.entries);
+  if (!batch.backend_ok) batch.versioned_keys.clear();
+  return batch;
+}
+
 ReadResult CacheCore::read(std::string_view key, const NamespaceSet& namespaces, bool fetch_entry) {
-  ReadBatch batch = read_batch(std::span(&key, 1), namespaces, fetch_entry);
   ReadResult result;
-  result.backend_ok = batch.backend_ok;
-  if (batch.backend_ok) {
-    result.versioned_key = std::move(batch.versioned_keys[0]);
-    result.entry = std::move(batch.entries[0]);
-  }
+  result.backend_ok = read_into(std::span(&key, 1), namespaces, fetch_entry,
+                                std::span(&result.versioned_key, 1), std::span(&result.entry, 1));
+  if (!result.backend_ok) result.versioned_key.clear();
   return result;
 }
 

@@ -17,6 +17,10 @@ namespace gencache::detail {
 
 class BumpOutbox;
 
+/// A counter's value from its decimal text (Memcached may pad it with spaces), or nullopt
+/// if it is not a number below 2^64.
+std::optional<std::uint64_t> parse_counter_text(std::string_view text) noexcept;
+
 /// Stats counters striped over cache lines so threads do not contend on one counter.
 class StripedStats {
  public:
@@ -95,6 +99,12 @@ class CacheCore {
   std::uint64_t ensure_counter(const std::string& counter_key);
   std::optional<std::uint64_t> parse_counter(const std::string& counter_key,
                                              const std::optional<std::string>& raw);
+  [[noreturn]] void throw_poisoned_counter(const std::string& counter_key);
+  // read() and read_batch(): one versioned key and one entry slot per user key. Returns
+  // false (and reports) when the backend failed.
+  bool read_into(std::span<const std::string_view> user_keys, const NamespaceSet& namespaces,
+                 bool fetch_entries, std::span<std::string> versioned_keys,
+                 std::span<std::optional<Entry>> entries);
 
   std::shared_ptr<Backend> user_backend_;
   std::shared_ptr<Backend> backend_;  // user_backend_, behind the circuit breaker if on

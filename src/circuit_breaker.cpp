@@ -87,6 +87,10 @@ void CircuitBreaker::get_many(std::span<const std::string_view> keys,
   guarded([&] { inner_->get_many(keys, values); });
 }
 
+void CircuitBreaker::visit_many(std::span<const std::string_view> keys, ValueVisitor& visitor) {
+  guarded([&] { inner_->visit_many(keys, visitor); });
+}
+
 void CircuitBreaker::set(std::string_view key, std::string_view value,
                          std::chrono::milliseconds ttl) {
   guarded([&] { inner_->set(key, value, ttl); });

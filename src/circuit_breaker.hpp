@@ -23,6 +23,7 @@ class CircuitBreaker final : public Backend {
 
   void get_many(std::span<const std::string_view> keys,
                 std::vector<std::optional<std::string>>& values) override;
+  void visit_many(std::span<const std::string_view> keys, ValueVisitor& visitor) override;
   void set(std::string_view key, std::string_view value, std::chrono::milliseconds ttl) override;
   bool add(std::string_view key, std::string_view value, std::chrono::milliseconds ttl) override;
   bool remove(std::string_view key) override;

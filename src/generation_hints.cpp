@@ -2,7 +2,7 @@
 
 #include <mutex>
 
-#include <boost/container_hash/hash.hpp>
+#include "string_hash.hpp"
 
 namespace gencache::detail {
 
@@ -10,11 +10,12 @@ GenerationHints::GenerationHints(std::size_t capacity)
     : per_shard_capacity_(capacity == 0 ? 0 : (capacity + kShards - 1) / kShards) {}
 
 std::size_t GenerationHints::Hash::operator()(std::string_view s) const noexcept {
-  return boost::hash_range(s.begin(), s.end());
+  return static_cast<std::size_t>(hash_string(s));
 }
 
 GenerationHints::Shard& GenerationHints::shard_for(std::string_view key) const noexcept {
-  return shards_[Hash{}(key) % kShards];
+  // The high bits pick the shard; the map inside uses the low ones.
+  return shards_[(hash_string(key) >> 58) % kShards];
 }
 
 std::optional<std::uint64_t> GenerationHints::find(std::string_view counter_key) const {

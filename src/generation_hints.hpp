@@ -26,6 +26,7 @@ class GenerationHints {
  private:
   struct Hash {
     using is_transparent = void;
+    using is_avalanching = void;  // wyhash-style: the map need not mix it again
     std::size_t operator()(std::string_view s) const noexcept;
   };
   struct Equal {

@@ -1,11 +1,16 @@
 #include "key_encoding.hpp"
 
 #include <array>
+#include <bit>
 #include <charconv>
 #include <stdexcept>
 
 #include <fmt/format.h>
 #include <openssl/evp.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "gencache/error.hpp"
 
@@ -31,9 +36,9 @@ bool is_plain(unsigned char c) {
   return kPlain[c];
 }
 
-// Keeps `full` if it fits; otherwise a readable head of it plus its digest.
-std::string fit_length(std::string full, std::string_view prefix) {
-  if (full.size() <= max_backend_key) return full;
+// Keeps `full` if it fits; otherwise replaces it by a readable head of it plus its digest.
+void fit_length(std::string& full, std::string_view prefix) {
+  if (full.size() <= max_backend_key) return;
   const std::string digest = sha256_hex(full);
   // <prefix>gc1:h:<head>#<digest>, head taken from the part after <prefix>gc1:?:
   const std::size_t fixed = prefix.size() + kVersionTag.size() + 2 + 1 + kDigestHex;
@@ -44,7 +49,31 @@ std::string fit_length(std::string full, std::string_view prefix) {
   out.append(std::string_view(full).substr(prefix.size() + kVersionTag.size() + 2, head_len));
   out.push_back('#');
   out.append(digest);
-  return out;
+  full = std::move(out);
+}
+
+// The length of the run of plain bytes at the start of [p, end).
+std::size_t plain_run(const char* p, const char* end) {
+  const char* const start = p;
+#if defined(__SSE2__)
+  // 16 bytes at a time: plain means 0x21..0x7E (as signed bytes: > 0x20, which also
+  // excludes 0x80..0xFF) and none of the five separators.
+  const __m128i space = _mm_set1_epi8(0x20);
+  const __m128i del = _mm_set1_epi8(0x7F);
+  while (end - p >= 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m128i printable = _mm_and_si128(_mm_cmpgt_epi8(v, space), _mm_cmplt_epi8(v, del));
+    __m128i separator = _mm_cmpeq_epi8(v, _mm_set1_epi8('%'));
+    for (const char c : {'@', ',', '|', '#'})
+      separator = _mm_or_si128(separator, _mm_cmpeq_epi8(v, _mm_set1_epi8(c)));
+    const auto special = static_cast<unsigned>((~_mm_movemask_epi8(printable) & 0xFFFF) |
+                                               _mm_movemask_epi8(separator));
+    if (special != 0) return static_cast<std::size_t>(p - start) + std::countr_zero(special);
+    p += 16;
+  }
+#endif
+  while (p != end && is_plain(static_cast<unsigned char>(*p))) ++p;
+  return static_cast<std::size_t>(p - start);
 }
 
 }  // namespace
@@ -55,9 +84,9 @@ void append_escaped(std::string& out, std::string_view text) {
   const char* p = text.data();
   const char* const end = p + text.size();
   while (p != end) {
-    const char* const run = p;
-    while (p != end && is_plain(static_cast<unsigned char>(*p))) ++p;
-    out.append(run, static_cast<std::size_t>(p - run));
+    const std::size_t run = plain_run(p, end);
+    out.append(p, run);
+    p += run;
     if (p == end) break;
     const auto c = static_cast<unsigned char>(*p++);
     const char escaped[3] = {'%', kHex[c >> 4], kHex[c & 0xF]};
@@ -75,19 +104,25 @@ void validate_prefix(std::string_view prefix) {
         prefix, max_prefix));
 }
 
+void build_counter_key(std::string& out, std::string_view prefix, const Namespace& ns) {
+  out.clear();
+  out.append(prefix).append(kVersionTag).append("n:");
+  append_escaped(out, ns.name());
+  fit_length(out, prefix);
+}
+
 std::string counter_key(std::string_view prefix, const Namespace& ns) {
   std::string out;
   out.reserve(prefix.size() + 6 + ns.name().size());
-  out.append(prefix).append(kVersionTag).append("n:");
-  append_escaped(out, ns.name());
-  return fit_length(std::move(out), prefix);
+  build_counter_key(out, prefix, ns);
+  return out;
 }
 
-std::string versioned_key(std::string_view prefix, const NamespaceSet& namespaces,
-                          std::span<const std::uint64_t> generations, std::string_view key) {
+void build_versioned_key(std::string& out, std::string_view prefix, const NamespaceSet& namespaces,
+                         std::span<const std::uint64_t> generations, std::string_view key) {
   if (generations.size() != namespaces.size())
     throw std::invalid_argument("versioned_key: one generation per namespace is required");
-  std::string out;
+  out.clear();
   out.reserve(prefix.size() + 8 + key.size() + namespaces.size() * 32);
   out.append(prefix).append(kVersionTag).append("k:");
   for (std::size_t i = 0; i < namespaces.size(); ++i) {
@@ -100,7 +135,14 @@ std::string versioned_key(std::string_view prefix, const NamespaceSet& namespace
   }
   out.push_back('|');
   append_escaped(out, key);
-  return fit_length(std::move(out), prefix);
+  fit_length(out, prefix);
+}
+
+std::string versioned_key(std::string_view prefix, const NamespaceSet& namespaces,
+                          std::span<const std::uint64_t> generations, std::string_view key) {
+  std::string out;
+  build_versioned_key(out, prefix, namespaces, generations, key);
+  return out;
 }
 
 std::string sha256_hex(std::string_view data) {

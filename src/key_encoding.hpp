@@ -32,10 +32,15 @@ void validate_prefix(std::string_view prefix);
 
 /// The key of `ns`'s generation counter.
 std::string counter_key(std::string_view prefix, const Namespace& ns);
+/// counter_key() written into `out` (replacing its contents, reusing its capacity).
+void build_counter_key(std::string& out, std::string_view prefix, const Namespace& ns);
 
 /// The key of the entry (`key`, `namespaces`) at `generations` (same order as the set).
 std::string versioned_key(std::string_view prefix, const NamespaceSet& namespaces,
                           std::span<const std::uint64_t> generations, std::string_view key);
+/// versioned_key() written into `out` (replacing its contents, reusing its capacity).
+void build_versioned_key(std::string& out, std::string_view prefix, const NamespaceSet& namespaces,
+                         std::span<const std::uint64_t> generations, std::string_view key);
 
 /// Lowercase hex SHA-256 of `data`.
 std::string sha256_hex(std::string_view data);

@@ -12,6 +12,7 @@
 #include "gencache/cache.hpp"
 #include "gencache/testing.hpp"
 #include "random.hpp"
+#include "support/backend_calls.hpp"
 #include "support/test_backends.hpp"
 
 namespace gencache {
@@ -171,6 +172,36 @@ TEST_P(CacheBehaviour, BumpOfALostCounterRecreatesItFresh) {
   EXPECT_NE(g1, g0);
   EXPECT_NE(g1, g0 + 1);
   EXPECT_GE(g1, detail::min_fresh_generation);
+}
+
+TEST_P(CacheBehaviour, APoisonedCounterNeverServesAnOldValueAndIsReplacedFresh) {
+  const Namespace n = ns("victim");
+  int computes = 0;
+  auto compute = [&] { return ++computes; };
+  EXPECT_EQ(cache_->cached("k", n, 1min, compute), 1);
+  faulty_->set(counter_key(n), "not-a-number", 0ms);
+
+  // It cannot be incremented: the bump fails loudly.
+  EXPECT_THROW(cache_->bump_namespace(n), backend_error);
+  // The read that finds it cannot know the generation: it fails open, and replaces it.
+  const Stats before = cache_->stats();
+  EXPECT_EQ(cache_->cached("k", n, 1min, compute), 2) << "fail-open computes";
+  EXPECT_EQ(cache_->stats().errors, before.errors + 1);
+  EXPECT_EQ(last_error_, make_error_code(errc::corrupt_value));
+  const std::optional<std::string> repaired = test::get(*faulty_, counter_key(n));
+  ASSERT_TRUE(repaired.has_value());
+  const std::uint64_t fresh = std::stoull(*repaired);
+  EXPECT_GE(fresh, detail::min_fresh_generation) << "never 0 or 1, never a used value";
+  EXPECT_LT(fresh, detail::max_fresh_generation);
+
+  // The value cached before the poisoning is never served again, by this process or another.
+  EXPECT_EQ(cache_->get<int>("k", n), std::nullopt);
+  EXPECT_EQ(other_process().get<int>("k", n), std::nullopt);
+  // Caching and bumping work again.
+  EXPECT_EQ(cache_->cached("k", n, 1min, compute), 3);
+  EXPECT_EQ(cache_->cached("k", n, 1min, compute), 3) << "a hit again";
+  EXPECT_EQ(cache_->bump_namespace(n), fresh + 1);
+  EXPECT_EQ(cache_->cached("k", n, 1min, compute), 4);
 }
 
 // A backend where someone else creates the counter just before we do.

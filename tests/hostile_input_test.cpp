@@ -378,21 +378,8 @@ TEST_P(HostileInput, ForgedEnvelopeWithExtremeTimesIsNeitherACrashNorAnotherValu
 
 // A counter key holding bytes that are not a number (an attacker, another program) is a
 // failure, never a generation: reads compute (fail-open), bumps throw.
-TEST_P(HostileInput, APoisonedCounterNeverServesACachedValueAndBumpsFailLoudly) {
-  const Namespace n = ns("victim");
-  int computes = 0;
-  EXPECT_EQ(cache().cached("k", n, 1min, [&] { return ++computes; }), 1);
-  backend_->set(testing::counter_key(n, prefix_), "not-a-number", 0ms);
-  EXPECT_EQ(cache().cached("k", n, 1min, [&] { return ++computes; }), 2) << "fail-open computes";
-  EXPECT_EQ(cache().get<int>("k", n), std::nullopt);
-  EXPECT_THROW(cache().bump_namespace(n), backend_error);
-  EXPECT_GT(cache().stats().errors, 0u);
-  // Once an operator removes it, the counter is re-created fresh and caching resumes.
-  backend_->remove(testing::counter_key(n, prefix_));
-  const int recomputed = cache().cached("k", n, 1min, [&] { return ++computes; });
-  EXPECT_EQ(recomputed, 3);
-  EXPECT_EQ(cache().cached("k", n, 1min, [&] { return ++computes; }), recomputed) << "a hit again";
-}
+// A poisoned counter (non-numeric bytes) is covered on every backend by
+// CacheBehaviour.APoisonedCounterNeverServesAnOldValueAndIsReplacedFresh.
 
 TEST_P(HostileInput, OversizedValuesAreReturnedNotCachedAndCounted) {
   const std::size_t limit = backend_->max_value_size() - detail::envelope_header_size;

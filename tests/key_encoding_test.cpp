@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "gencache/error.hpp"
@@ -120,6 +121,56 @@ TEST(KeyEncoding, ADigestedKeyNeverEqualsAnUndigestedOne) {
   EXPECT_NE(digested.find('#'), std::string::npos);
   const std::string forged = digested.substr(prefix_part.size());
   EXPECT_NE(vkey({}, {}, forged), digested);
+}
+
+// The escaper scans 16 bytes at a time where it can: every byte value, at every position
+// of a block and of the tail, must be escaped exactly as the byte-by-byte rule says.
+TEST(KeyEncoding, EveryByteAtEveryPositionIsEscapedByTheRule) {
+  auto reference = [](std::string_view text) {
+    std::string out;
+    for (const char ch : text) {
+      const auto c = static_cast<unsigned char>(ch);
+      const bool plain =
+          c >= 0x21 && c <= 0x7E && c != '%' && c != '@' && c != ',' && c != '|' && c != '#';
+      if (plain)
+        out.push_back(ch);
+      else
+        out += fmt::format("%{:02X}", c);
+    }
+    return out;
+  };
+  for (std::size_t length : {1, 15, 16, 17, 31, 32, 33, 47, 64}) {
+    for (std::size_t at = 0; at < length; ++at) {
+      for (int byte = 0; byte < 256; ++byte) {
+        std::string text(length, 'a');
+        text[at] = static_cast<char>(byte);
+        std::string escaped;
+        detail::append_escaped(escaped, text);
+        ASSERT_EQ(escaped, reference(text))
+            << "length " << length << ", byte " << byte << " at " << at;
+      }
+    }
+  }
+  std::mt19937 rng(11);
+  for (int round = 0; round < 2000; ++round) {
+    std::string text(rng() % 80, '\0');
+    for (char& c : text) c = static_cast<char>(rng() % 4 == 0 ? rng() : 'a' + rng() % 26);
+    std::string escaped = "keep:";
+    detail::append_escaped(escaped, text);
+    ASSERT_EQ(escaped, "keep:" + reference(text));
+  }
+}
+
+TEST(KeyEncoding, BuildersReuseTheirBufferAndMatchTheReturningForms) {
+  const NamespaceSet set{ns("user", 1), ns("org", "a b")};
+  const std::vector<std::uint64_t> gens{7, 8};
+  std::string out = std::string(300, 'x');  // a previous, longer key
+  detail::build_versioned_key(out, "p:", set, gens, "k");
+  EXPECT_EQ(out, versioned_key("p:", set, gens, "k"));
+  detail::build_versioned_key(out, "p:", set, gens, std::string(400, 'z'));
+  EXPECT_EQ(out, versioned_key("p:", set, gens, std::string(400, 'z'))) << "digested form";
+  detail::build_counter_key(out, "p:", ns("user", 1));
+  EXPECT_EQ(out, counter_key("p:", ns("user", 1)));
 }
 
 TEST(KeyEncoding, RandomPairsNeverCollide) {

@@ -13,8 +13,8 @@
 #include "backends/memory/item.hpp"
 #include "backends/memory/shard.hpp"
 #include "backends/memory/shard_lock.hpp"
-#include "backends/memory/string_hash.hpp"
 #include "gencache/error.hpp"
+#include "string_hash.hpp"
 
 namespace gencache {
 
@@ -126,7 +126,10 @@ struct MemoryBackend::Impl {
                                       key.size(), Item::kMaxKeySize, shard_budget));
   }
 
-  void get_into(std::string_view key, std::optional<std::string>& out, LazyNow& now) {
+  // Calls `on_value(value)` under the shard's shared lock if `key` holds a live item;
+  // returns whether it did.
+  template <class F>
+  bool lookup(std::string_view key, LazyNow& now, F&& on_value) {
     const KeyRef ref = key_ref(key);
     const std::size_t index = shard_index(ref);
     Shard& shard = shards[index];
@@ -138,19 +141,25 @@ struct MemoryBackend::Impl {
           // Test first: a store to a line other cores are reading would send it back and forth.
           if (!item->referenced.load(std::memory_order_relaxed))
             item->referenced.store(true, std::memory_order_relaxed);
-          const std::string_view value = item->value();
-          if (out) {
-            out->assign(value.data(), value.size());  // reuses the caller's capacity
-          } else {
-            out.emplace(value.data(), value.size());
-          }
-          return;
+          on_value(item->value());
+          return true;
         }
         found_expired = true;
       }
     }
-    out.reset();
     if (found_expired) drop_if_expired(ref, index, now);
+    return false;
+  }
+
+  void get_into(std::string_view key, std::optional<std::string>& out, LazyNow& now) {
+    const bool found = lookup(key, now, [&](std::string_view value) {
+      if (out) {
+        out->assign(value.data(), value.size());  // reuses the caller's capacity
+      } else {
+        out.emplace(value.data(), value.size());
+      }
+    });
+    if (!found) out.reset();
   }
 
   void drop_if_expired(const KeyRef& ref, std::size_t index, LazyNow& now) {
@@ -271,6 +280,12 @@ void MemoryBackend::get_many(std::span<const std::string_view> keys,
   values.resize(keys.size());
   LazyNow now(*impl_->clock);
   for (std::size_t i = 0; i < keys.size(); ++i) impl_->get_into(keys[i], values[i], now);
+}
+
+void MemoryBackend::visit_many(std::span<const std::string_view> keys, ValueVisitor& visitor) {
+  LazyNow now(*impl_->clock);
+  for (std::size_t i = 0; i < keys.size(); ++i)
+    impl_->lookup(keys[i], now, [&](std::string_view value) { visitor.found(i, value); });
 }
 
 void MemoryBackend::set(std::string_view key, std::string_view value,

@@ -1,6 +1,6 @@
 #pragma once
-// Internal: a fast 64-bit hash of short byte strings (the structure of wyhash), used to
-// pick a shard and to index items within it.
+// Internal: a fast 64-bit hash of short byte strings (the structure of wyhash): the memory
+// backend's shards and index, and the Cache's generation hints.
 
 #include <cstdint>
 #include <cstring>
