@@ -8,13 +8,16 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <ctime>
 #include <functional>
 #include <latch>
+#include <map>
 #include <memory>
+#include <numeric>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,6 +31,7 @@
 #include "backends/memcached/expiration.hpp"
 #include "backends/memcached/memcached_config.hpp"
 #include "backends/memcached/memcached_url.hpp"
+#include "backends/memcached/mget_keys.hpp"
 #include "gencache/cache.hpp"
 #include "gencache/error.hpp"
 #include "support/backend_calls.hpp"
@@ -71,6 +75,33 @@ std::size_t count_held(const test::MemcachedServer& server, const std::vector<st
     memcached_result_free(result);
   }
   return held;
+}
+
+// Every visit of a visit_many call: the value seen at each index, and how often each
+// index was visited (each must be visited once at most).
+class RecordingVisitor final : public ValueVisitor {
+ public:
+  void found(std::size_t index, std::string_view value) noexcept override {
+    ++visits[index];
+    values[index] = std::string(value);
+  }
+
+  std::map<std::size_t, int> visits;
+  std::map<std::size_t, std::string> values;
+};
+
+RecordingVisitor visit_many(Backend& backend, const std::vector<std::string>& keys) {
+  const std::vector<std::string_view> views(keys.begin(), keys.end());
+  RecordingVisitor visitor;
+  backend.visit_many(views, visitor);
+  return visitor;
+}
+
+// Each of `keys` visited exactly once if `present`, never otherwise.
+std::map<std::size_t, int> once_each(const std::vector<std::size_t>& present) {
+  std::map<std::size_t, int> visits;
+  for (std::size_t index : present) visits[index] = 1;
+  return visits;
 }
 
 bool loopback_ipv6_available() {
@@ -163,6 +194,116 @@ TEST_P(MemcachedBackendTest, BinaryValuesWithNulAndZeroLengthValuesRoundTrip) {
   EXPECT_EQ(values[1], protocol_lookalike);
   EXPECT_EQ(values[2], std::optional<std::string>(""));
   EXPECT_EQ(values[3], std::optional<std::string>(""));
+}
+
+// --- visit_many -------------------------------------------------------------------------
+
+TEST_P(MemcachedBackendTest, VisitManyVisitsEachPresentKeyOnceAtItsIndexWithItsBytes) {
+  const std::string with_nul = "n\0l\r\nEND\r\n"s;
+  backend->set("a", "alpha", kNoTtl);
+  backend->set("b", with_nul, kNoTtl);
+  backend->set("c", "", kNoTtl);
+  const RecordingVisitor seen = visit_many(*backend, {"c", "b", "a"});
+  EXPECT_EQ(seen.visits, once_each({0, 1, 2}));
+  EXPECT_EQ(seen.values,
+            (std::map<std::size_t, std::string>{{0, ""}, {1, with_nul}, {2, "alpha"}}));
+}
+
+TEST_P(MemcachedBackendTest, VisitManyLeavesAbsentKeysUnvisited) {
+  backend->set("present", "v", kNoTtl);
+  backend->set("removed", "v", kNoTtl);
+  ASSERT_TRUE(backend->remove("removed"));
+  const RecordingVisitor seen = visit_many(*backend, {"absent", "present", "removed", "other"});
+  EXPECT_EQ(seen.visits, once_each({1}));
+  EXPECT_EQ(seen.values.at(1), "v");
+  EXPECT_TRUE(visit_many(*backend, {"absent", "removed"}).visits.empty());
+}
+
+TEST_P(MemcachedBackendTest, VisitManyVisitsEveryPositionOfAKeyListedSeveralTimes) {
+  backend->set("a", "1", kNoTtl);
+  backend->set("b", "2", kNoTtl);
+  const RecordingVisitor seen = visit_many(*backend, {"a", "b", "a", "absent", "a", "absent", "b"});
+  EXPECT_EQ(seen.visits, once_each({0, 1, 2, 4, 6}));
+  EXPECT_EQ(seen.values,
+            (std::map<std::size_t, std::string>{{0, "1"}, {1, "2"}, {2, "1"}, {4, "1"}, {6, "2"}}));
+  // get_many is built on visit_many: each position gets its copy.
+  EXPECT_EQ(get_many(*backend, {"b", "b", "absent", "a"}),
+            (std::vector<std::optional<std::string>>{"2", "2", std::nullopt, "1"}));
+}
+
+TEST_P(MemcachedBackendTest, VisitManyOfAThousandKeysVisitsEachPresentOneWithItsValue) {
+  // Every third key is absent, and the values differ in length, so a value handed to the
+  // wrong index, or the tail of a longer one left in a reused buffer, shows.
+  const auto keys = numbered_keys("thousand:", 1000);
+  std::vector<std::size_t> present;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (i % 3 == 2) continue;
+    backend->set(keys[i], fmt::format("{}={}", keys[i], std::string(i % 97, 'x')), kNoTtl);
+    present.push_back(i);
+  }
+  const RecordingVisitor seen = visit_many(*backend, keys);
+  EXPECT_EQ(seen.visits, once_each(present));
+  for (std::size_t i : present)
+    EXPECT_EQ(seen.values.at(i), fmt::format("{}={}", keys[i], std::string(i % 97, 'x')));
+}
+
+TEST_P(MemcachedBackendTest, VisitManyHandsOverValuesAtTheItemLimitBesideSmallOnes) {
+  std::string large(backend->max_value_size(), '\0');
+  for (std::size_t i = 0; i < large.size(); ++i) large[i] = static_cast<char>(i * 131 % 251);
+  std::string other_large = large;
+  std::reverse(other_large.begin(), other_large.end());
+  backend->set("large", large, kNoTtl);
+  backend->set("small", "s", kNoTtl);
+  backend->set("other_large", other_large, kNoTtl);
+  const RecordingVisitor seen = visit_many(*backend, {"large", "small", "other_large", "absent"});
+  EXPECT_EQ(seen.visits, once_each({0, 1, 2}));
+  // Not EXPECT_EQ on the strings: a mismatch would print megabytes.
+  EXPECT_TRUE(seen.values.at(0) == large) << "length " << seen.values.at(0).size();
+  EXPECT_EQ(seen.values.at(1), "s");
+  EXPECT_TRUE(seen.values.at(2) == other_large) << "length " << seen.values.at(2).size();
+}
+
+TEST_P(MemcachedBackendTest, VisitManyOfNoKeysVisitsNothingWithoutAskingTheServer) {
+  server.stop();
+  RecordingVisitor visitor;
+  backend->visit_many({}, visitor);
+  EXPECT_TRUE(visitor.visits.empty());
+}
+
+// A visitor may read another backend (only the one calling it is off limits), and that
+// backend may be another Memcached backend on the same thread.
+class ReadingVisitor final : public ValueVisitor {
+ public:
+  explicit ReadingVisitor(Backend& other) : other_(other) {}
+  void found(std::size_t index, std::string_view value) noexcept override {
+    try {
+      const std::vector<std::string> keys = {"x", std::string(value), "y"};
+      values[index] = std::string(value) + "->" + get_many(other_, keys)[1].value_or("absent");
+    } catch (...) {
+      values[index] = "threw";
+    }
+  }
+  std::map<std::size_t, std::string> values;
+
+ private:
+  Backend& other_;
+};
+
+TEST_P(MemcachedBackendTest, VisitManyOfAVisitorThatReadsAnotherMemcachedBackendKeepsBothApart) {
+  test::MemcachedServer other_server;
+  auto other = make_memcached_backend(options_for({&other_server}));
+  for (int i = 0; i < 20; ++i) {
+    backend->set(fmt::format("k{}", i), fmt::format("v{}", i), kNoTtl);
+    other->set(fmt::format("v{}", i), fmt::format("w{}", i), kNoTtl);
+  }
+  std::vector<std::string> keys = numbered_keys("k", 20);
+  keys.emplace_back("absent");
+  const std::vector<std::string_view> views(keys.begin(), keys.end());
+  ReadingVisitor visitor(*other);
+  backend->visit_many(views, visitor);
+  ASSERT_EQ(visitor.values.size(), 20u);
+  for (std::size_t i = 0; i < 20; ++i)
+    EXPECT_EQ(visitor.values.at(i), fmt::format("v{}->w{}", i, i));
 }
 
 // --- counters ---------------------------------------------------------------------------
@@ -362,6 +503,42 @@ TEST_P(MemcachedBackendTest, GetManyThrowsRatherThanReportAFailedServersKeysAbse
     EXPECT_EQ(code_thrown_by([&] { get_many(*both, keys); }), errc::backend_unavailable) << call;
 }
 
+TEST_P(MemcachedBackendTest, VisitManyThrowsRatherThanReportAStoppedServersKeysAbsent) {
+  test::MemcachedServer second;
+  test::MemcachedServer third;
+  auto three = make_memcached_backend(options_for({&server, &second, &third}));
+  const auto keys = numbered_keys("cluster:", 60);
+  for (const std::string& key : keys) three->set(key, key, kNoTtl);
+  std::vector<std::string> on_the_others;
+  for (const std::string& key : keys)
+    if (count_held(third, {key}) == 0) on_the_others.push_back(key);
+  ASSERT_LT(on_the_others.size(), keys.size()) << "the third server holds none of the keys";
+  std::vector<std::size_t> all(keys.size());
+  std::iota(all.begin(), all.end(), std::size_t{0});
+  ASSERT_EQ(visit_many(*three, keys).visits, once_each(all));
+
+  third.stop();
+  // The first call finds its connection broken; later ones find the server skipped
+  // during retry_timeout, which libmemcached's mget passes over silently. Those are known
+  // before any reply is read, so nothing is visited either.
+  for (int call = 0; call < 3; ++call) {
+    RecordingVisitor visitor;
+    const std::vector<std::string_view> views(keys.begin(), keys.end());
+    EXPECT_EQ(code_thrown_by([&] { three->visit_many(views, visitor); }), errc::backend_unavailable)
+        << call;
+    if (call > 0) {
+      EXPECT_TRUE(visitor.visits.empty()) << call;
+    }
+  }
+  // The other servers' keys are still read, over the connections the failed calls used.
+  std::vector<std::size_t> all_others(on_the_others.size());
+  std::iota(all_others.begin(), all_others.end(), std::size_t{0});
+  const RecordingVisitor others = visit_many(*three, on_the_others);
+  EXPECT_EQ(others.visits, once_each(all_others));
+  for (std::size_t i = 0; i < on_the_others.size(); ++i)
+    EXPECT_EQ(others.values.at(i), on_the_others[i]);
+}
+
 TEST_P(MemcachedBackendTest, KeysOfAFailedServerAreNeverMovedToAnother) {
   test::MemcachedServer second;
   const MemcachedOptions options = options_for({&server, &second});
@@ -527,6 +704,65 @@ TEST_P(MemcachedBackendTest, ConnectionsCarryTheConfiguredTimeoutsAndNeverEjectS
               GetParam() == Protocol::binary ? 1u : 0u);
     EXPECT_EQ(memcached_server_count(memc), 2u);
   }
+}
+
+// --- the keys of a multi-get -------------------------------------------------------------
+
+std::vector<std::string> distinct_keys(const detail::MgetKeys& requested) {
+  std::vector<std::string> keys;
+  for (std::size_t i = 0; i < requested.distinct(); ++i)
+    keys.emplace_back(requested.pointers()[i], requested.lengths()[i]);
+  return keys;
+}
+
+std::vector<std::size_t> positions_of(detail::MgetKeys& requested, std::string_view key) {
+  std::vector<std::size_t> positions;
+  const std::size_t found = requested.find(key);
+  if (found == detail::MgetKeys::npos) return positions;
+  requested.for_each_position(found, [&](std::size_t p) { positions.push_back(p); });
+  std::sort(positions.begin(), positions.end());
+  return positions;
+}
+
+TEST(MgetKeys, SendsEachKeyOnceInTheOrderFirstAskedFor) {
+  const std::string_view keys[] = {"b", "a", "b", "c", "a", "b"};
+  detail::MgetKeys requested;
+  requested.prepare(keys);
+  EXPECT_EQ(distinct_keys(requested), (std::vector<std::string>{"b", "a", "c"}));
+  EXPECT_EQ(positions_of(requested, "b"), (std::vector<std::size_t>{0, 2, 5}));
+  EXPECT_EQ(positions_of(requested, "a"), (std::vector<std::size_t>{1, 4}));
+  EXPECT_EQ(positions_of(requested, "c"), (std::vector<std::size_t>{3}));
+}
+
+TEST(MgetKeys, FindsKeysInAnyOrderAndNotOnesNeverAskedFor) {
+  const auto owned = numbered_keys("key:", 300);
+  const std::vector<std::string_view> keys(owned.begin(), owned.end());
+  detail::MgetKeys requested;
+  requested.prepare(keys);
+  ASSERT_EQ(requested.distinct(), keys.size());
+  // In order (the expected-next guess), backwards and skipping (the hash table), mixed.
+  for (std::size_t i = 0; i < keys.size(); ++i) EXPECT_EQ(requested.find(keys[i]), i);
+  for (std::size_t i = keys.size(); i-- > 0;) EXPECT_EQ(requested.find(keys[i]), i);
+  for (std::size_t i = 0; i < keys.size(); i += 7) EXPECT_EQ(requested.find(keys[i]), i);
+  for (const std::string_view stranger : {"key:300", "key:", "key:1 ", "", "key:00", "ke"})
+    EXPECT_EQ(requested.find(stranger), detail::MgetKeys::npos) << stranger;
+}
+
+TEST(MgetKeys, APreparedCallForgetsThePreviousOnesKeys) {
+  detail::MgetKeys requested;
+  const auto big = numbered_keys("big:", 5000);  // past what trim() keeps
+  const std::vector<std::string_view> big_views(big.begin(), big.end());
+  requested.prepare(big_views);
+  requested.trim();
+  const std::string_view first[] = {"x", "y", "x"};
+  requested.prepare(first);
+  const std::string_view second[] = {"y", "z"};
+  requested.prepare(second);
+  EXPECT_EQ(distinct_keys(requested), (std::vector<std::string>{"y", "z"}));
+  EXPECT_EQ(requested.find("x"), detail::MgetKeys::npos);
+  EXPECT_EQ(requested.find("big:1"), detail::MgetKeys::npos);
+  EXPECT_EQ(positions_of(requested, "y"), (std::vector<std::size_t>{0}));
+  EXPECT_EQ(positions_of(requested, "z"), (std::vector<std::size_t>{1}));
 }
 
 // --- expiry translation -----------------------------------------------------------------

@@ -65,7 +65,11 @@ struct MemcachedOptions {
 /// or no free pooled connection), errc::backend_unavailable (connection refused or lost,
 /// or a server skipped during retry_timeout), errc::value_too_large, errc::not_stored or
 /// errc::protocol; the message names the servers and the libmemcached error. `get_many`
-/// throws when any server it needed failed, rather than reporting its keys absent.
+/// and `visit_many` throw when any server they needed failed, rather than reporting its
+/// keys absent. `visit_many` hands each value to the visitor straight from libmemcached's
+/// result buffer, without a copy; when a server fails in the middle of a call, the
+/// visitor may have seen other servers' values before the call throws (a server already
+/// known to be down fails the call before anything is visited).
 ///
 /// Connects lazily (the first call opens connections). Throws gencache::config_error for
 /// invalid options, naming the option and what is accepted.

@@ -2,9 +2,10 @@
 
 #include <libmemcached-1.0/memcached.h>
 
-#include <algorithm>
-#include <numeric>
+#include <exception>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include <fmt/format.h>
@@ -13,6 +14,7 @@
 #include "backends/memcached/expiration.hpp"
 #include "backends/memcached/memcached_config.hpp"
 #include "backends/memcached/memcached_errors.hpp"
+#include "backends/memcached/mget_keys.hpp"
 #include "gencache/error.hpp"
 
 namespace gencache {
@@ -20,42 +22,64 @@ namespace {
 
 using detail::throw_memcached_error;
 
-// The distinct keys of a get_many in sorted order, each with the positions it fills.
-class KeyPositions {
+// The MgetKeys of this thread, reused by its calls so that a steady-state read does not
+// allocate. A nested call (a visitor that reads another Memcached backend) gets its own.
+class MgetKeysLease {
  public:
-  explicit KeyPositions(std::span<const std::string_view> keys) : keys_(keys), order_(keys.size()) {
-    std::iota(order_.begin(), order_.end(), std::size_t{0});
-    std::sort(order_.begin(), order_.end(),
-              [&](std::size_t a, std::size_t b) { return keys[a] < keys[b]; });
-    for (std::size_t i = 0; i < order_.size(); ++i) {
-      if (i > 0 && keys[order_[i]] == keys[order_[i - 1]]) continue;
-      group_starts_.push_back(i);
-      pointers_.push_back(keys[order_[i]].data());
-      lengths_.push_back(keys[order_[i]].size());
+  MgetKeysLease() {
+    thread_local Shared shared;
+    if (!shared.in_use) {
+      shared.in_use = true;
+      shared_ = &shared;
+      keys_ = &shared.keys;
+    } else {
+      owned_ = std::make_unique<detail::MgetKeys>();
+      keys_ = owned_.get();
     }
-    group_starts_.push_back(order_.size());
+  }
+  ~MgetKeysLease() {
+    if (shared_ == nullptr) return;
+    shared_->keys.trim();
+    shared_->in_use = false;
+  }
+  MgetKeysLease(const MgetKeysLease&) = delete;
+  MgetKeysLease& operator=(const MgetKeysLease&) = delete;
+
+  detail::MgetKeys& operator*() const noexcept { return *keys_; }
+  detail::MgetKeys* operator->() const noexcept { return keys_; }
+
+ private:
+  struct Shared {
+    detail::MgetKeys keys;
+    bool in_use = false;
+  };
+  Shared* shared_ = nullptr;
+  std::unique_ptr<detail::MgetKeys> owned_;
+  detail::MgetKeys* keys_ = nullptr;
+};
+
+// get_many's visitor: copies each value into its slot. found() must not throw, so an
+// allocation failure is kept and rethrown once the fetch is over.
+class CopyingVisitor final : public ValueVisitor {
+ public:
+  explicit CopyingVisitor(std::vector<std::optional<std::string>>& values) : values_(values) {}
+
+  void found(std::size_t index, std::string_view value) noexcept override {
+    if (failure_) return;
+    try {
+      values_[index].emplace(value);
+    } catch (...) {
+      failure_ = std::current_exception();
+    }
   }
 
-  const char* const* pointers() const noexcept { return pointers_.data(); }
-  const std::size_t* lengths() const noexcept { return lengths_.data(); }
-  std::size_t distinct() const noexcept { return pointers_.size(); }
-
-  /// Stores `value` at every position of `key`; ignores a key that was not asked for.
-  void assign(std::string_view key, std::string_view value,
-              std::vector<std::optional<std::string>>& values) const {
-    const auto group = std::lower_bound(
-        group_starts_.begin(), group_starts_.end() - 1, key,
-        [&](std::size_t start, std::string_view k) { return keys_[order_[start]] < k; });
-    if (group == group_starts_.end() - 1 || keys_[order_[*group]] != key) return;
-    for (std::size_t i = *group; i < *(group + 1); ++i) values[order_[i]].emplace(value);
+  void rethrow_failure() const {
+    if (failure_) std::rethrow_exception(failure_);
   }
 
  private:
-  std::span<const std::string_view> keys_;
-  std::vector<std::size_t> order_;         // positions sorted by key
-  std::vector<std::size_t> group_starts_;  // into order_, one per distinct key, plus the end
-  std::vector<const char*> pointers_;
-  std::vector<std::size_t> lengths_;
+  std::vector<std::optional<std::string>>& values_;
+  std::exception_ptr failure_;
 };
 
 // A fetch result on the stack, freed before its handle goes back to the pool.
@@ -82,25 +106,13 @@ class MemcachedBackend final : public Backend {
   void get_many(std::span<const std::string_view> keys,
                 std::vector<std::optional<std::string>>& values) override {
     values.assign(keys.size(), std::nullopt);
-    if (keys.empty()) return;
-    const KeyPositions positions(keys);
-    auto lease = pool_.acquire();
-    memcached_st* memc = lease.get();
-    memcached_return_t rc =
-        memcached_mget(memc, positions.pointers(), positions.lengths(), positions.distinct());
-    if (rc != MEMCACHED_SUCCESS) throw_memcached_error(description_, "get_many", memc, rc);
-    FetchResult result(memc);
-    while (memcached_fetch_result(memc, result.get(), &rc) != nullptr) {
-      positions.assign(
-          {memcached_result_key_value(result.get()), memcached_result_key_length(result.get())},
-          {memcached_result_value(result.get()), memcached_result_length(result.get())}, values);
-    }
-    if (rc != MEMCACHED_END && rc != MEMCACHED_NOTFOUND)
-      throw_memcached_error(description_, "get_many", memc, rc);
-    // mget skips a server it cannot reach and reports only the others' keys: that
-    // server's keys would look absent, so its error fails the whole call.
-    if (const memcached_return_t skipped = memcached_last_error(memc); memcached_fatal(skipped))
-      throw_memcached_error(description_, "get_many", memc, skipped);
+    CopyingVisitor copier(values);
+    fetch(keys, copier, "get_many");
+    copier.rethrow_failure();
+  }
+
+  void visit_many(std::span<const std::string_view> keys, ValueVisitor& visitor) override {
+    fetch(keys, visitor, "visit_many");
   }
 
   void set(std::string_view key, std::string_view value, std::chrono::milliseconds ttl) override {
@@ -162,6 +174,41 @@ class MemcachedBackend final : public Backend {
                                       "(max_item_bytes minus {} for the key and item header)",
                                       description_, operation, value.size(), max_value_size_,
                                       detail::kMemcachedItemOverhead));
+  }
+
+  // One mget, each value handed to `visitor` straight from libmemcached's result buffer.
+  void fetch(std::span<const std::string_view> keys, ValueVisitor& visitor,
+             std::string_view operation) {
+    if (keys.empty()) return;
+    const MgetKeysLease requested;
+    requested->prepare(keys);
+    auto lease = pool_.acquire();
+    memcached_st* memc = lease.get();
+    memcached_return_t rc =
+        memcached_mget(memc, requested->pointers(), requested->lengths(), requested->distinct());
+    if (rc != MEMCACHED_SUCCESS) throw_memcached_error(description_, operation, memc, rc);
+    // mget skips a server it cannot reach and reports only the others' keys: that
+    // server's keys would look absent, so its error fails the whole call. When mget
+    // already knows, nothing is visited; the others' replies are still read, so that
+    // none is left on their connections.
+    const memcached_return_t skipped_at_send = memcached_last_error(memc);
+    const bool visit = !memcached_fatal(skipped_at_send);
+    FetchResult result(memc);
+    while (memcached_fetch_result(memc, result.get(), &rc) != nullptr) {
+      if (!visit) continue;
+      const std::size_t key = requested->find(
+          {memcached_result_key_value(result.get()), memcached_result_key_length(result.get())});
+      if (key == detail::MgetKeys::npos) continue;  // not asked for
+      const std::string_view value(memcached_result_value(result.get()),
+                                   memcached_result_length(result.get()));
+      requested->for_each_position(key,
+                                   [&](std::size_t position) { visitor.found(position, value); });
+    }
+    if (rc != MEMCACHED_END && rc != MEMCACHED_NOTFOUND)
+      throw_memcached_error(description_, operation, memc, rc);
+    if (const memcached_return_t skipped = memcached_last_error(memc); memcached_fatal(skipped))
+      throw_memcached_error(description_, operation, memc, skipped);
+    if (!visit) throw_memcached_error(description_, operation, memc, skipped_at_send);
   }
 
   bool add_item(std::string_view key, std::string_view value, std::chrono::milliseconds ttl,
