@@ -1,7 +1,8 @@
 #include "backends/memcached/mget_keys.hpp"
 
 #include <bit>
-#include <functional>
+
+#include "string_hash.hpp"
 
 namespace gencache::detail {
 
@@ -53,7 +54,7 @@ void MgetKeys::trim() noexcept {
 }
 
 std::size_t MgetKeys::slot_of(std::string_view key) const noexcept {
-  std::size_t slot = std::hash<std::string_view>{}(key)&slot_mask_;
+  std::size_t slot = hash_string(key) & slot_mask_;
   while (slots_[slot] != 0 && !is(slots_[slot] - 1, key)) slot = (slot + 1) & slot_mask_;
   return slot;
 }
