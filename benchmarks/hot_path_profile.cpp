@@ -17,6 +17,8 @@
 #include <string_view>
 #include <vector>
 
+#include <boost/unordered/unordered_flat_map.hpp>
+
 #include "gencache/cache.hpp"
 #include "gencache/memory_backend.hpp"
 
@@ -93,6 +95,18 @@ __attribute__((noinline)) std::size_t measured_backend_hit(gencache::MemoryBacke
   return bytes;
 }
 
+// The floor the in-process comparison is against: find + copy into a new string.
+__attribute__((noinline)) std::size_t measured_flat_map(
+    const boost::unordered_flat_map<std::string, std::string>& map,
+    const std::vector<std::string>& keys, int n) {
+  std::size_t bytes = 0;
+  for (int i = 0; i < n; ++i) {
+    const std::string value = map.find(keys[static_cast<std::size_t>(i % kKeys)])->second;
+    bytes += value.size();
+  }
+  return bytes;
+}
+
 __attribute__((noinline)) std::size_t measured_bump(Fixture& f, int n) {
   std::size_t sum = 0;
   for (int i = 0; i < n; ++i) sum += f.cache.bump_namespace(gencache::ns("user", 42)) & 1;
@@ -123,10 +137,17 @@ int main(int argc, char** argv) {
     }
     measured_backend_hit(backend, keys, 1000);
     result = measured_backend_hit(backend, keys, n);
+  } else if (path == "flat_map_find_copy") {
+    Fixture f(1);
+    boost::unordered_flat_map<std::string, std::string> map;
+    for (const auto& key : f.keys) map.emplace(key, std::string(kValueSize, 'v'));
+    measured_flat_map(map, f.keys, 1000);
+    result = measured_flat_map(map, f.keys, n);
   } else {
     std::fprintf(stderr,
                  "usage: hot_path_profile PATH [COUNT]\n"
-                 "PATH: cached_hit_1ns cached_hit_3ns get_hit get_many_100 backend_hit_ttl bump\n");
+                 "PATH: cached_hit_1ns cached_hit_3ns get_hit get_many_100 backend_hit_ttl bump\n"
+                 "      flat_map_find_copy\n");
     return 2;
   }
   std::printf("%zu\n", result);
