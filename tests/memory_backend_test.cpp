@@ -16,6 +16,7 @@
 #include <gtest/gtest.h>
 
 #include "backends/memory/memory_url.hpp"
+#include "gencache/cache.hpp"
 #include "gencache/error.hpp"
 #include "gencache/testing.hpp"
 #include "url_options.hpp"
@@ -300,9 +301,9 @@ TEST(MemoryBackendLimits, MaxValueSizeIsLoweredToAQuarterOfAShard) {
 }
 
 TEST(MemoryBackendLimits, ExplicitMaxItemBytesIsKeptWhenItFits) {
-  MemoryBackend backend(MemoryOptions{.max_item_bytes = 1000});
-  EXPECT_EQ(backend.max_value_size(), 1000u);
-  EXPECT_THROW(backend.set("k", std::string(1001, 'x'), kNoTtl), backend_error);
+  MemoryBackend backend(MemoryOptions{.max_item_bytes = 1500});
+  EXPECT_EQ(backend.max_value_size(), 1500u);
+  EXPECT_THROW(backend.set("k", std::string(1501, 'x'), kNoTtl), backend_error);
 }
 
 TEST(MemoryBackendLimits, OverlongKeyIsRefused) {
@@ -327,8 +328,19 @@ TEST(MemoryBackendConfig, ZeroMaxBytesIsAConfigError) {
   }
 }
 
-TEST(MemoryBackendConfig, ZeroMaxItemBytesIsAConfigError) {
-  EXPECT_THROW(MemoryBackend(MemoryOptions{.max_item_bytes = 0}), config_error);
+// A limit too small for any entry would turn every write into an error and every read
+// into a compute: refused, as memcached:// and redis:// refuse it.
+TEST(MemoryBackendConfig, MaxItemBytesUnderOneKibIsAConfigError) {
+  for (const std::size_t bytes : {std::size_t{0}, std::size_t{16}, std::size_t{1023}}) {
+    try {
+      MemoryBackend backend(MemoryOptions{.max_item_bytes = bytes});
+      ADD_FAILURE() << "max_item_bytes = " << bytes << " was accepted";
+    } catch (const config_error& e) {
+      EXPECT_THAT(e.what(), HasSubstr("max_item_bytes must be at least 1024"));
+    }
+  }
+  EXPECT_EQ(MemoryBackend(MemoryOptions{.max_item_bytes = 1024}).max_value_size(), 1024u);
+  EXPECT_THROW(Cache::from_url("memory://?max_item_bytes=16"), config_error);
 }
 
 TEST(MemoryBackendConfig, NonPowerOfTwoShardsIsAConfigError) {

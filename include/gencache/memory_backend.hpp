@@ -18,8 +18,8 @@ struct MemoryOptions {
   /// glibc malloc rounds a block plus index slots). Split evenly between the shards, each
   /// evicting on its own. Default 64 MiB.
   std::size_t max_bytes = std::size_t{64} << 20;
-  /// Largest value accepted; larger ones are refused (value_too_large). Default 1 MiB,
-  /// lowered automatically to a quarter of one shard's share of max_bytes.
+  /// Largest value accepted; larger ones are refused (value_too_large). At least 1 KiB;
+  /// default 1 MiB, lowered automatically to a quarter of one shard's share of max_bytes.
   std::size_t max_item_bytes = std::size_t{1} << 20;
   /// Number of independently locked shards (a power of two from 1 to 1024). 0 picks 16,
   /// halved while a shard would get under 64 KiB (so a 1 MiB cache gets 16, a 64 KiB
@@ -48,8 +48,8 @@ struct MemoryUsage {
 /// dropped when next touched, or reclaimed by eviction (counted as an expiration).
 class MemoryBackend : public Backend {
  public:
-  /// Throws gencache::config_error for inconsistent options: max_bytes or max_item_bytes
-  /// of 0, shards not a power of two from 1 to 1024, or shards of under 1 KiB each.
+  /// Throws gencache::config_error for inconsistent options: max_bytes of 0,
+  /// max_item_bytes under 1 KiB, shards not a power of two from 1 to 1024, or shards of under 1 KiB each.
   explicit MemoryBackend(MemoryOptions options = {});
   ~MemoryBackend() override;
 

@@ -32,6 +32,8 @@ constexpr std::size_t kMaxShards = 1024;
 constexpr std::size_t kMinShardBytes = 1024;
 // The default shard count is lowered for small caches so that each shard keeps this much.
 constexpr std::size_t kPreferredShardBytes = std::size_t{64} << 10;
+// The smallest max_item_bytes accepted, as for the other backends.
+constexpr std::size_t kMinItemBytes = 1024;
 // Enough digits for any uint64.
 constexpr std::size_t kMaxCounterDigits = 20;
 
@@ -86,8 +88,11 @@ struct MemoryBackend::Impl {
   static Settings validate(const MemoryOptions& options) {
     if (options.max_bytes == 0)
       throw config_error("memory backend: max_bytes must be greater than 0");
-    if (options.max_item_bytes == 0)
-      throw config_error("memory backend: max_item_bytes must be greater than 0");
+    if (options.max_item_bytes < kMinItemBytes)
+      throw config_error(fmt::format(
+          "memory backend: max_item_bytes must be at least {} bytes (as for memcached:// and "
+          "redis://: an entry's envelope alone takes 36), not {}",
+          kMinItemBytes, options.max_item_bytes));
     const std::size_t shard_count = choose_shards(options);
     const std::size_t budget = options.max_bytes / shard_count;
     if (budget < kMinShardBytes)
