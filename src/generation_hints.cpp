@@ -1,7 +1,5 @@
 #include "generation_hints.hpp"
 
-#include <mutex>
-
 #include "string_hash.hpp"
 
 namespace gencache::detail {
@@ -13,15 +11,16 @@ std::size_t GenerationHints::Hash::operator()(std::string_view s) const noexcept
   return static_cast<std::size_t>(hash_string(s));
 }
 
-GenerationHints::Shard& GenerationHints::shard_for(std::string_view key) const noexcept {
+std::size_t GenerationHints::shard_index(std::string_view key) noexcept {
   // The high bits pick the shard; the map inside uses the low ones.
-  return shards_[(hash_string(key) >> 58) % kShards];
+  return static_cast<std::size_t>(hash_string(key) >> 60) % kShards;
 }
 
 std::optional<std::uint64_t> GenerationHints::find(std::string_view counter_key) const {
   if (per_shard_capacity_ == 0) return std::nullopt;
-  Shard& shard = shard_for(counter_key);
-  std::shared_lock lock(shard.mutex);
+  const std::size_t index = shard_index(counter_key);
+  Shard& shard = shards_[index];
+  SharedAccess access(shard.lock, readers_, index);
   auto it = shard.map.find(counter_key);
   if (it == shard.map.end()) return std::nullopt;
   return it->second;
@@ -29,8 +28,14 @@ std::optional<std::uint64_t> GenerationHints::find(std::string_view counter_key)
 
 void GenerationHints::remember(std::string_view counter_key, std::uint64_t generation) {
   if (per_shard_capacity_ == 0) return;
-  Shard& shard = shard_for(counter_key);
-  std::unique_lock lock(shard.mutex);
+  const std::size_t index = shard_index(counter_key);
+  Shard& shard = shards_[index];
+  {
+    SharedAccess access(shard.lock, readers_, index);
+    auto it = shard.map.find(counter_key);
+    if (it != shard.map.end() && it->second == generation) return;  // already known
+  }
+  ExclusiveAccess access(shard.lock, readers_, index);
   auto it = shard.map.find(counter_key);
   if (it != shard.map.end()) {
     it->second = generation;

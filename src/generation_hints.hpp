@@ -7,11 +7,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
-#include <shared_mutex>
 #include <string>
 #include <string_view>
 
 #include <boost/unordered/unordered_flat_map.hpp>
+
+#include "shard_lock.hpp"
 
 namespace gencache::detail {
 
@@ -33,16 +34,20 @@ class GenerationHints {
     using is_transparent = void;
     bool operator()(std::string_view a, std::string_view b) const noexcept { return a == b; }
   };
+  // Every read looks a hint up, and reads of one namespace (say `catalog`) come from all
+  // threads at once: a reader writes only its CPU's counter (ShardLock), never a line
+  // that another core reads. Hints change only after a bump or a cold start.
   struct alignas(64) Shard {
-    mutable std::shared_mutex mutex;
+    ShardLock lock;
     boost::unordered_flat_map<std::string, std::uint64_t, Hash, Equal> map;
   };
   static constexpr std::size_t kShards = 16;
 
-  Shard& shard_for(std::string_view key) const noexcept;
+  static std::size_t shard_index(std::string_view key) noexcept;
 
   std::size_t per_shard_capacity_;
   mutable std::array<Shard, kShards> shards_;
+  mutable ReaderCounts readers_{kShards};
 };
 
 }  // namespace gencache::detail

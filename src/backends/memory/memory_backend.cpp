@@ -12,7 +12,7 @@
 #include "backends/memory/expiry.hpp"
 #include "backends/memory/item.hpp"
 #include "backends/memory/shard.hpp"
-#include "backends/memory/shard_lock.hpp"
+#include "shard_lock.hpp"
 #include "gencache/error.hpp"
 #include "string_hash.hpp"
 

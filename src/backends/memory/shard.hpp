@@ -10,7 +10,7 @@
 
 #include "backends/memory/expiry.hpp"
 #include "backends/memory/item.hpp"
-#include "backends/memory/shard_lock.hpp"
+#include "shard_lock.hpp"
 
 namespace gencache::detail {
 

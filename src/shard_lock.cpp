@@ -1,4 +1,4 @@
-#include "backends/memory/shard_lock.hpp"
+#include "shard_lock.hpp"
 
 #include <algorithm>
 #include <bit>

@@ -1,6 +1,7 @@
 #pragma once
-// Internal: how the memory backend locks a shard. Writers take the shard's mutex; a
-// reader (a hit) only bumps a counter in a cache line owned by its CPU, so hits on
+// Internal: how the memory backend locks a shard, and the generation hints theirs.
+// Writers take the shard's mutex; a reader (a hit) only bumps a counter in a cache line
+// owned by its CPU, so hits on
 // different cores do not pass a line back and forth. (With a plain mutex per shard, two
 // threads hitting random shards moved the mutex's line on about every other hit and got
 // ~1.1x the throughput of one thread; with disjoint shards they got ~2x.)
