@@ -270,6 +270,15 @@ std::optional<std::uint64_t> parse_counter_text(std::string_view text) noexcept 
   while (!text.empty() && (text.back() == ' ' || text.back() == '\r' || text.back() == '\n'))
     text.remove_suffix(1);
   std::uint64_t value = 0;
+  if (!text.empty() && text.size() <= 19) {
+    // Every read parses its counters: up to 19 digits cannot overflow, so no check per digit.
+    for (const char c : text) {
+      const auto digit = static_cast<unsigned>(static_cast<unsigned char>(c) - '0');
+      if (digit > 9) return std::nullopt;
+      value = value * 10 + digit;
+    }
+    return value;
+  }
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
   return value;
