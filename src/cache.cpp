@@ -206,6 +206,7 @@ struct ReadScratch {
   std::vector<std::string_view> keys;
   std::vector<std::uint64_t> generations;
   std::vector<std::optional<std::uint64_t>> counters;
+  std::string head;
   std::unique_ptr<bool[]> counter_bad;
   std::size_t counter_bad_size = 0;
   bool in_use = false;
@@ -361,11 +362,20 @@ bool CacheCore::read_into(std::span<const std::string_view> user_keys,
     // Steady state: the counters and the entries at the hinted generations, in one round
     // trip. The answer stands only if every counter read matches its hint.
     const bool speculate = all_hinted && (fetch_entries || n == 0);
-    if (speculate) {
-      for (std::size_t k = 0; k < count; ++k) {
-        build_versioned_key(versioned_keys[k], prefix_, namespaces, generations, user_keys[k]);
-        if (fetch_entries) keys.push_back(versioned_keys[k]);
+    // The namespaces-and-generations head of the versioned keys is built once per read.
+    std::string& head = scratch->head;
+    auto build_keys = [&] {
+      if (count == 1) {
+        build_versioned_key(versioned_keys[0], prefix_, namespaces, generations, user_keys[0]);
+        return;
       }
+      build_versioned_head(head, prefix_, namespaces, generations);
+      for (std::size_t k = 0; k < count; ++k)
+        finish_versioned_key(versioned_keys[k], head, prefix_, user_keys[k]);
+    };
+    if (speculate) {
+      build_keys();
+      if (fetch_entries) keys.insert(keys.end(), versioned_keys.begin(), versioned_keys.end());
     }
     std::vector<std::optional<std::uint64_t>>& counters = scratch->counters;
     counters.assign(n, std::nullopt);
@@ -398,11 +408,8 @@ bool CacheCore::read_into(std::span<const std::string_view> user_keys,
     if (!(hints_confirmed && speculate)) {
       // Cold start or right after a bump: the keys at the generations just read, fetched
       // in a second round trip.
-      keys.clear();
-      for (std::size_t k = 0; k < count; ++k) {
-        build_versioned_key(versioned_keys[k], prefix_, namespaces, generations, user_keys[k]);
-        keys.push_back(versioned_keys[k]);
-      }
+      build_keys();
+      keys.assign(versioned_keys.begin(), versioned_keys.end());
       if (fetch_entries) {
         visit({}, entries);
       } else {

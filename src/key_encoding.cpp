@@ -118,12 +118,12 @@ std::string counter_key(std::string_view prefix, const Namespace& ns) {
   return out;
 }
 
-void build_versioned_key(std::string& out, std::string_view prefix, const NamespaceSet& namespaces,
-                         std::span<const std::uint64_t> generations, std::string_view key) {
+void build_versioned_head(std::string& out, std::string_view prefix, const NamespaceSet& namespaces,
+                          std::span<const std::uint64_t> generations) {
   if (generations.size() != namespaces.size())
     throw std::invalid_argument("versioned_key: one generation per namespace is required");
   out.clear();
-  out.reserve(prefix.size() + 8 + key.size() + namespaces.size() * 32);
+  out.reserve(prefix.size() + 8 + namespaces.size() * 32);
   out.append(prefix).append(kVersionTag).append("k:");
   for (std::size_t i = 0; i < namespaces.size(); ++i) {
     if (i != 0) out.push_back(',');
@@ -134,6 +134,20 @@ void build_versioned_key(std::string& out, std::string_view prefix, const Namesp
     out.append(digits, static_cast<std::size_t>(end - digits));
   }
   out.push_back('|');
+}
+
+void finish_versioned_key(std::string& out, std::string_view head, std::string_view prefix,
+                          std::string_view key) {
+  out.clear();
+  out.reserve(head.size() + key.size() + 8);
+  out.append(head);
+  append_escaped(out, key);
+  fit_length(out, prefix);
+}
+
+void build_versioned_key(std::string& out, std::string_view prefix, const NamespaceSet& namespaces,
+                         std::span<const std::uint64_t> generations, std::string_view key) {
+  build_versioned_head(out, prefix, namespaces, generations);
   append_escaped(out, key);
   fit_length(out, prefix);
 }

@@ -38,6 +38,15 @@ void build_counter_key(std::string& out, std::string_view prefix, const Namespac
 /// The key of the entry (`key`, `namespaces`) at `generations` (same order as the set).
 std::string versioned_key(std::string_view prefix, const NamespaceSet& namespaces,
                           std::span<const std::uint64_t> generations, std::string_view key);
+/// The part of every versioned key of `namespaces` at `generations` that comes before the
+/// escaped user key (`<prefix>gc1:k:...|`), written into `out`.
+void build_versioned_head(std::string& out, std::string_view prefix, const NamespaceSet& namespaces,
+                          std::span<const std::uint64_t> generations);
+/// The versioned key from its `head` (build_versioned_head) and the user's `key`, written
+/// into `out`: what build_versioned_key writes, without redoing the head for each key of
+/// a batch.
+void finish_versioned_key(std::string& out, std::string_view head, std::string_view prefix,
+                          std::string_view key);
 /// versioned_key() written into `out` (replacing its contents, reusing its capacity).
 void build_versioned_key(std::string& out, std::string_view prefix, const NamespaceSet& namespaces,
                          std::span<const std::uint64_t> generations, std::string_view key);

@@ -171,6 +171,14 @@ TEST(KeyEncoding, BuildersReuseTheirBufferAndMatchTheReturningForms) {
   EXPECT_EQ(out, versioned_key("p:", set, gens, std::string(400, 'z'))) << "digested form";
   detail::build_counter_key(out, "p:", ns("user", 1));
   EXPECT_EQ(out, counter_key("p:", ns("user", 1)));
+
+  // A batch builds the head once and finishes each key from it.
+  std::string head;
+  detail::build_versioned_head(head, "p:", set, gens);
+  for (const std::string key : {"k", "a|b@c,d%e#f", std::string(400, 'z'), std::string()}) {
+    detail::finish_versioned_key(out, head, "p:", key);
+    EXPECT_EQ(out, versioned_key("p:", set, gens, key)) << key;
+  }
 }
 
 TEST(KeyEncoding, RandomPairsNeverCollide) {
