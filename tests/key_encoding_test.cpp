@@ -175,7 +175,8 @@ TEST(KeyEncoding, BuildersReuseTheirBufferAndMatchTheReturningForms) {
   // A batch builds the head once and finishes each key from it.
   std::string head;
   detail::build_versioned_head(head, "p:", set, gens);
-  for (const std::string key : {"k", "a|b@c,d%e#f", std::string(400, 'z'), std::string()}) {
+  for (const std::string& key :
+       std::initializer_list<std::string>{"k", "a|b@c,d%e#f", std::string(400, 'z'), ""}) {
     detail::finish_versioned_key(out, head, "p:", key);
     EXPECT_EQ(out, versioned_key("p:", set, gens, key)) << key;
   }
