@@ -585,7 +585,8 @@ def machine_section(machine, results):
         f"- CPU: {machine.get('cpu', '?')}, {machine.get('cores', '?')} cores; {machine.get('memory', '?')} RAM; kernel {machine.get('kernel', '?')}",
         f"- Compiler: {machine.get('compiler', '?')}; CMake preset `release` ({machine.get('build_type', 'Release')})",
         f"- Servers (loopback, started by the benchmark programs): {machine.get('memcached', '?')} "
-        f"(`-t 1 -m 1024`), {machine.get('redis', '?')} (persistence off)",
+        f"(`-t 1 -m 1024`), {machine.get('redis', '?')} (persistence off); "
+        f"{machine.get('pinning', 'client and server not pinned')}",
         f"- Clients: libmemcached {machine.get('libmemcached', '?')}, hiredis {machine.get('hiredis', '?')}, "
         f"Google Benchmark {machine.get('benchmark', '?')}",
         f"- Load average (1 min) before / after the run: {machine.get('load_before', '?')} / {machine.get('load_after', '?')}",

@@ -1,6 +1,7 @@
 // Issue 4: stampede protection and freshness. Computes are counted, never timed; expiry
 // runs on a manual clock.
 #include <atomic>
+#include <cmath>
 #include <deque>
 #include <functional>
 #include <latch>
@@ -163,6 +164,29 @@ TEST(EarlyRefresh, RefreshesHappenBeforeExpiryNearTheEnd) {
   EXPECT_EQ(cache.stats().computes, 1 + cache.stats().early_refreshes);
   EXPECT_GT(refreshed_values, 0);
   EXPECT_EQ(cache.stats().misses, 1u) << "no reader ever saw the entry expire";
+}
+
+// XFetch refreshes a read at `remaining` before expiry with probability
+// exp(-remaining / (delta * beta)); reads far from expiry skip the draw, which must not
+// change that law where it matters.
+TEST(EarlyRefresh, RefreshProbabilityFollowsXFetch) {
+  detail::Entry entry;
+  entry.created = Clock::time_point(std::chrono::hours(1000));
+  entry.ttl = 1s;
+  entry.compute_time = 10ms;
+  const auto expiry = entry.created + entry.ttl;
+  auto frequency = [&](std::chrono::milliseconds remaining, double beta) {
+    int refreshed = 0;
+    constexpr int kDraws = 40'000;
+    for (int i = 0; i < kDraws; ++i)
+      refreshed += detail::refresh_early(entry, expiry - remaining, beta) ? 1 : 0;
+    return static_cast<double>(refreshed) / kDraws;
+  };
+  EXPECT_NEAR(frequency(5ms, 1.0), std::exp(-0.5), 0.02);
+  EXPECT_NEAR(frequency(20ms, 1.0), std::exp(-2.0), 0.01);
+  EXPECT_NEAR(frequency(20ms, 4.0), std::exp(-0.5), 0.02) << "beta scales the head start";
+  EXPECT_EQ(frequency(0ms, 1.0), 1.0) << "at expiry every read refreshes";
+  EXPECT_EQ(frequency(371ms, 1.0), 0.0) << "beyond 37 compute times no draw can reach expiry";
 }
 
 TEST(EarlyRefresh, BetaZeroNeverRefreshesEarly) {
