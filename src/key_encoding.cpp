@@ -147,6 +147,8 @@ void finish_versioned_key(std::string& out, std::string_view head, std::string_v
 
 void build_versioned_key(std::string& out, std::string_view prefix, const NamespaceSet& namespaces,
                          std::span<const std::uint64_t> generations, std::string_view key) {
+  out.clear();
+  out.reserve(prefix.size() + 8 + key.size() + namespaces.size() * 32);  // one allocation
   build_versioned_head(out, prefix, namespaces, generations);
   append_escaped(out, key);
   fit_length(out, prefix);
