@@ -7,6 +7,10 @@
 // Instructions per operation = callgrind's "Collected" / the operation count. Only the
 // measured_* functions are collected; setup and a warm-up pass are not. scripts/bench
 // runs every path and reports the counts in benchmarks/RESULTS.md.
+//
+// The memcached_* paths start their own memcached and count the client's instructions
+// only (in user space: not the kernel's share of each round trip, not the server's), for
+// gencache beside raw libmemcached doing the same read.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -17,10 +21,13 @@
 #include <string_view>
 #include <vector>
 
+#include <libmemcached-1.0/memcached.h>
+
 #include <boost/unordered/unordered_flat_map.hpp>
 
 #include "gencache/cache.hpp"
 #include "gencache/memory_backend.hpp"
+#include "support/memcached_server.hpp"
 
 namespace {
 
@@ -113,6 +120,87 @@ __attribute__((noinline)) std::size_t measured_bump(Fixture& f, int n) {
   return sum;
 }
 
+// ---- Memcached: the client's side of a read ----
+
+struct MemcachedFixture {
+  gencache::test::MemcachedServer server{{.memory_mb = 64, .threads = 1}};
+  gencache::Cache cache = gencache::Cache::from_url(gencache::test::memcached_url({&server}));
+  memcached_st* raw = memcached_create(nullptr);
+  const gencache::NamespaceSet user{gencache::ns("user", 42)};
+  std::vector<std::string> keys;      // the user's keys
+  std::vector<std::string> raw_keys;  // the same, as a raw client stores them
+
+  MemcachedFixture() {
+    memcached_server_add(raw, "127.0.0.1", server.port());
+    const std::string value(kValueSize, 'v');
+    for (std::size_t i = 0; i < kBatch; ++i) {
+      keys.push_back("/page?" + std::to_string(i));
+      raw_keys.push_back("raw:" + keys.back());
+      memcached_set(raw, raw_keys.back().data(), raw_keys.back().size(), value.data(), value.size(),
+                    0, 0);
+      cache.set(keys.back(), user, value, 1h);
+    }
+  }
+  ~MemcachedFixture() { memcached_free(raw); }
+  MemcachedFixture(const MemcachedFixture&) = delete;
+  MemcachedFixture& operator=(const MemcachedFixture&) = delete;
+};
+
+__attribute__((noinline)) std::size_t measured_memcached_raw_get(MemcachedFixture& f, int n) {
+  std::size_t bytes = 0;
+  for (int i = 0; i < n; ++i) {
+    const std::string& key = f.raw_keys[static_cast<std::size_t>(i) % kBatch];
+    std::size_t length = 0;
+    std::uint32_t flags = 0;
+    memcached_return_t rc;
+    char* value = memcached_get(f.raw, key.data(), key.size(), &length, &flags, &rc);
+    // Copied into a std::string, as the Cache hands its value back.
+    const std::string copy(value, value == nullptr ? 0 : length);
+    std::free(value);
+    bytes += copy.size();
+  }
+  return bytes;
+}
+
+__attribute__((noinline)) std::size_t measured_memcached_hit(MemcachedFixture& f, int n) {
+  std::size_t bytes = 0;
+  for (int i = 0; i < n; ++i) {
+    const std::string& key = f.keys[static_cast<std::size_t>(i) % kBatch];
+    bytes += f.cache.cached(key, f.user, 1h, [] { return std::string("miss"); }).size();
+  }
+  return bytes;
+}
+
+__attribute__((noinline)) std::size_t measured_memcached_raw_mget(MemcachedFixture& f, int n) {
+  std::vector<const char*> pointers;
+  std::vector<std::size_t> lengths;
+  for (const std::string& key : f.raw_keys) {
+    pointers.push_back(key.data());
+    lengths.push_back(key.size());
+  }
+  memcached_result_st result;
+  memcached_result_create(f.raw, &result);
+  std::vector<std::string> values;
+  std::size_t bytes = 0;
+  for (int i = 0; i < n; ++i) {
+    values.clear();
+    memcached_return_t rc = memcached_mget(f.raw, pointers.data(), lengths.data(), kBatch);
+    while (memcached_fetch_result(f.raw, &result, &rc) != nullptr)
+      values.emplace_back(memcached_result_value(&result), memcached_result_length(&result));
+    for (const std::string& value : values) bytes += value.size();
+  }
+  memcached_result_free(&result);
+  return bytes;
+}
+
+__attribute__((noinline)) std::size_t measured_memcached_get_many(MemcachedFixture& f, int n) {
+  std::size_t bytes = 0;
+  for (int i = 0; i < n; ++i)
+    for (const auto& value : f.cache.get_many(std::span<const std::string>(f.keys), f.user))
+      bytes += value.value_or("").size();
+  return bytes;
+}
+
 int main(int argc, char** argv) {
   const std::string_view path = argc > 1 ? argv[1] : "";
   const int n = argc > 2 ? std::atoi(argv[2]) : 20'000;
@@ -143,11 +231,26 @@ int main(int argc, char** argv) {
     for (const auto& key : f.keys) map.emplace(key, std::string(kValueSize, 'v'));
     measured_flat_map(map, f.keys, 1000);
     result = measured_flat_map(map, f.keys, n);
+  } else if (path.starts_with("memcached_")) {
+    MemcachedFixture f;
+    auto run = path == "memcached_raw_get"    ? measured_memcached_raw_get
+               : path == "memcached_hit"      ? measured_memcached_hit
+               : path == "memcached_raw_mget" ? measured_memcached_raw_mget
+               : path == "memcached_get_many" ? measured_memcached_get_many
+                                              : nullptr;
+    if (run == nullptr) {
+      std::fprintf(stderr, "hot_path_profile: unknown path %.*s\n", static_cast<int>(path.size()),
+                   path.data());
+      return 2;
+    }
+    run(f, 100);  // warm: connections, hints
+    result = run(f, n);
   } else {
     std::fprintf(stderr,
                  "usage: hot_path_profile PATH [COUNT]\n"
                  "PATH: cached_hit_1ns cached_hit_3ns get_hit get_many_100 backend_hit_ttl bump\n"
-                 "      flat_map_find_copy\n");
+                 "      flat_map_find_copy memcached_raw_get memcached_hit memcached_raw_mget\n"
+                 "      memcached_get_many\n");
     return 2;
   }
   std::printf("%zu\n", result);

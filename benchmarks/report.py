@@ -447,6 +447,10 @@ class Report:
             "get_hit": "`get` hit, 1 namespace",
             "get_many_100": "`get_many` of 100 entries, 1 namespace",
             "flat_map_find_copy": "baseline: `boost::unordered_flat_map` find + copy (not memory://)",
+            "memcached_raw_get": None,
+            "memcached_hit": None,
+            "memcached_raw_mget": None,
+            "memcached_get_many": None,
             "backend_hit_ttl": "`MemoryBackend` hit (item with a TTL)",
             "bump": "`bump_namespace`",
         }
@@ -455,6 +459,8 @@ class Report:
             with open(path) as f:
                 for line in f:
                     parts = line.split()
+                    if parts and parts[0] in labels and labels[parts[0]] is None:
+                        continue  # in the Memcached client table
                     if len(parts) == 3 and parts[2].isdigit():
                         if parts[0] == "cached_hit_1ns":
                             self.headline["hit_instructions"] = int(parts[2]) / int(parts[1])
@@ -542,6 +548,65 @@ class Report:
             "Before the copy-free read (`Backend::visit_many`, commit bbe6415) the same hit ran "
             "5,797 instructions; it removed two copies of the value and four allocations per hit.",
             table(["part of a hit", "instructions"], rows),
+        )
+
+    def memcached_client(self, instructions_path, results_dir):
+        """Client instructions per Memcached read, gencache beside raw libmemcached (callgrind)."""
+        counts = {}
+        if os.path.exists(instructions_path):
+            with open(instructions_path) as f:
+                for line in f:
+                    parts = line.split()
+                    if len(parts) == 3 and parts[2].isdigit():
+                        counts[parts[0]] = (int(parts[2]) / int(parts[1]), int(parts[1]))
+        pattern = re.compile(r"^\s*([\d,]+) \([ \d.]+%\)\s+\S*?:(.*)$")
+
+        def libmemcached_share(path):
+            """Instructions per operation inside libmemcached's mget and fetch."""
+            profile = os.path.join(results_dir, f"{path}.profile.txt")
+            if path not in counts or not os.path.exists(profile):
+                return None
+            total = 0
+            seen = set()
+            with open(profile) as f:
+                for line in f:
+                    m = pattern.match(line)
+                    if not m:
+                        continue
+                    name = m.group(2)
+                    for fn in ("memcached_mget ", "memcached_fetch_result "):
+                        if name.startswith(fn) and fn not in seen:
+                            seen.add(fn)
+                            total += int(m.group(1).replace(",", ""))
+            return total / counts[path][1]
+
+        rows = []
+        for label, raw, ours in (("read of one 512 B value", "memcached_raw_get", "memcached_hit"),
+                                 ("read of 100 values", "memcached_raw_mget", "memcached_get_many")):
+            if raw not in counts or ours not in counts:
+                rows.append([label, "not measured", "", "", ""])
+                continue
+            share = libmemcached_share(ours)
+            rows.append([
+                label,
+                f"{counts[raw][0]:,.0f}",
+                f"{counts[ours][0]:,.0f}",
+                f"{share:,.0f}" if share is not None else "?",
+                f"{counts[ours][0] / counts[raw][0]:.2f}x",
+            ])
+        self.section(
+            "Client instructions per Memcached read (callgrind)",
+            "The client's user-space instructions per read, from `hot_path_profile memcached_*` "
+            "under callgrind against a memcached of its own (the kernel's share of each round "
+            "trip and the server's work are not counted). Raw libmemcached reads the user's keys "
+            "with `memcached_get` / `memcached_mget` and copies the values into strings; "
+            "gencache's `cached` hit and `get_many` read the namespace's counter too, under "
+            "keys about 30 bytes longer (prefix, escaped namespace and generation), and check "
+            "each envelope. The libmemcached column is the part of gencache's count spent "
+            "inside libmemcached's mget and fetch: a second key and longer keys cost there "
+            "(its reply parser looks at every byte of every key). Profiles: "
+            "`build/release/bench-results/memcached_{hit,get_many}.profile.txt`.",
+            table(["operation", "raw libmemcached", "gencache", "of which in libmemcached", "gencache / raw"], rows),
         )
 
     def summary(self):
@@ -702,6 +767,7 @@ def main():
     report.instructions(os.path.join(args.results, "instructions.txt"))
     report.hit_profile(os.path.join(args.results, "instructions.txt"),
                        os.path.join(args.results, "cached_hit_1ns.profile.txt"))
+    report.memcached_client(os.path.join(args.results, "instructions.txt"), args.results)
 
     out = [
         "# Benchmark results",
