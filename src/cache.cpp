@@ -337,7 +337,8 @@ std::uint64_t CacheCore::ensure_counter(const std::string& counter_key) {
 bool CacheCore::read_into(std::span<const std::string_view> user_keys,
                           const NamespaceSet& namespaces, bool fetch_entries,
                           std::span<std::string> versioned_keys,
-                          std::span<std::optional<Entry>> entries) {
+                          std::span<std::optional<Entry>> entries, std::error_code& error) {
+  error.clear();
   try {
     const std::size_t n = namespaces.size();
     const std::size_t count = user_keys.size();
@@ -420,6 +421,8 @@ bool CacheCore::read_into(std::span<const std::string_view> user_keys,
     return true;
   } catch (const std::exception& e) {
     report("read", e);
+    const auto* be = dynamic_cast<const backend_error*>(&e);
+    error = be != nullptr ? be->code() : make_error_code(errc::backend_unavailable);
     for (auto& entry : entries) entry.reset();
     return false;
   }
@@ -430,16 +433,17 @@ ReadBatch CacheCore::read_batch(std::span<const std::string_view> user_keys,
   ReadBatch batch;
   batch.versioned_keys.resize(user_keys.size());
   batch.entries.resize(user_keys.size());
-  batch.backend_ok =
-      read_into(user_keys, namespaces, fetch_entries, batch.versioned_keys, batch.entries);
+  batch.backend_ok = read_into(user_keys, namespaces, fetch_entries, batch.versioned_keys,
+                               batch.entries, batch.error);
   if (!batch.backend_ok) batch.versioned_keys.clear();
   return batch;
 }
 
 ReadResult CacheCore::read(std::string_view key, const NamespaceSet& namespaces, bool fetch_entry) {
   ReadResult result;
-  result.backend_ok = read_into(std::span(&key, 1), namespaces, fetch_entry,
-                                std::span(&result.versioned_key, 1), std::span(&result.entry, 1));
+  result.backend_ok =
+      read_into(std::span(&key, 1), namespaces, fetch_entry, std::span(&result.versioned_key, 1),
+                std::span(&result.entry, 1), result.error);
   if (!result.backend_ok) result.versioned_key.clear();
   return result;
 }

@@ -101,10 +101,10 @@ class CacheCore {
                                              const std::optional<std::string>& raw);
   [[noreturn]] void throw_poisoned_counter(const std::string& counter_key);
   // read() and read_batch(): one versioned key and one entry slot per user key. Returns
-  // false (and reports) when the backend failed.
+  // false (and reports, and sets `error`) when the backend failed.
   bool read_into(std::span<const std::string_view> user_keys, const NamespaceSet& namespaces,
                  bool fetch_entries, std::span<std::string> versioned_keys,
-                 std::span<std::optional<Entry>> entries);
+                 std::span<std::optional<Entry>> entries, std::error_code& error);
 
   std::shared_ptr<Backend> user_backend_;
   std::shared_ptr<Backend> backend_;  // user_backend_, behind the circuit breaker if on

@@ -340,6 +340,30 @@ TEST_P(CacheBehaviour, BackendFailureFallsBackToComputeOnceAndIsReported) {
   EXPECT_EQ(cache_->cached("k", ns("user", 1), 1min, [&] { return ++computes; }), 2);
 }
 
+TEST_P(CacheBehaviour, GetTellsABackendFailureFromAMiss) {
+  cache_->set("k", ns("g"), std::string("v"), 1min);
+  std::error_code ec = make_error_code(errc::protocol);  // cleared by a good read
+  EXPECT_EQ(cache_->get("k", ns("g"), ec), "v");
+  EXPECT_FALSE(ec);
+  ec = make_error_code(errc::protocol);
+  EXPECT_EQ(cache_->get("absent", ns("g"), ec), std::nullopt);
+  EXPECT_FALSE(ec) << "an ordinary miss is not an error";
+
+  faulty_->fail_next(Operation::get_many, 1, errc::timeout);
+  EXPECT_EQ(cache_->get("k", ns("g"), ec), std::nullopt);
+  EXPECT_EQ(ec, make_error_code(errc::timeout));
+  EXPECT_EQ(hook_calls_.load(), 1) << "still reported to the hook";
+
+  const std::vector<std::string> keys{"k", "absent"};
+  faulty_->fail_next(Operation::get_many, 1, errc::backend_unavailable);
+  const auto failed = cache_->get_many(std::span<const std::string>(keys), ns("g"), ec);
+  EXPECT_EQ(ec, make_error_code(errc::backend_unavailable));
+  EXPECT_EQ(failed, (std::vector<std::optional<std::string>>{std::nullopt, std::nullopt}));
+  const auto read = cache_->get_many(std::span<const std::string>(keys), ns("g"), ec);
+  EXPECT_FALSE(ec);
+  EXPECT_EQ(read, (std::vector<std::optional<std::string>>{"v", std::nullopt}));
+}
+
 TEST_P(CacheBehaviour, FailureWhileWritingStillReturnsTheComputedValue) {
   faulty_->fail_next(Operation::set, 1);
   EXPECT_EQ(cache_->cached("k", ns("w"), 1min, [] { return std::string("v1"); }), "v1");

@@ -288,15 +288,31 @@ requires std::invocable<F&> std::decay_t<std::invoke_result_t<F&>> Cache::cached
 
 template <class T>
 std::optional<T> Cache::get(std::string_view key, const NamespaceSet& namespaces) {
+  std::error_code ignored;
+  return get<T>(key, namespaces, ignored);
+}
+
+template <class T>
+std::optional<T> Cache::get(std::string_view key, const NamespaceSet& namespaces,
+                            std::error_code& ec) {
   detail::ReadResult read = detail::read_entry(*core_, key, namespaces);
+  ec = read.error;
   return detail::take_fresh_value<T>(*core_, read.entry, detail::now(*core_));
 }
 
 template <class T>
 std::vector<std::optional<T>> Cache::get_many(std::span<const std::string> keys,
                                               const NamespaceSet& namespaces) {
+  std::error_code ignored;
+  return get_many<T>(keys, namespaces, ignored);
+}
+
+template <class T>
+std::vector<std::optional<T>> Cache::get_many(std::span<const std::string> keys,
+                                              const NamespaceSet& namespaces, std::error_code& ec) {
   const std::vector<std::string_view> views(keys.begin(), keys.end());
   detail::ReadBatch batch = detail::read_entries(*core_, views, namespaces);
+  ec = batch.error;
   std::vector<std::optional<T>> out;
   out.reserve(keys.size());
   const auto now = detail::now(*core_);  // the batch is one read, at one instant

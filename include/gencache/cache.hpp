@@ -214,12 +214,24 @@ class Cache {
   template <class T = std::string>
   std::optional<T> get(std::string_view key, const NamespaceSet& namespaces);
 
+  /// get() that also says why it missed: `ec` is cleared on a hit or an ordinary miss and
+  /// set (gencache::errc) when the backend failed, so a caller can tell "not cached" from
+  /// "could not ask". The failure is still counted and reported to the error hook.
+  template <class T = std::string>
+  std::optional<T> get(std::string_view key, const NamespaceSet& namespaces, std::error_code& ec);
+
   /// The values cached for each of `keys`, all depending on `namespaces`: one backend round
   /// trip for all of them (counters included) in steady state, two right after a bump.
   /// Element i answers keys[i]; a backend failure makes every element a miss.
   template <class T = std::string>
   std::vector<std::optional<T>> get_many(std::span<const std::string> keys,
                                          const NamespaceSet& namespaces);
+
+  /// get_many() that sets `ec` when the backend failed (every element is then a miss) and
+  /// clears it otherwise.
+  template <class T = std::string>
+  std::vector<std::optional<T>> get_many(std::span<const std::string> keys,
+                                         const NamespaceSet& namespaces, std::error_code& ec);
 
   /// Read-through for many keys of the same namespaces: the hits come from one batched
   /// read (as get_many); `compute(key)` then runs once per missing key, in order, and its

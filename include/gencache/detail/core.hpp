@@ -11,6 +11,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <typeinfo>
 #include <vector>
 
@@ -36,6 +37,7 @@ struct Entry {
 /// The outcome of reading one entry: the generations were read (or the backend failed).
 struct ReadResult {
   bool backend_ok = false;     ///< false: the backend failed; do not write back
+  std::error_code error{};     ///< why backend_ok is false
   std::string versioned_key;   ///< where the entry lives at the generations that were read
   std::optional<Entry> entry;  ///< a decoded envelope, or nullopt on a miss
 };
@@ -58,6 +60,7 @@ ReadResult read_entry(CacheCore& core, std::string_view key, const NamespaceSet&
 /// Several entries of the same namespaces, read together.
 struct ReadBatch {
   bool backend_ok = false;
+  std::error_code error{};                    ///< why backend_ok is false
   std::vector<std::string> versioned_keys;    ///< one per key when backend_ok
   std::vector<std::optional<Entry>> entries;  ///< one per key (nullopt: miss)
 };
