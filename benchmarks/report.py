@@ -273,6 +273,22 @@ class Report:
         )
 
     # 5 ---------------------------------------------------------------------------------------
+    def vs_maps_row(self, what, label, flat, mutex, hit):
+        """One row of a section-5 table: a hit beside the flat map and the mutex map."""
+        r = self.r
+        vs_flat, flat_mark = self.target(f"5. {what} vs flat map, {label}", "<= 1.5x",
+                                         lambda: r.ns(hit) / r.ns(flat), lambda x: x <= 1.5)
+        vs_mutex, mutex_mark = self.target(f"5. {what} vs mutex map, {label}", "< 1.0x",
+                                           lambda: r.ns(hit) / r.ns(mutex), lambda x: x < 1.0)
+        return [
+            label,
+            cell(lambda: fmt_time(r.ns(flat))),
+            cell(lambda: fmt_time(r.ns(mutex))),
+            cell(lambda: fmt_time(r.ns(hit))),
+            f"{fmt_ratio(vs_flat)} {flat_mark}" if vs_flat is not None else flat_mark,
+            f"{fmt_ratio(vs_mutex)} {mutex_mark}" if vs_mutex is not None else mutex_mark,
+        ]
+
     def in_process(self):
         r = self.r
         rows = []
@@ -282,18 +298,7 @@ class Report:
             for count in (1, 3):
                 hit = f"cache_bench:BM_CachedHit/namespaces:{count}/threads:{threads}"
                 label = f"{threads} thread{'s' if threads > 1 else ''}, {count} namespace{'s' if count > 1 else ''}"
-                vs_flat, flat_mark = self.target(f"5. memory:// Cache hit vs flat map, {label}", "<= 1.5x",
-                                                 lambda: r.ns(hit) / r.ns(flat), lambda x: x <= 1.5)
-                vs_mutex, mutex_mark = self.target(f"5. memory:// Cache hit vs mutex map, {label}", "< 1.0x",
-                                                   lambda: r.ns(hit) / r.ns(mutex), lambda x: x < 1.0)
-                rows.append([
-                    label,
-                    cell(lambda: fmt_time(r.ns(flat))),
-                    cell(lambda: fmt_time(r.ns(mutex))),
-                    cell(lambda: fmt_time(r.ns(hit))),
-                    f"{fmt_ratio(vs_flat)} {flat_mark}" if vs_flat is not None else flat_mark,
-                    f"{fmt_ratio(vs_mutex)} {mutex_mark}" if vs_mutex is not None else mutex_mark,
-                ])
+                rows.append(self.vs_maps_row("memory:// Cache hit", label, flat, mutex, hit))
         cache_table = table(["threads, namespaces", "flat map find + copy", "mutex + unordered_map",
                              "gencache `cached` hit", "vs flat map (<= 1.5x)", "vs mutex map (< 1x)"], rows)
 
@@ -302,20 +307,8 @@ class Report:
             flat = f"memory_backend_bench:BM_FlatMapFindCopy/threads:{threads}"
             mutex = f"memory_backend_bench:BM_MutexUnorderedMapFindCopy/threads:{threads}"
             for ttl, name in (("no TTL", "memory_backend_bench:BM_MemoryBackendHit"), ("TTL", "memory_backend_bench:BM_MemoryBackendHitWithTtl")):
-                hit = f"{name}/threads:{threads}"
                 label = f"{threads} thread{'s' if threads > 1 else ''}, {ttl}"
-                vs_flat, flat_mark = self.target(f"5. MemoryBackend hit vs flat map, {label}", "<= 1.5x",
-                                                 lambda: r.ns(hit) / r.ns(flat), lambda x: x <= 1.5)
-                vs_mutex, mutex_mark = self.target(f"5. MemoryBackend hit vs mutex map, {label}", "< 1.0x",
-                                                   lambda: r.ns(hit) / r.ns(mutex), lambda x: x < 1.0)
-                rows.append([
-                    label,
-                    cell(lambda: fmt_time(r.ns(flat))),
-                    cell(lambda: fmt_time(r.ns(mutex))),
-                    cell(lambda: fmt_time(r.ns(hit))),
-                    f"{fmt_ratio(vs_flat)} {flat_mark}" if vs_flat is not None else flat_mark,
-                    f"{fmt_ratio(vs_mutex)} {mutex_mark}" if vs_mutex is not None else mutex_mark,
-                ])
+                rows.append(self.vs_maps_row("MemoryBackend hit", label, flat, mutex, f"{name}/threads:{threads}"))
         backend_table = table(["threads, items", "flat map find + copy", "mutex + unordered_map",
                                "`MemoryBackend` hit", "vs flat map (<= 1.5x)", "vs mutex map (< 1x)"], rows)
 
