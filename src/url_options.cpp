@@ -101,6 +101,20 @@ void UrlOptions::fail(std::string_view name, std::string_view value,
                                  scheme_, value, name, expected));
 }
 
+void UrlOptions::out_of_range(std::string_view name, std::string_view value, std::string_view min,
+                              std::string_view max) const {
+  throw config_error(fmt::format("{}:// URL: bad value {} for parameter '{}': expected {} to {}",
+                                 scheme_, value, name, min, max));
+}
+
+std::optional<std::size_t> UrlOptions::take_size_in(std::string_view name, std::size_t min,
+                                                    std::size_t max) {
+  const auto bytes = take_size(name);
+  if (bytes && (*bytes < min || *bytes > max))
+    out_of_range(name, std::to_string(*bytes), std::to_string(min), std::to_string(max));
+  return bytes;
+}
+
 std::optional<std::string> UrlOptions::take_string(std::string_view name) {
   return take_raw(name);
 }
@@ -158,6 +172,15 @@ std::string decode_userinfo(std::string_view scheme, std::string_view text, std:
   if (!encoded)
     throw config_error(fmt::format("{}:// URL: the {} has a malformed %-escape", scheme, part));
   return encoded->decode();
+}
+
+Credentials read_userinfo(std::string_view scheme, std::string_view userinfo) {
+  const auto colon = userinfo.find(':');
+  Credentials credentials;
+  credentials.username = decode_userinfo(scheme, userinfo.substr(0, colon), "user name");
+  if (colon != std::string_view::npos)
+    credentials.password = decode_userinfo(scheme, userinfo.substr(colon + 1), "password");
+  return credentials;
 }
 
 void UrlOptions::finish() const {

@@ -11,6 +11,9 @@
 #include <string_view>
 #include <vector>
 
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
 namespace gencache::detail {
 
 /// The query parameters of one URL. Each `take_*` consumes a parameter and records its
@@ -28,6 +31,19 @@ class UrlOptions {
   std::optional<std::size_t> take_size(std::string_view name);
   std::optional<std::uint64_t> take_uint(std::string_view name, std::uint64_t min,
                                          std::uint64_t max);
+  /// A duration rounded up to whole `Unit`s (a backend's resolution), from `min` to `max`.
+  template <class Unit>
+  std::optional<Unit> take_duration_in(std::string_view name, Unit min, Unit max) {
+    const auto value = take_duration(name);
+    if (!value) return std::nullopt;
+    const Unit rounded = std::chrono::ceil<Unit>(*value);
+    if (rounded < min || rounded > max)
+      out_of_range(name, fmt::format("{}", rounded), fmt::format("{}", min),
+                   fmt::format("{}", max));
+    return rounded;
+  }
+  /// A size (as take_size) from `min` to `max` bytes.
+  std::optional<std::size_t> take_size_in(std::string_view name, std::size_t min, std::size_t max);
   /// `true|false|1|0|yes|no|on|off`.
   std::optional<bool> take_bool(std::string_view name);
   /// One of `choices`.
@@ -40,6 +56,8 @@ class UrlOptions {
  private:
   [[noreturn]] void fail(std::string_view name, std::string_view value,
                          std::string_view expected) const;
+  [[noreturn]] void out_of_range(std::string_view name, std::string_view value,
+                                 std::string_view min, std::string_view max) const;
   std::optional<std::string> take_raw(std::string_view name);
 
   std::string scheme_;
@@ -50,6 +68,14 @@ class UrlOptions {
 /// The `user:password` part of `scheme://user:password@host`, percent-decoded. Throws
 /// config_error naming the `part` ("user name", "password"), never quoting the text.
 std::string decode_userinfo(std::string_view scheme, std::string_view text, std::string_view part);
+
+/// `user[:password]` split at its first ':' and percent-decoded (decode_userinfo); the
+/// password is empty when there is no ':'.
+struct Credentials {
+  std::string username;
+  std::string password;
+};
+Credentials read_userinfo(std::string_view scheme, std::string_view userinfo);
 
 // Parsers shared with tests; each throws std::invalid_argument on bad text.
 std::chrono::microseconds parse_duration(std::string_view text);

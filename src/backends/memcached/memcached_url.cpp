@@ -1,6 +1,5 @@
 #include "backends/memcached/memcached_url.hpp"
 
-#include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include "backends/memcached/memcached_config.hpp"
@@ -13,30 +12,12 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-template <class Value>
-[[noreturn]] void out_of_range(std::string_view name, Value value, Value min, Value max) {
-  throw config_error(
-      fmt::format("memcached:// URL: bad value {} for parameter '{}': expected {} to {}", value,
-                  name, min, max));
-}
-
-// A duration parameter rounded up to whole `Unit`s (Memcached's resolution), in range.
-template <class Unit>
-std::optional<Unit> take_duration(UrlOptions& params, std::string_view name, Unit min, Unit max) {
-  const auto value = params.take_duration(name);
-  if (!value) return std::nullopt;
-  const Unit rounded = std::chrono::ceil<Unit>(*value);
-  if (rounded < min || rounded > max) out_of_range(name, rounded, min, max);
-  return rounded;
-}
-
 void read_userinfo(std::string_view userinfo, MemcachedOptions& options) {
-  const auto colon = userinfo.find(':');
-  options.username = decode_userinfo("memcached", userinfo.substr(0, colon), "user name");
-  if (colon != std::string_view::npos)
-    options.password = decode_userinfo("memcached", userinfo.substr(colon + 1), "password");
-  if (options.username.empty())
+  Credentials credentials = detail::read_userinfo("memcached", userinfo);
+  if (credentials.username.empty())
     throw config_error("memcached:// URL: the user name before '@' is empty");
+  options.username = std::move(credentials.username);
+  options.password = std::move(credentials.password);
 }
 
 }  // namespace
@@ -62,24 +43,25 @@ MemcachedOptions memcached_options_from_url(std::string_view authority, UrlOptio
   if (auto protocol = params.take_choice("protocol", {"ascii", "binary"}))
     options.protocol = *protocol == "binary" ? MemcachedOptions::Protocol::binary
                                              : MemcachedOptions::Protocol::ascii;
+  // Durations are rounded up to Memcached's resolution (milliseconds; whole seconds for
+  // the retry timeout).
   if (auto timeout =
-          take_duration(params, "connect_timeout", milliseconds(1), kMemcachedLongestTimeout))
+          params.take_duration_in("connect_timeout", milliseconds(1), kMemcachedLongestTimeout))
     options.connect_timeout = *timeout;
-  if (auto timeout = take_duration(params, "io_timeout", milliseconds(1), kMemcachedLongestTimeout))
+  if (auto timeout =
+          params.take_duration_in("io_timeout", milliseconds(1), kMemcachedLongestTimeout))
     options.io_timeout = *timeout;
   if (auto pool_max = params.take_uint("pool_max", 1, kMemcachedLargestPool))
     options.pool_max = static_cast<std::size_t>(*pool_max);
-  if (auto wait = take_duration(params, "pool_wait", milliseconds(0), kMemcachedLongestTimeout))
+  if (auto wait = params.take_duration_in("pool_wait", milliseconds(0), kMemcachedLongestTimeout))
     options.pool_wait = *wait;
   if (auto retry =
-          take_duration(params, "retry_timeout", seconds(0), kMemcachedLongestRetryTimeout))
+          params.take_duration_in("retry_timeout", seconds(0), kMemcachedLongestRetryTimeout))
     options.retry_timeout = *retry;
   if (auto ketama = params.take_bool("ketama")) options.ketama = *ketama;
-  if (auto bytes = params.take_size("max_item_bytes")) {
-    if (*bytes < kMemcachedSmallestItem || *bytes > kMemcachedLargestItem)
-      out_of_range("max_item_bytes", *bytes, kMemcachedSmallestItem, kMemcachedLargestItem);
+  if (auto bytes =
+          params.take_size_in("max_item_bytes", kMemcachedSmallestItem, kMemcachedLargestItem))
     options.max_item_bytes = *bytes;
-  }
   return options;
 }
 

@@ -2,7 +2,6 @@
 
 #include <charconv>
 
-#include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include "backends/redis/redis_config.hpp"
@@ -16,22 +15,6 @@ using std::chrono::milliseconds;
 constexpr std::string_view kExpected =
     "expected redis://[user:password@]host[:port][/db], such as redis://127.0.0.1:6379/0";
 
-template <class Value>
-[[noreturn]] void out_of_range(std::string_view name, Value value, Value min, Value max) {
-  throw config_error(fmt::format("redis:// URL: bad value {} for parameter '{}': expected {} to {}",
-                                 value, name, min, max));
-}
-
-// A duration parameter rounded up to whole milliseconds, in range.
-std::optional<milliseconds> take_duration(UrlOptions& params, std::string_view name,
-                                          milliseconds min, milliseconds max) {
-  const auto value = params.take_duration(name);
-  if (!value) return std::nullopt;
-  const milliseconds rounded = std::chrono::ceil<milliseconds>(*value);
-  if (rounded < min || rounded > max) out_of_range(name, rounded, min, max);
-  return rounded;
-}
-
 // A whole decimal number from 0 to `max`, or nullopt.
 std::optional<std::uint32_t> parse_number(std::string_view digits, std::uint32_t max) {
   std::uint32_t value = 0;
@@ -42,14 +25,13 @@ std::optional<std::uint32_t> parse_number(std::string_view digits, std::uint32_t
 }
 
 void read_userinfo(std::string_view userinfo, RedisOptions& options) {
-  const auto colon = userinfo.find(':');
-  options.username = decode_userinfo("redis", userinfo.substr(0, colon), "user name");
-  if (colon != std::string_view::npos)
-    options.password = decode_userinfo("redis", userinfo.substr(colon + 1), "password");
-  if (options.password.empty())
+  Credentials credentials = detail::read_userinfo("redis", userinfo);
+  if (credentials.password.empty())
     throw config_error(
         "redis:// URL: the user information before '@' has no password: expected "
         "user:password@ or :password@");
+  options.username = std::move(credentials.username);
+  options.password = std::move(credentials.password);
 }
 
 void read_host_and_port(std::string_view text, RedisOptions& options) {
@@ -112,19 +94,16 @@ RedisOptions redis_options_from_url(std::string_view authority, std::string_view
   }
 
   if (auto timeout =
-          take_duration(params, "connect_timeout", milliseconds(1), kRedisLongestTimeout))
+          params.take_duration_in("connect_timeout", milliseconds(1), kRedisLongestTimeout))
     options.connect_timeout = *timeout;
-  if (auto timeout = take_duration(params, "io_timeout", milliseconds(1), kRedisLongestTimeout))
+  if (auto timeout = params.take_duration_in("io_timeout", milliseconds(1), kRedisLongestTimeout))
     options.io_timeout = *timeout;
   if (auto pool_max = params.take_uint("pool_max", 1, kRedisLargestPool))
     options.pool_max = static_cast<std::size_t>(*pool_max);
-  if (auto wait = take_duration(params, "pool_wait", milliseconds(0), kRedisLongestTimeout))
+  if (auto wait = params.take_duration_in("pool_wait", milliseconds(0), kRedisLongestTimeout))
     options.pool_wait = *wait;
-  if (auto bytes = params.take_size("max_item_bytes")) {
-    if (*bytes < kRedisSmallestItem || *bytes > kRedisLargestItem)
-      out_of_range("max_item_bytes", *bytes, kRedisSmallestItem, kRedisLargestItem);
+  if (auto bytes = params.take_size_in("max_item_bytes", kRedisSmallestItem, kRedisLargestItem))
     options.max_item_bytes = *bytes;
-  }
   return options;
 }
 
