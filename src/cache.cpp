@@ -411,7 +411,7 @@ bool CacheCore::read_into(std::span<const std::string_view> user_keys,
       // in a second round trip.
       build_keys();
       keys.assign(versioned_keys.begin(), versioned_keys.end());
-      if (fetch_entries) {
+      if (fetch_entries && !keys.empty()) {
         visit({}, entries);
       } else {
         for (auto& entry : entries) entry.reset();
