@@ -72,19 +72,6 @@ TEST_F(MemoryBackendTest, SetReplacesTheValue) {
   EXPECT_EQ(backend.usage().items, 1u);
 }
 
-TEST_F(MemoryBackendTest, AddStoresOnlyWhenAbsent) {
-  EXPECT_TRUE(backend.add("k", "first", kNoTtl));
-  EXPECT_FALSE(backend.add("k", "second", kNoTtl));
-  EXPECT_EQ(get(backend, "k"), "first");
-}
-
-TEST_F(MemoryBackendTest, RemoveReportsWhetherTheKeyExisted) {
-  backend.set("k", "v", kNoTtl);
-  EXPECT_TRUE(backend.remove("k"));
-  EXPECT_FALSE(backend.remove("k"));
-  EXPECT_EQ(get(backend, "k"), std::nullopt);
-}
-
 TEST_F(MemoryBackendTest, BinaryValuesWithNulRoundTrip) {
   std::string binary;
   for (int i = 0; i < 256; ++i) binary.push_back(static_cast<char>(i));

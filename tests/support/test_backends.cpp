@@ -18,6 +18,12 @@ std::vector<std::string> backend_kinds() {
   return {"memory", "memcached_ascii", "memcached_binary", "redis"};
 }
 
+std::vector<std::string> server_backend_kinds() {
+  std::vector<std::string> kinds = backend_kinds();
+  std::erase(kinds, "memory");
+  return kinds;
+}
+
 std::string random_prefix() {
   static std::mutex mutex;
   static std::mt19937_64 rng(std::random_device{}());

@@ -16,6 +16,10 @@ namespace gencache::test {
 /// "memory", "memcached_ascii", "memcached_binary", "redis".
 std::vector<std::string> backend_kinds();
 
+/// The kinds of backend_kinds() that talk to a server: "memcached_ascii",
+/// "memcached_binary", "redis".
+std::vector<std::string> server_backend_kinds();
+
 struct TestBackend {
   std::shared_ptr<Backend> backend;
   std::string prefix;  ///< pass as CacheOptions::prefix to isolate the test
