@@ -29,37 +29,28 @@
 #include "envelope.hpp"
 #include "gencache/cached_call.hpp"
 #include "gencache/testing.hpp"
+#include "page_reads.hpp"
 #include "support/memcached_server.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
 using gencache::bench::fill_size;
+using gencache::bench::HitCheck;
+using gencache::bench::kPages;
+using gencache::bench::kValueSize;
 using gencache::bench::MemcachedLoader;
+using gencache::bench::namespaces;
+using gencache::bench::page_key;
 using gencache::bench::smoke_mode;
+using gencache::bench::value_512;
 
-constexpr std::size_t kValueSize = 512;
-constexpr int kPages = 100;       // hot keys the read benchmarks cycle through
 constexpr int kBatch = 100;       // entries per batch read
 constexpr int kFillUsers = 1000;  // namespaces the bump benchmarks' entries spread over
-
-const std::string& value_512() {
-  static const std::string value(kValueSize, 'v');
-  return value;
-}
-
-std::string page_key(int page) {
-  return fmt::format("/dashboard?page={}", page);
-}
 
 // The keys of the batch benchmarks.
 std::string list_key(int item) {
   return fmt::format("/list?item={}", item);
-}
-
-gencache::NamespaceSet namespaces(int count) {
-  if (count == 1) return gencache::ns("user", 42);
-  return {gencache::ns("user", 42), gencache::ns("org", 7), gencache::ns("catalog")};
 }
 
 // A raw libmemcached handle with the behaviours gencache's backend uses.
@@ -97,11 +88,8 @@ struct World {
   std::size_t filled = 0;  // entries loaded for the bump benchmarks so far
 
   World() {
-    for (int page = 0; page < kPages; ++page) {
-      raw.set("raw:" + page_key(page), value_512());
-      cache.set(page_key(page), namespaces(1), value_512(), 1h);
-      cache.set(page_key(page), namespaces(3), value_512(), 1h);
-    }
+    gencache::bench::load_pages(
+        cache, [&](std::string_view key, std::string_view value) { raw.set(key, value); });
     for (int item = 0; item < kBatch; ++item) {
       const std::string key = list_key(item);
       raw.set("raw:" + key, value_512());
@@ -144,32 +132,14 @@ World& world() {
   return instance;
 }
 
-// Adds round trips per iteration, and fails the run if a hit turned out to be a miss.
-class ReadCheck {
- public:
-  ReadCheck(benchmark::State& state, gencache::Cache& cache)
-      : state_(state), cache_(cache), before_(cache.stats()) {}
-  ~ReadCheck() {
-    const gencache::Stats after = cache_.stats();
-    if (after.computes != before_.computes || after.misses != before_.misses)
-      state_.SkipWithError("a read expected to hit missed");
-    state_.counters["round_trips_per_read"] =
-        benchmark::Counter(static_cast<double>(after.round_trips - before_.round_trips),
-                           benchmark::Counter::kAvgIterations);
-  }
-
- private:
-  benchmark::State& state_;
-  gencache::Cache& cache_;
-  gencache::Stats before_;
-};
+// The round trips per iteration of the Cache's reads, as benchmarks/report.py reads them.
+constexpr const char* kRoundTrips = "round_trips_per_read";
 
 // ---- 1. reads ----------------------------------------------------------------------------
 
 void BM_RawGet(benchmark::State& state) {
   memcached_st* memc = world().raw.get();
-  std::vector<std::string> keys;
-  for (int page = 0; page < kPages; ++page) keys.push_back("raw:" + page_key(page));
+  const std::vector<std::string> keys = gencache::bench::page_keys("raw:");
   std::size_t i = 0;
   for (auto _ : state) {
     const std::string& key = keys[i++ % keys.size()];
@@ -188,17 +158,7 @@ void BM_RawGet(benchmark::State& state) {
 BENCHMARK(BM_RawGet)->UseRealTime();
 
 void BM_GencacheHit(benchmark::State& state) {
-  World& w = world();
-  const gencache::NamespaceSet set = namespaces(static_cast<int>(state.range(0)));
-  std::vector<std::string> keys;
-  for (int page = 0; page < kPages; ++page) keys.push_back(page_key(page));
-  ReadCheck check(state, w.cache);
-  std::size_t i = 0;
-  for (auto _ : state) {
-    std::string value =
-        w.cache.cached(keys[i++ % keys.size()], set, 1h, [] { return std::string("computed"); });
-    benchmark::DoNotOptimize(value.data());
-  }
+  gencache::bench::read_pages_through_cache(state, world().cache, kRoundTrips);
 }
 BENCHMARK(BM_GencacheHit)->ArgName("namespaces")->Arg(1)->Arg(3)->UseRealTime();
 
@@ -247,7 +207,7 @@ void BM_CachedCallHit(benchmark::State& state) {
       w.cache, [](int page) { return "call?" + std::to_string(page); },
       [](int) { return gencache::ns("user", 42); }, 1h, &render);
   for (int page = 0; page < kPages; ++page) handler(page);
-  ReadCheck check(state, w.cache);
+  HitCheck check(state, w.cache, kRoundTrips);
   int page = 0;
   for (auto _ : state) {
     std::string value = handler(page++ % kPages);
@@ -266,7 +226,7 @@ void BM_HandWrittenGetComputeSet(benchmark::State& state) {
     return value;
   };
   for (int page = 0; page < kPages; ++page) call(page);
-  ReadCheck check(state, w.cache);
+  HitCheck check(state, w.cache, kRoundTrips);
   int page = 0;
   for (auto _ : state) {
     std::string value = call(page++ % kPages);
@@ -342,7 +302,7 @@ void BM_GencacheGetMany(benchmark::State& state) {
   }
   const gencache::Stats after = cache.stats();
   if (after.misses != before.misses) state.SkipWithError("a batch read expected to hit missed");
-  state.counters["round_trips_per_read"] =
+  state.counters[kRoundTrips] =
       benchmark::Counter(static_cast<double>(after.round_trips - before.round_trips),
                          benchmark::Counter::kAvgIterations);
 }

@@ -16,28 +16,16 @@
 #include <fmt/format.h>
 
 #include "gencache/cache.hpp"
+#include "page_reads.hpp"
 #include "support/redis_server.hpp"
 
 namespace {
 
-using namespace std::chrono_literals;
+using gencache::bench::HitCheck;
+using gencache::bench::kValueSize;
 
-constexpr std::size_t kValueSize = 512;
-constexpr int kPages = 100;  // hot keys the read benchmarks cycle through
-
-const std::string& value_512() {
-  static const std::string value(kValueSize, 'v');
-  return value;
-}
-
-std::string page_key(int page) {
-  return fmt::format("/dashboard?page={}", page);
-}
-
-gencache::NamespaceSet namespaces(int count) {
-  if (count == 1) return gencache::ns("user", 42);
-  return {gencache::ns("user", 42), gencache::ns("org", 7), gencache::ns("catalog")};
-}
+// The round trips per iteration of the Cache's calls.
+constexpr const char* kRoundTrips = "round_trips";
 
 struct ReplyFree {
   void operator()(redisReply* reply) const { freeReplyObject(reply); }
@@ -85,11 +73,9 @@ struct World {
       gencache::Cache::from_url(gencache::test::redis_url(server, "", "io_timeout=1s"));
 
   World() {
-    for (int page = 0; page < kPages; ++page) {
-      raw.run({"SET", "raw:" + page_key(page), value_512()});
-      cache.set(page_key(page), namespaces(1), value_512(), 1h);
-      cache.set(page_key(page), namespaces(3), value_512(), 1h);
-    }
+    gencache::bench::load_pages(cache, [&](std::string_view key, std::string_view value) {
+      raw.run({"SET", key, value});
+    });
     raw.run({"SET", "raw:counter", "4242"});
   }
 };
@@ -99,33 +85,11 @@ World& world() {
   return instance;
 }
 
-// Adds round trips per iteration, and fails the run if the backend failed or a hit missed.
-class CacheCheck {
- public:
-  CacheCheck(benchmark::State& state, gencache::Cache& cache)
-      : state_(state), cache_(cache), before_(cache.stats()) {}
-  ~CacheCheck() {
-    const gencache::Stats after = cache_.stats();
-    if (after.errors != before_.errors) state_.SkipWithError("the backend failed");
-    if (after.computes != before_.computes || after.misses != before_.misses)
-      state_.SkipWithError("a read expected to hit missed");
-    state_.counters["round_trips"] =
-        benchmark::Counter(static_cast<double>(after.round_trips - before_.round_trips),
-                           benchmark::Counter::kAvgIterations);
-  }
-
- private:
-  benchmark::State& state_;
-  gencache::Cache& cache_;
-  gencache::Stats before_;
-};
-
 // ---- reads -------------------------------------------------------------------------------
 
 void BM_RawGet(benchmark::State& state) {
   RawClient& raw = world().raw;
-  std::vector<std::string> keys;
-  for (int page = 0; page < kPages; ++page) keys.push_back("raw:" + page_key(page));
+  const std::vector<std::string> keys = gencache::bench::page_keys("raw:");
   std::size_t i = 0;
   for (auto _ : state) {
     const Reply reply = raw.run({"GET", keys[i++ % keys.size()]});
@@ -139,17 +103,7 @@ void BM_RawGet(benchmark::State& state) {
 BENCHMARK(BM_RawGet);
 
 void BM_GencacheHit(benchmark::State& state) {
-  World& w = world();
-  const gencache::NamespaceSet set = namespaces(static_cast<int>(state.range(0)));
-  std::vector<std::string> keys;
-  for (int page = 0; page < kPages; ++page) keys.push_back(page_key(page));
-  CacheCheck check(state, w.cache);
-  std::size_t i = 0;
-  for (auto _ : state) {
-    std::string value =
-        w.cache.cached(keys[i++ % keys.size()], set, 1h, [] { return std::string("computed"); });
-    benchmark::DoNotOptimize(value.data());
-  }
+  gencache::bench::read_pages_through_cache(state, world().cache, kRoundTrips);
 }
 BENCHMARK(BM_GencacheHit)->ArgName("namespaces")->Arg(1)->Arg(3);
 
@@ -166,7 +120,7 @@ BENCHMARK(BM_RawIncr);
 
 void BM_BumpNamespace(benchmark::State& state) {
   World& w = world();
-  CacheCheck check(state, w.cache);
+  HitCheck check(state, w.cache, kRoundTrips);
   for (auto _ : state) benchmark::DoNotOptimize(w.cache.bump_namespace(gencache::ns("user", 7)));
 }
 BENCHMARK(BM_BumpNamespace);
