@@ -12,7 +12,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -26,6 +25,7 @@
 #include <fmt/format.h>
 #include <boost/json.hpp>
 
+#include "command_line.hpp"
 #include "http_client.hpp"
 
 namespace {
@@ -64,61 +64,39 @@ struct Options {
   std::string label;
 };
 
-struct UsageError {
-  std::string message;
-};
-
-std::uint64_t parse_number(std::string_view flag, std::string_view text, std::uint64_t min,
-                           std::uint64_t max) {
-  std::uint64_t value = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || value < min || value > max)
-    throw UsageError{
-        fmt::format("{} '{}' is invalid: expected a number from {} to {}", flag, text, min, max)};
-  return value;
-}
-
-Options parse_options(int argc, char** argv) {
+Options parse_options(dashboard::Flags& flags) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    auto value = [&]() -> std::string_view {
-      if (i + 1 >= argc) throw UsageError{fmt::format("{} needs a value", arg)};
-      return argv[++i];
-    };
-    if (arg == "--help" || arg == "-h") {
-      std::fputs(kUsage.data(), stdout);
-      std::exit(0);
-    } else if (arg == "--host") {
-      o.host = value();
-    } else if (arg == "--port") {
-      o.port = static_cast<std::uint16_t>(parse_number(arg, value(), 1, 65535));
-    } else if (arg == "--mode") {
-      o.mode = value();
+  while (flags.next()) {
+    if (flags.is("--host")) {
+      o.host = flags.value();
+    } else if (flags.is("--port")) {
+      o.port = flags.number<std::uint16_t>(1, 65535);
+    } else if (flags.is("--mode")) {
+      o.mode = flags.value();
       if (o.mode != "load" && o.mode != "fresh-after-write")
-        throw UsageError{
+        throw dashboard::UsageError{
             fmt::format("--mode '{}' is invalid: expected load or fresh-after-write", o.mode)};
-    } else if (arg == "--connections") {
-      o.connections = static_cast<unsigned>(parse_number(arg, value(), 1, 256));
-    } else if (arg == "--duration-ms") {
-      o.duration_ms = static_cast<unsigned>(parse_number(arg, value(), 1, 600'000));
-    } else if (arg == "--max-requests") {
-      o.max_requests = parse_number(arg, value(), 1, 1'000'000'000);
-    } else if (arg == "--users") {
-      o.users = static_cast<unsigned>(parse_number(arg, value(), 1, 1'000'000));
-    } else if (arg == "--pages") {
-      o.pages = static_cast<unsigned>(parse_number(arg, value(), 1, 100));
-    } else if (arg == "--write-percent") {
-      o.write_percent = static_cast<unsigned>(parse_number(arg, value(), 0, 100));
-    } else if (arg == "--seed") {
-      o.seed = parse_number(arg, value(), 0, UINT64_MAX);
-    } else if (arg == "--label") {
-      o.label = value();
+    } else if (flags.is("--connections")) {
+      o.connections = flags.number<unsigned>(1, 256);
+    } else if (flags.is("--duration-ms")) {
+      o.duration_ms = flags.number<unsigned>(1, 600'000);
+    } else if (flags.is("--max-requests")) {
+      o.max_requests = flags.number<std::uint64_t>(1, 1'000'000'000);
+    } else if (flags.is("--users")) {
+      o.users = flags.number<unsigned>(1, 1'000'000);
+    } else if (flags.is("--pages")) {
+      o.pages = flags.number<unsigned>(1, 100);
+    } else if (flags.is("--write-percent")) {
+      o.write_percent = flags.number<unsigned>(0, 100);
+    } else if (flags.is("--seed")) {
+      o.seed = flags.number<std::uint64_t>(0, UINT64_MAX);
+    } else if (flags.is("--label")) {
+      o.label = flags.value();
     } else {
-      throw UsageError{fmt::format("unknown option '{}'", arg)};
+      flags.reject();
     }
   }
-  if (o.port == 0) throw UsageError{"--port is required"};
+  if (o.port == 0) throw dashboard::UsageError{"--port is required"};
   if (o.label.empty()) o.label = o.mode;
   return o;
 }
@@ -352,13 +330,8 @@ int run_fresh_after_write(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  Options options;
-  try {
-    options = parse_options(argc, argv);
-  } catch (const UsageError& e) {
-    fmt::print(stderr, "load_client: {}\n{}", e.message, kUsage);
-    return 2;
-  }
+  const Options options =
+      dashboard::parse_command_line("load_client", kUsage, argc, argv, parse_options);
   try {
     return options.mode == "load" ? run_load(options) : run_fresh_after_write(options);
   } catch (const std::exception& e) {

@@ -13,7 +13,6 @@
 #include <signal.h>
 
 #include <atomic>
-#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <exception>
@@ -29,6 +28,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <gencache/cache.hpp>
 
+#include "command_line.hpp"
 #include "dashboard_app.hpp"
 #include "http_server.hpp"
 
@@ -58,44 +58,23 @@ struct ServerOptions {
   unsigned ttl_s = 600;
 };
 
-struct UsageError {
-  std::string message;
-};
-
-unsigned parse_number(std::string_view flag, std::string_view text, unsigned min, unsigned max) {
-  unsigned value = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || value < min || value > max)
-    throw UsageError{
-        fmt::format("{} '{}' is invalid: expected a number from {} to {}", flag, text, min, max)};
-  return value;
-}
-
-ServerOptions parse_options(int argc, char** argv) {
+ServerOptions parse_options(dashboard::Flags& flags) {
   ServerOptions options;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    auto value = [&]() -> std::string_view {
-      if (i + 1 >= argc) throw UsageError{fmt::format("{} needs a value", arg)};
-      return argv[++i];
-    };
-    if (arg == "--help" || arg == "-h") {
-      std::fputs(kUsage.data(), stdout);
-      std::exit(0);
-    } else if (arg == "--port") {
-      options.port = static_cast<std::uint16_t>(parse_number(arg, value(), 0, 65535));
-    } else if (arg == "--address") {
-      options.address = value();
-    } else if (arg == "--threads") {
-      options.threads = parse_number(arg, value(), 1, 64);
-    } else if (arg == "--no-cache") {
+  while (flags.next()) {
+    if (flags.is("--port")) {
+      options.port = flags.number<std::uint16_t>(0, 65535);
+    } else if (flags.is("--address")) {
+      options.address = flags.value();
+    } else if (flags.is("--threads")) {
+      options.threads = flags.number<unsigned>(1, 64);
+    } else if (flags.is("--no-cache")) {
       options.use_cache = false;
-    } else if (arg == "--render-ms") {
-      options.render_ms = parse_number(arg, value(), 0, 10'000);
-    } else if (arg == "--ttl-s") {
-      options.ttl_s = parse_number(arg, value(), 1, 30 * 24 * 3600);
+    } else if (flags.is("--render-ms")) {
+      options.render_ms = flags.number<unsigned>(0, 10'000);
+    } else if (flags.is("--ttl-s")) {
+      options.ttl_s = flags.number<unsigned>(1, 30 * 24 * 3600);
     } else {
-      throw UsageError{fmt::format("unknown option '{}'", arg)};
+      flags.reject();
     }
   }
   return options;
@@ -104,13 +83,8 @@ ServerOptions parse_options(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  ServerOptions options;
-  try {
-    options = parse_options(argc, argv);
-  } catch (const UsageError& e) {
-    fmt::print(stderr, "dashboard_server: {}\n{}", e.message, kUsage);
-    return 2;
-  }
+  const ServerOptions options =
+      dashboard::parse_command_line("dashboard_server", kUsage, argc, argv, parse_options);
 
   try {
     gencache::CacheOptions cache_options;
