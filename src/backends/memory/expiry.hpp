@@ -29,8 +29,8 @@ class LazyNow {
   bool before(std::int64_t deadline_ms) {
 #ifdef CLOCK_REALTIME_COARSE
     if (system_time_ && !now_) {
-      if (!coarse_ms_) coarse_ms_ = read_coarse_ms();
-      if (*coarse_ms_ + kCoarseMarginMs < deadline_ms) return true;
+      if (coarse_ms_ == kUnread) coarse_ms_ = read_coarse_ms();
+      if (coarse_ms_ + kCoarseMarginMs < deadline_ms) return true;
     }
 #endif
     return ms() < deadline_ms;
@@ -72,7 +72,9 @@ class LazyNow {
   const Clock& clock_;
   bool system_time_;  // clock_ is system_clock(), which reads CLOCK_REALTIME
   std::optional<Clock::time_point> now_;
-  std::optional<std::int64_t> coarse_ms_;
+  // Not std::optional: GCC 12 at -O3 warns (wrongly) that its value may be uninitialized.
+  static constexpr std::int64_t kUnread = std::numeric_limits<std::int64_t>::min();
+  std::int64_t coarse_ms_ = kUnread;
 };
 
 /// When an item stored now with `ttl` expires. Zero: never. Negative: already, as
