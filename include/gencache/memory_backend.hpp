@@ -49,7 +49,8 @@ struct MemoryUsage {
 class MemoryBackend : public Backend {
  public:
   /// Throws gencache::config_error for inconsistent options: max_bytes of 0,
-  /// max_item_bytes under 1 KiB, shards not a power of two from 1 to 1024, or shards of under 1 KiB each.
+  /// max_item_bytes under 1 KiB, shards not a power of two from 1 to 1024, or shards of under 1 KiB
+  /// each.
   explicit MemoryBackend(MemoryOptions options = {});
   ~MemoryBackend() override;
 

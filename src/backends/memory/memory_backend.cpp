@@ -12,8 +12,8 @@
 #include "backends/memory/expiry.hpp"
 #include "backends/memory/item.hpp"
 #include "backends/memory/shard.hpp"
-#include "shard_lock.hpp"
 #include "gencache/error.hpp"
+#include "shard_lock.hpp"
 #include "string_hash.hpp"
 
 namespace gencache {
