@@ -164,16 +164,21 @@ void fetch_into(Backend& backend, StripedStats& stats, std::span<const std::stri
 
 // What one read's visit_many lends: the counters (keys [0, n)) parsed in place, the
 // entries (keys [n, n + count)) decoded in place, so the payload is the only copy made.
+// A counter as one read saw it: absent, a generation, or present but not a number
+// (poisoned).
+struct CounterSlot {
+  bool found = false;
+  std::optional<std::uint64_t> value;
+};
+
 class ReadVisitor final : public ValueVisitor {
  public:
-  ReadVisitor(std::span<std::optional<std::uint64_t>> counters, std::span<bool> counter_bad,
-              std::span<std::optional<Entry>> entries) noexcept
-      : counters_(counters), counter_bad_(counter_bad), entries_(entries) {}
+  ReadVisitor(std::span<CounterSlot> counters, std::span<std::optional<Entry>> entries) noexcept
+      : counters_(counters), entries_(entries) {}
 
   void found(std::size_t index, std::string_view value) noexcept override {
     if (index < counters_.size()) {
-      counters_[index] = parse_counter_text(value);
-      counter_bad_[index] = !counters_[index];
+      counters_[index] = {.found = true, .value = parse_counter_text(value)};
       return;
     }
     index -= counters_.size();
@@ -191,8 +196,7 @@ class ReadVisitor final : public ValueVisitor {
   bool failed() const noexcept { return failed_; }
 
  private:
-  std::span<std::optional<std::uint64_t>> counters_;
-  std::span<bool> counter_bad_;
+  std::span<CounterSlot> counters_;
   std::span<std::optional<Entry>> entries_;
   std::size_t corrupt_ = 0;
   bool failed_ = false;
@@ -205,20 +209,9 @@ struct ReadScratch {
   std::vector<std::string> counter_keys;
   std::vector<std::string_view> keys;
   std::vector<std::uint64_t> generations;
-  std::vector<std::optional<std::uint64_t>> counters;
+  std::vector<CounterSlot> counters;
   std::string head;
-  std::unique_ptr<bool[]> counter_bad;
-  std::size_t counter_bad_size = 0;
   bool in_use = false;
-
-  std::span<bool> bad_flags(std::size_t n) {
-    if (n > counter_bad_size) {
-      counter_bad = std::make_unique<bool[]>(n);
-      counter_bad_size = n;
-    }
-    std::fill_n(counter_bad.get(), n, false);
-    return {counter_bad.get(), n};
-  }
 
   // Only the capacity of ordinary reads is kept.
   void release() noexcept {
@@ -378,16 +371,14 @@ bool CacheCore::read_into(std::span<const std::string_view> user_keys,
       build_keys();
       if (fetch_entries) keys.insert(keys.end(), versioned_keys.begin(), versioned_keys.end());
     }
-    std::vector<std::optional<std::uint64_t>>& counters = scratch->counters;
-    counters.assign(n, std::nullopt);
-    const std::span<bool> counter_bad = scratch->bad_flags(n);
+    std::vector<CounterSlot>& counters = scratch->counters;
+    counters.assign(n, CounterSlot{});
     std::size_t corrupt = 0;
     // One round trip: `keys` holds the counters in `counter_slots` (if any), then the
     // entries that go to `into`.
-    auto visit = [&](std::span<std::optional<std::uint64_t>> counter_slots,
-                     std::span<std::optional<Entry>> into) {
+    auto visit = [&](std::span<CounterSlot> counter_slots, std::span<std::optional<Entry>> into) {
       for (auto& entry : into) entry.reset();
-      ReadVisitor visitor(counter_slots, counter_bad, into);
+      ReadVisitor visitor(counter_slots, into);
       stats_.add(StripedStats::round_trips);
       backend_->visit_many(keys, visitor);
       if (visitor.failed()) throw std::bad_alloc();
@@ -398,8 +389,8 @@ bool CacheCore::read_into(std::span<const std::string_view> user_keys,
 
     bool hints_confirmed = all_hinted;
     for (std::size_t i = 0; i < n; ++i) {
-      if (counter_bad[i]) throw_poisoned_counter(counter_keys[i]);
-      std::optional<std::uint64_t> current = counters[i];
+      if (counters[i].found && !counters[i].value) throw_poisoned_counter(counter_keys[i]);
+      std::optional<std::uint64_t> current = counters[i].value;
       if (!current) current = ensure_counter(counter_keys[i]);
       if (*current != generations[i]) hints_confirmed = false;
       generations[i] = *current;
