@@ -63,6 +63,15 @@ class Results:
         run = self.run(name)
         return run["real_time"] * TIME_UNITS[run.get("time_unit", "ns")]
 
+    def spread(self, *names):
+        """The relative spread of a ratio of these medians: the root sum of squares of each
+        run's coefficient of variation across repetitions (a conservative bound)."""
+        total = 0.0
+        for name in names:
+            self.run(name)
+            total += self.cvs.get(name, 0.0) ** 2
+        return total ** 0.5
+
     def cpu_ns(self, name):
         """Median CPU time of the benchmark's thread per iteration, in nanoseconds."""
         run = self.run(name)
@@ -125,15 +134,17 @@ class Report:
         self.targets = []  # (comparison, target, figure, met or None when not measured)
         self.headline = {}
 
-    def target(self, comparison, target, measure, ok_if):
-        """Records one target: `measure` returns the figure, `ok_if` tells whether it is met."""
+    def target(self, comparison, target, measure, ok_if, noise=None):
+        """Records one target: `measure` returns the figure, `ok_if` tells whether it is met,
+        `noise` (optional) the figure's relative spread across repetitions."""
         try:
             value = measure()
             met = ok_if(value)
-            self.targets.append((comparison, target, value, met))
+            spread = noise() if noise else None
+            self.targets.append((comparison, target, value, met, spread))
             return value, verdict(met)
         except Missing as e:
-            self.targets.append((comparison, target, str(e), None))
+            self.targets.append((comparison, target, str(e), None, None))
             return None, str(e)
 
     def section(self, title, text, body):
@@ -151,6 +162,7 @@ class Report:
                 "gencache / raw <= 1.10",
                 lambda: r.ns(name) / r.ns(raw),
                 lambda x: x <= 1.10,
+                noise=lambda: r.spread(name, raw),
             )
             rows.append([
                 f"gencache hit, {count} namespace{'s' if count > 1 else ''}",
@@ -180,7 +192,8 @@ class Report:
         r = self.r
         naive, gen = "memcached_bench:BM_NaiveTwoRoundTrips", "memcached_bench:BM_GencacheHit/namespaces:1"
         speedup, mark = self.target(
-            "2. One vs two round trips", "gencache >= 1.6x faster", lambda: r.ns(naive) / r.ns(gen), lambda x: x >= 1.6
+            "2. One vs two round trips", "gencache >= 1.6x faster", lambda: r.ns(naive) / r.ns(gen), lambda x: x >= 1.6,
+            noise=lambda: r.spread(naive, gen),
         )
         if speedup is not None:
             self.headline["naive_speedup"] = speedup
@@ -205,6 +218,7 @@ class Report:
             ratio, mark = self.target(
                 f"3. Bump vs raw increment, {size:,} entries", "bump / raw <= 1.10",
                 lambda: r.ns(bump) / r.ns(raw), lambda x: x <= 1.10,
+                noise=lambda: r.spread(bump, raw),
             )
             rows.append([
                 f"{size:,}",
@@ -217,7 +231,8 @@ class Report:
             ])
         first, last = f"memcached_bench:BM_BumpNamespace/entries:{SIZES[0]}", f"memcached_bench:BM_BumpNamespace/entries:{SIZES[-1]}"
         growth, gmark = self.target(
-            "3. Bump time, 10^6 / 10^4 entries", "<= 1.2", lambda: r.ns(last) / r.ns(first), lambda x: x <= 1.2
+            "3. Bump time, 10^6 / 10^4 entries", "<= 1.2", lambda: r.ns(last) / r.ns(first), lambda x: x <= 1.2,
+            noise=lambda: r.spread(last, first),
         )
         text = (
             "`bump_namespace(ns(\"user\", 42))` (one increment through gencache's pool, with the "
@@ -243,6 +258,7 @@ class Report:
                 speedup, mark = self.target(
                     "4. Bump vs pattern deletion at 10^6 keys", ">= 10,000x",
                     lambda: r.ns(scan) / r.ns(bump), lambda x: x >= 10_000,
+                    noise=lambda: r.spread(scan, bump),
                 )
                 if speedup is not None:
                     self.headline["pattern_speedup"] = speedup
@@ -277,9 +293,9 @@ class Report:
         """One row of a section-5 table: a hit beside the flat map and the mutex map."""
         r = self.r
         vs_flat, flat_mark = self.target(f"5. {what} vs flat map, {label}", "<= 1.5x",
-                                         lambda: r.ns(hit) / r.ns(flat), lambda x: x <= 1.5)
+                                         lambda: r.ns(hit) / r.ns(flat), lambda x: x <= 1.5, noise=lambda: r.spread(hit, flat))
         vs_mutex, mutex_mark = self.target(f"5. {what} vs mutex map, {label}", "< 1.0x",
-                                           lambda: r.ns(hit) / r.ns(mutex), lambda x: x < 1.0)
+                                           lambda: r.ns(hit) / r.ns(mutex), lambda x: x < 1.0, noise=lambda: r.spread(hit, mutex))
         return [
             label,
             cell(lambda: fmt_time(r.ns(flat))),
@@ -324,7 +340,7 @@ class Report:
             if judged:
                 scale, mark = self.target(f"5. 2-thread scaling, {label}", ">= 1.7x",
                                           lambda: r.counter(two, "items_per_second") / r.counter(one, "items_per_second"),
-                                          lambda x: x >= 1.7)
+                                          lambda x: x >= 1.7, noise=lambda: r.spread(one, two))
             else:
                 try:
                     scale, mark = r.counter(two, "items_per_second") / r.counter(one, "items_per_second"), ""
@@ -357,7 +373,7 @@ class Report:
         for backend, program in (("memory://", "cache_bench"), ("memcached://", "memcached_bench")):
             hand_k, call_k = f"{program}:BM_HandWrittenGetComputeSet", f"{program}:BM_CachedCallHit"
             ratio, mark = self.target(f"6. cached_call overhead, {backend}", "<= 1.05",
-                                      lambda: r.ns(call_k) / r.ns(hand_k), lambda x: x <= 1.05)
+                                      lambda: r.ns(call_k) / r.ns(hand_k), lambda x: x <= 1.05, noise=lambda: r.spread(call_k, hand_k))
             rows.append([backend, cell(lambda: fmt_time(r.ns(hand_k))), cell(lambda: fmt_time(r.ns(call_k))),
                          fmt_ratio(ratio) if ratio is not None else mark, mark if ratio is not None else ""])
         self.section(
@@ -371,7 +387,7 @@ class Report:
         r = self.r
         raw, many = "memcached_bench:BM_RawMget/keys:100", "memcached_bench:BM_GencacheGetMany/keys:100"
         own = "memcached_bench:BM_RawMgetOfTheCachesKeys/keys:101"
-        ratio, mark = self.target("7. get_many of 100 vs raw mget", "<= 1.2", lambda: r.ns(many) / r.ns(raw), lambda x: x <= 1.2)
+        ratio, mark = self.target("7. get_many of 100 vs raw mget", "<= 1.2", lambda: r.ns(many) / r.ns(raw), lambda x: x <= 1.2, noise=lambda: r.spread(many, raw))
 
         def vs(name):
             return cell(lambda: fmt_ratio(r.ns(name) / r.ns(raw)))
@@ -607,17 +623,21 @@ class Report:
 
     def summary(self):
         rows = []
-        for comparison, target, value, met in self.targets:
+        for comparison, target, value, met, spread in self.targets:
             if met is None:
-                rows.append([comparison, target, value, "not measured"])
-            else:
-                shown = f"{value:,.0f}x" if value >= 100 else f"{value:.2f}"
-                rows.append([comparison, target, shown, verdict(met)])
+                rows.append([comparison, target, value, "", "not measured"])
+                continue
+            shown = f"{value:,.0f}x" if value >= 100 else f"{value:.2f}"
+            noise = f"±{spread * 100:.0f}%" if spread is not None else ""
+            rows.append([comparison, target, shown, noise, verdict(met)])
         met = sum(1 for t in self.targets if t[3])
         missed = sum(1 for t in self.targets if t[3] is False)
         unmeasured = sum(1 for t in self.targets if t[3] is None)
-        return (f"**{met} targets met, {missed} missed, {unmeasured} not measured.**\n\n"
-                + table(["comparison", "target", "figure", ""], rows))
+        return (f"**{met} targets met, {missed} missed, {unmeasured} not measured.** The spread "
+                "column is the root sum of squares of the two measurements' coefficients of "
+                "variation across the repetitions: a figure closer to its target than its spread "
+                "could land on the other side in the next run on this shared machine.\n\n"
+                + table(["comparison", "target", "figure", "spread", ""], rows))
 
 
 def appendix(results):
@@ -771,7 +791,9 @@ def main():
         "Written by `scripts/bench` (through `benchmarks/report.py`) from the run described "
         "below; do not edit by hand. Every figure is the median of "
         f"{machine.get('repetitions', 5)} repetitions of a Google Benchmark run "
-        "(wall-clock time per operation); ratios divide medians of the same run.",
+        f"({machine.get('in_process_repetitions', machine.get('repetitions', 5))} for the in-process "
+        "programs, cache_bench and memory_backend_bench), in wall-clock time per operation; "
+        "ratios divide medians of the same run.",
         "",
         "## Machine",
         "",
