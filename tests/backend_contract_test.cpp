@@ -55,6 +55,7 @@ using test::Visits;
 struct Tuning {
   std::chrono::milliseconds io_timeout = 1s;           // ample for sanitizer builds
   std::optional<std::size_t> pool_max = std::nullopt;  // unset: the backend's default
+  std::optional<std::chrono::milliseconds> pool_wait = std::nullopt;
 };
 
 // A backend of one of test::backend_kinds(), on a server of this test's own (so the test
@@ -79,6 +80,7 @@ class BackendContract : public ::testing::TestWithParam<std::string> {
                                                       : MemcachedOptions::Protocol::ascii;
       options.io_timeout = tuning.io_timeout;
       if (tuning.pool_max) options.pool_max = *tuning.pool_max;
+      if (tuning.pool_wait) options.pool_wait = *tuning.pool_wait;
       return make_memcached_backend(options);
     }
     if (redis_server_) {
@@ -87,6 +89,7 @@ class BackendContract : public ::testing::TestWithParam<std::string> {
       options.io_timeout = tuning.io_timeout;
       options.connect_timeout = 1s;
       if (tuning.pool_max) options.pool_max = *tuning.pool_max;
+      if (tuning.pool_wait) options.pool_wait = *tuning.pool_wait;
       return make_redis_backend(options);
     }
     return std::make_shared<MemoryBackend>();
@@ -446,6 +449,41 @@ TEST_P(ServerBackendContract, HungServerMakesCallsTimeOutWithinTheBoundAndResume
   const auto counter = hung->increment("counter", 10);
   ASSERT_TRUE(counter.has_value());
   EXPECT_TRUE(*counter == 11 || *counter == 12) << *counter;  // the timed-out +1 may have landed
+}
+
+// --- connection pools --------------------------------------------------------------------
+
+TEST_P(ServerBackendContract, ExhaustedPoolThrowsTimeoutAfterPoolWait) {
+  auto single = connect({.io_timeout = 1s, .pool_max = 1, .pool_wait = 50ms});
+  single->set("k", "v", kNoTtl);
+
+  pause_server();
+  std::thread holder([&] {  // holds the only connection until io_timeout
+    try {
+      get(*single, "k");
+    } catch (const backend_error&) {
+    }
+  });
+  std::this_thread::sleep_for(200ms);
+  std::optional<backend_error> thrown;
+  const auto started = std::chrono::steady_clock::now();
+  try {
+    single->set("other", "v", kNoTtl);
+  } catch (const backend_error& e) {
+    thrown = e;
+  }
+  const auto took = std::chrono::steady_clock::now() - started;
+  resume_server();
+  holder.join();
+
+  ASSERT_TRUE(thrown.has_value());
+  EXPECT_EQ(thrown->code(), errc::timeout);
+  EXPECT_THAT(thrown->what(), HasSubstr("no free connection"));
+  if (kind() == "redis") {
+    EXPECT_THAT(thrown->what(), HasSubstr("within pool_wait 50ms"));
+  }
+  EXPECT_LT(took, 700ms) << "waited for io_timeout rather than pool_wait";
+  single->set("other", "v", kNoTtl);  // the connection came back to the pool
 }
 
 }  // namespace

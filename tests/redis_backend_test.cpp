@@ -444,39 +444,7 @@ TEST_F(RedisBackendTest, PoolNeverOpensMoreThanPoolMaxConnections) {
   EXPECT_EQ(clients, 3 + 1) << "the pool's three and the connection asking";
 }
 
-TEST_F(RedisBackendTest, ExhaustedPoolThrowsTimeoutAfterPoolWait) {
-  RedisOptions options = options_for(server);
-  options.pool_max = 1;
-  options.pool_wait = 50ms;
-  options.io_timeout = 1s;
-  auto single = make_redis_backend(options);
-  single->set("k", "v", kNoTtl);
-
-  server.pause();
-  std::thread holder([&] {  // holds the only connection until io_timeout
-    try {
-      get(*single, "k");
-    } catch (const backend_error&) {
-    }
-  });
-  std::this_thread::sleep_for(200ms);
-  std::optional<backend_error> thrown;
-  const auto started = std::chrono::steady_clock::now();
-  try {
-    single->set("other", "v", kNoTtl);
-  } catch (const backend_error& e) {
-    thrown = e;
-  }
-  const auto took = std::chrono::steady_clock::now() - started;
-  server.resume();
-  holder.join();
-
-  ASSERT_TRUE(thrown.has_value());
-  EXPECT_EQ(thrown->code(), errc::timeout);
-  EXPECT_THAT(thrown->what(), HasSubstr("no free connection within pool_wait 50ms"));
-  EXPECT_LT(took, 700ms) << "waited for io_timeout rather than pool_wait";
-  single->set("other", "v", kNoTtl);  // the slot came back to the pool
-}
+// The pool-exhaustion test is ServerBackendContract.ExhaustedPoolThrowsTimeoutAfterPoolWait.
 
 // --- database, credentials, description ------------------------------------------------
 
