@@ -1,6 +1,7 @@
 #pragma once
 // Internal: a fast 64-bit hash of short byte strings (the structure of wyhash): the memory
-// backend's shards and index, and the Cache's generation hints.
+// backend's shards and index, the Cache's generation hints, and the Memcached
+// backend's multi-get key index (MgetKeys).
 
 #include <cstdint>
 #include <cstring>
