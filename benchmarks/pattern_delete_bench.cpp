@@ -21,6 +21,7 @@
 #include "bench_support.hpp"
 #include "gencache/cache.hpp"
 #include "gencache/error.hpp"
+#include "raw_redis.hpp"
 #include "support/redis_server.hpp"
 
 namespace {
@@ -32,61 +33,8 @@ constexpr std::size_t kUserEntries = 100;  // the invalidated user's own entries
 constexpr std::size_t kPipeline = 1000;    // commands per pipelined batch when filling
 constexpr const char* kPattern = "user_42_*";
 
-struct ReplyDeleter {
-  void operator()(redisReply* reply) const { freeReplyObject(reply); }
-};
-using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
-
-class RedisClient {
- public:
-  explicit RedisClient(std::uint16_t port) : context_(redisConnect("127.0.0.1", port)) {
-    if (context_ == nullptr || context_->err != 0)
-      throw std::runtime_error(fmt::format("cannot connect to redis on port {}", port));
-  }
-  ~RedisClient() { redisFree(context_); }
-  RedisClient(const RedisClient&) = delete;
-  RedisClient& operator=(const RedisClient&) = delete;
-
-  Reply command(const std::vector<std::string>& args) {
-    std::vector<const char*> argv;
-    std::vector<std::size_t> lengths;
-    for (const std::string& arg : args) {
-      argv.push_back(arg.data());
-      lengths.push_back(arg.size());
-    }
-    Reply reply(static_cast<redisReply*>(
-        redisCommandArgv(context_, static_cast<int>(argv.size()), argv.data(), lengths.data())));
-    check(reply.get());
-    return reply;
-  }
-
-  /// Queues a SET without waiting; finish() collects the replies.
-  void append_set(const std::string& key, const std::string& value) {
-    const char* argv[] = {"SET", key.data(), value.data()};
-    const std::size_t lengths[] = {3, key.size(), value.size()};
-    redisAppendCommandArgv(context_, 3, argv, lengths);
-    if (++pending_ == kPipeline) finish();
-  }
-
-  void finish() {
-    for (; pending_ > 0; --pending_) {
-      void* raw = nullptr;
-      if (redisGetReply(context_, &raw) != REDIS_OK) check(nullptr);
-      Reply reply(static_cast<redisReply*>(raw));
-      check(reply.get());
-    }
-  }
-
- private:
-  void check(const redisReply* reply) const {
-    if (reply == nullptr) throw std::runtime_error(fmt::format("redis: {}", context_->errstr));
-    if (reply->type == REDIS_REPLY_ERROR)
-      throw std::runtime_error(fmt::format("redis: {}", std::string(reply->str, reply->len)));
-  }
-
-  redisContext* context_;
-  std::size_t pending_ = 0;
-};
+using gencache::bench::RawRedis;
+using gencache::bench::Reply;
 
 std::string user_key(std::size_t user, std::size_t page) {
   return fmt::format("user_{}_page_{}", user, page);
@@ -95,7 +43,7 @@ std::string user_key(std::size_t user, std::size_t page) {
 // One redis-server for the program, started on first use from the main thread.
 struct World {
   gencache::test::RedisServer server;
-  RedisClient client{server.port()};
+  RawRedis client{server.port()};
   std::size_t others = 0;  // keys of users other than 42 loaded so far
   std::unique_ptr<gencache::Cache> cache;
   std::string cache_error;
@@ -115,18 +63,19 @@ struct World {
   void fill_to(std::size_t keys) {
     const std::string value(kValueSize, 'v');
     for (; others + kUserEntries < keys; ++others)
-      client.append_set(user_key(1000 + others / kUserEntries, others % kUserEntries), value);
+      client.append_set(user_key(1000 + others / kUserEntries, others % kUserEntries), value,
+                        kPipeline);
     client.finish();
   }
 
   void restore_user_entries() {
     const std::string value(kValueSize, 'u');
     for (std::size_t page = 0; page < kUserEntries; ++page)
-      client.append_set(user_key(42, page), value);
+      client.append_set(user_key(42, page), value, kPipeline);
     client.finish();
   }
 
-  long long keyspace_size() { return client.command({"DBSIZE"})->integer; }
+  long long keyspace_size() { return client.run({"DBSIZE"})->integer; }
 };
 
 World& world() {
@@ -135,18 +84,19 @@ World& world() {
 }
 
 // delete_pattern: SCAN the whole keyspace for the pattern, then DEL what matched.
-std::size_t delete_pattern(RedisClient& client) {
+std::size_t delete_pattern(RawRedis& client) {
   std::vector<std::string> del = {"DEL"};
   std::string cursor = "0";
   do {
-    Reply page = client.command({"SCAN", cursor, "MATCH", kPattern, "COUNT", "1000"});
+    Reply page = client.run({"SCAN", cursor, "MATCH", kPattern, "COUNT", "1000"});
     cursor.assign(page->element[0]->str, page->element[0]->len);
     const redisReply* keys = page->element[1];
     for (std::size_t i = 0; i < keys->elements; ++i)
       del.emplace_back(keys->element[i]->str, keys->element[i]->len);
   } while (cursor != "0");
   if (del.size() == 1) return 0;
-  return static_cast<std::size_t>(client.command(del)->integer);
+  const std::vector<std::string_view> args(del.begin(), del.end());
+  return static_cast<std::size_t>(client.run(args)->integer);
 }
 
 void BM_RedisDeletePattern(benchmark::State& state, std::size_t keys) {

@@ -17,6 +17,7 @@
 
 #include "gencache/cache.hpp"
 #include "page_reads.hpp"
+#include "raw_redis.hpp"
 #include "support/redis_server.hpp"
 
 namespace {
@@ -27,48 +28,14 @@ using gencache::bench::kValueSize;
 // The round trips per iteration of the Cache's calls.
 constexpr const char* kRoundTrips = "round_trips";
 
-struct ReplyFree {
-  void operator()(redisReply* reply) const { freeReplyObject(reply); }
-};
-using Reply = std::unique_ptr<redisReply, ReplyFree>;
-
-// A raw blocking hiredis connection, as an application without gencache would use it.
-class RawClient {
- public:
-  explicit RawClient(std::uint16_t port) : context_(redisConnect("127.0.0.1", port)) {
-    if (context_ == nullptr || context_->err != 0)
-      throw std::runtime_error(fmt::format("raw hiredis cannot connect to port {}", port));
-  }
-  ~RawClient() { redisFree(context_); }
-  RawClient(const RawClient&) = delete;
-  RawClient& operator=(const RawClient&) = delete;
-
-  // One command; throws on an I/O failure or an error reply.
-  Reply run(const std::vector<std::string_view>& args) {
-    std::vector<const char*> pointers;
-    std::vector<std::size_t> lengths;
-    for (std::string_view arg : args) {
-      pointers.push_back(arg.data());
-      lengths.push_back(arg.size());
-    }
-    Reply reply(static_cast<redisReply*>(redisCommandArgv(context_, static_cast<int>(args.size()),
-                                                          pointers.data(), lengths.data())));
-    if (reply == nullptr)
-      throw std::runtime_error(fmt::format("raw hiredis: {}", context_->errstr));
-    if (reply->type == REDIS_REPLY_ERROR)
-      throw std::runtime_error(fmt::format("raw hiredis: {}", reply->str));
-    return reply;
-  }
-
- private:
-  redisContext* context_;
-};
+using gencache::bench::RawRedis;
+using gencache::bench::Reply;
 
 // One redis-server for the whole program, started on first use from the main thread (the
 // fixture requires the thread that starts it to outlive it) and killed at exit.
 struct World {
   gencache::test::RedisServer server;
-  RawClient raw{server.port()};
+  RawRedis raw{server.port()};
   gencache::Cache cache =
       gencache::Cache::from_url(gencache::test::redis_url(server, "", "io_timeout=1s"));
 
@@ -88,7 +55,7 @@ World& world() {
 // ---- reads -------------------------------------------------------------------------------
 
 void BM_RawGet(benchmark::State& state) {
-  RawClient& raw = world().raw;
+  RawRedis& raw = world().raw;
   const std::vector<std::string> keys = gencache::bench::page_keys("raw:");
   std::size_t i = 0;
   for (auto _ : state) {
@@ -110,7 +77,7 @@ BENCHMARK(BM_GencacheHit)->ArgName("namespaces")->Arg(1)->Arg(3);
 // ---- bumps -------------------------------------------------------------------------------
 
 void BM_RawIncr(benchmark::State& state) {
-  RawClient& raw = world().raw;
+  RawRedis& raw = world().raw;
   for (auto _ : state) {
     const Reply reply = raw.run({"INCR", "raw:counter"});
     benchmark::DoNotOptimize(reply->integer);
