@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <functional>
+#include <iterator>
 #include <mutex>
 #include <random>
 #include <stdexcept>
@@ -527,32 +528,14 @@ void write_entry(CacheCore& core, const ReadResult& read, EntryKind kind, std::s
 }
 
 void count(CacheCore& core, Event event) noexcept {
-  switch (event) {
-    case Event::hit:
-      core.stats().add(StripedStats::hits);
-      break;
-    case Event::miss:
-      core.stats().add(StripedStats::misses);
-      break;
-    case Event::corrupt:
-      core.stats().add(StripedStats::corrupt);
-      break;
-    case Event::compute:
-      core.stats().add(StripedStats::computes);
-      break;
-    case Event::stale_served:
-      core.stats().add(StripedStats::stale_served);
-      break;
-    case Event::early_refresh:
-      core.stats().add(StripedStats::early_refreshes);
-      break;
-    case Event::coalesced:
-      core.stats().add(StripedStats::coalesced);
-      break;
-    case Event::lease_wait:
-      core.stats().add(StripedStats::lease_waits);
-      break;
-  }
+  // The stats field of each Event, in the Event's order.
+  static constexpr StripedStats::Field kFields[] = {
+      StripedStats::hits,      StripedStats::misses,       StripedStats::corrupt,
+      StripedStats::computes,  StripedStats::stale_served, StripedStats::early_refreshes,
+      StripedStats::coalesced, StripedStats::lease_waits};
+  static_assert(std::size(kFields) == static_cast<std::size_t>(Event::lease_wait) + 1,
+                "one stats field per Event");
+  core.stats().add(kFields[static_cast<std::size_t>(event)]);
 }
 
 Clock::time_point now(const CacheCore& core) noexcept {
