@@ -15,6 +15,8 @@
 
 #include <fmt/format.h>
 
+#include "support/server_process.hpp"
+
 namespace gencache::bench {
 
 /// ctest's one-iteration smoke run sets GENCACHE_BENCH_SMOKE=1 (benchmarks/CMakeLists.txt):
@@ -36,10 +38,7 @@ class MemcachedLoader {
  public:
   explicit MemcachedLoader(std::uint16_t port) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(port);
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const sockaddr_in address = test::loopback(port);
     if (fd_ < 0 || ::connect(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0)
       throw std::runtime_error(fmt::format("cannot connect to memcached on port {}", port));
   }

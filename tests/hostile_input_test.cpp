@@ -31,6 +31,7 @@
 #include "gencache/memcached_backend.hpp"
 #include "gencache/testing.hpp"
 #include "support/memcached_server.hpp"
+#include "support/server_process.hpp"
 #include "support/test_backends.hpp"
 
 namespace gencache {
@@ -60,10 +61,7 @@ std::shared_ptr<Backend> connect(const test::MemcachedServer& server, Protocol p
 std::map<std::string, std::string> server_stats(std::uint16_t port) {
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) throw std::runtime_error("socket() failed");
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port);
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const sockaddr_in address = test::loopback(port);
   std::string reply;
   if (connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0 &&
       write(fd, "stats\r\n", 7) == 7) {

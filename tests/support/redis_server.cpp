@@ -14,14 +14,6 @@
 namespace gencache::test {
 namespace {
 
-sockaddr_in loopback(std::uint16_t port) {
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port);
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  return address;
-}
-
 // A blocking loopback connection with a 1 s timeout on every send and receive.
 class Connection {
  public:

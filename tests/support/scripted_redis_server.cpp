@@ -14,6 +14,8 @@
 
 #include <fmt/format.h>
 
+#include "support/server_process.hpp"
+
 namespace gencache::test {
 namespace {
 
@@ -63,9 +65,7 @@ ScriptedRedisServer::ScriptedRedisServer(std::vector<std::string> replies)
     : replies_(std::move(replies)) {
   listener_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (listener_ < 0) throw std::runtime_error(fmt::format("socket(): errno {}", errno));
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  sockaddr_in address = loopback(0);
   socklen_t length = sizeof address;
   if (bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
       listen(listener_, 16) != 0 ||

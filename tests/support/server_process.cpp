@@ -40,14 +40,6 @@ std::string find_binary(const std::string& name, const std::string& package) {
   throw std::runtime_error(fmt::format("{} binary not found: apt-get install {}", name, package));
 }
 
-sockaddr_in loopback(std::uint16_t port) {
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port);
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  return address;
-}
-
 // A port the kernel just handed out, so almost surely free; the server may still lose it
 // to someone else before it binds, hence the retries.
 std::uint16_t free_port() {
@@ -65,6 +57,14 @@ std::uint16_t free_port() {
 }
 
 }  // namespace
+
+sockaddr_in loopback(std::uint16_t port) {
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return address;
+}
 
 bool accepts_connections(std::uint16_t port) {
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

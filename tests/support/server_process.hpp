@@ -2,6 +2,7 @@
 // A server binary run as a child of the test process on a free loopback port: what the
 // Memcached and Redis fixtures share. Crash (stop/start) and hang (pause/resume) controls.
 
+#include <netinet/in.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -52,5 +53,8 @@ class ServerProcess {
 
 /// True if something accepts TCP connections on 127.0.0.1:`port`.
 bool accepts_connections(std::uint16_t port);
+
+/// The socket address 127.0.0.1:`port` (0: any free port, for bind).
+sockaddr_in loopback(std::uint16_t port);
 
 }  // namespace gencache::test
