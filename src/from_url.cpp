@@ -12,6 +12,7 @@
 #include "backends/memcached/memcached_url.hpp"
 #include "backends/memory/memory_url.hpp"
 #include "backends/redis/redis_url.hpp"
+#include "cache_url.hpp"
 #include "gencache/cache.hpp"
 #include "gencache/memcached_backend.hpp"
 #include "gencache/memory_backend.hpp"
@@ -35,15 +36,12 @@ std::string redacted(std::string_view url) {
   return fmt::format("{}***@{}", url.substr(0, authority_begin), url.substr(at + 1));
 }
 
-struct SplitUrl {
-  std::string scheme;
-  std::string_view authority;
-  std::string_view path;
-  std::vector<std::pair<std::string, std::string>> params;
-};
+}  // namespace
 
-SplitUrl split(std::string_view url) {
-  SplitUrl out;
+namespace detail {
+
+CacheUrl split_cache_url(std::string_view url) {
+  CacheUrl out;
   const auto scheme_end = url.find("://");
   if (scheme_end == std::string_view::npos || scheme_end == 0)
     throw config_error(
@@ -78,10 +76,10 @@ SplitUrl split(std::string_view url) {
   return out;
 }
 
-}  // namespace
+}  // namespace detail
 
 Cache Cache::from_url(std::string_view url, CacheOptions options) {
-  SplitUrl parts = split(url);
+  detail::CacheUrl parts = detail::split_cache_url(url);
   if (parts.scheme != "memory" && parts.scheme != "memcached" && parts.scheme != "redis")
     throw config_error(
         fmt::format("cache URL '{}' has unknown scheme '{}': accepted schemes are {}",

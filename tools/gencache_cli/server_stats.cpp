@@ -9,10 +9,10 @@
 #include <vector>
 
 #include <fmt/format.h>
-#include <boost/url/params_view.hpp>
 
 #include "backends/memcached/memcached_config.hpp"
 #include "backends/memcached/memcached_url.hpp"
+#include "cache_url.hpp"
 #include "url_options.hpp"
 
 namespace gencache::cli {
@@ -38,35 +38,10 @@ memcached_return_t collect(const memcached_instance_st* server, const char* key,
   return MEMCACHED_SUCCESS;
 }
 
-struct UrlParts {
-  std::string scheme;
-  std::string authority;
-  std::vector<std::pair<std::string, std::string>> params;
-};
-
-// The URL has already been accepted by Cache::from_url, so only its parts are needed here.
-UrlParts split(std::string_view url) {
-  UrlParts parts;
-  const auto scheme_end = url.find("://");
-  parts.scheme = std::string(url.substr(0, scheme_end));
-  std::string_view rest = scheme_end == std::string_view::npos ? "" : url.substr(scheme_end + 3);
-  std::string_view query;
-  if (const auto q = rest.find('?'); q != std::string_view::npos) {
-    query = rest.substr(q + 1);
-    rest = rest.substr(0, q);
-  }
-  parts.authority = std::string(rest.substr(0, rest.find('/')));
-  if (!query.empty()) {
-    for (auto param : boost::urls::params_view(query))
-      parts.params.emplace_back(param.key, param.has_value ? param.value : std::string());
-  }
-  return parts;
-}
-
 }  // namespace
 
 int print_server_stats(std::string_view url, std::FILE* out, std::FILE* err) {
-  UrlParts parts = split(url);
+  detail::CacheUrl parts = detail::split_cache_url(url);
   if (parts.scheme == "memory") {
     fmt::print(out,
                "memory:// has no servers to ask: a memory:// cache lives inside each process that "
