@@ -1,4 +1,5 @@
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -8,6 +9,7 @@
 #include "gencache/cached_call.hpp"
 #include "gencache/json_codec.hpp"
 #include "gencache/memory_backend.hpp"
+#include "gencache/testing.hpp"
 
 namespace gencache {
 namespace {
@@ -32,6 +34,19 @@ Response dashboard_handler(const Request& r) {
 
 Cache memory_cache() {
   return Cache(std::make_shared<MemoryBackend>());
+}
+
+// A handler that counts its calls and throws when asked to fail; every call has key "k".
+auto failing_handler(Cache cache, int& calls, std::optional<CallOptions> options = std::nullopt) {
+  auto handler = [&calls](int fail) -> int {
+    ++calls;
+    if (fail) throw std::logic_error("handler failed");
+    return 7;
+  };
+  auto key = [](int) { return std::string("k"); };
+  auto deps = [](int) { return ns("x"); };
+  return options ? cached_call(cache, key, deps, 1min, handler, *options)
+                 : cached_call(cache, key, deps, 1min, handler);
 }
 
 TEST(CachedCall, WrapsAFunctionPointerAndKeepsItsResultType) {
@@ -106,33 +121,30 @@ TEST(CachedCall, ForwardsByValueByReferenceAndMoveOnlyArguments) {
 TEST(CachedCall, HandlerExceptionsPassThroughAndAreNotCached) {
   Cache cache = memory_cache();
   int calls = 0;
-  auto handler = cached_call(
-      cache, [](int) { return std::string("k"); }, [](int) { return ns("x"); }, 1min,
-      [&](int fail) -> int {
-        ++calls;
-        if (fail) throw std::logic_error("handler failed");
-        return 7;
-      });
+  auto handler = failing_handler(cache, calls);
   EXPECT_THROW(handler(1), std::logic_error);
   EXPECT_EQ(calls, 1);
   EXPECT_EQ(handler(0), 7);
   EXPECT_EQ(calls, 2);
 }
 
+// Two wrappers of the same entry, one with stale-if-error: after the entry's TTL, a failing
+// handler is answered with the stale value by that wrapper only.
 TEST(CachedCall, TakesItsOwnCallOptions) {
-  Cache cache = memory_cache();
+  auto clock = std::make_shared<testing::ManualClock>();
+  Cache cache(std::make_shared<MemoryBackend>(MemoryOptions{.clock = clock}),
+              CacheOptions{.clock = clock});
   int calls = 0;
-  auto handler = cached_call(
-      cache, [](int) { return std::string("k"); }, [](int) { return ns("x"); }, 1min,
-      [&](int fail) -> int {
-        ++calls;
-        if (fail) throw std::logic_error("handler failed");
-        return 7;
-      },
-      CallOptions{.stale_if_error = 1h});
-  EXPECT_EQ(handler(0), 7);
-  EXPECT_EQ(handler(1), 7) << "a hit: the handler is not called";
+  auto forgiving = failing_handler(cache, calls, CallOptions{.stale_if_error = 1h});
+  auto strict = failing_handler(cache, calls);
+  EXPECT_EQ(forgiving(0), 7);
+  EXPECT_EQ(forgiving(1), 7) << "a hit: the handler is not called";
   EXPECT_EQ(calls, 1);
+
+  clock->advance(2min);  // past the 1 min TTL, within the stale-if-error hour
+  EXPECT_EQ(forgiving(1), 7) << "the stale value stands in for the failure";
+  EXPECT_THROW(strict(1), std::logic_error) << "the Cache's defaults have no stale-if-error";
+  EXPECT_EQ(calls, 3);
 }
 
 TEST(CachedCall, NonPositiveTtlIsRejectedWhenWrapping) {
