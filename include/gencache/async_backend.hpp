@@ -1,0 +1,77 @@
+#pragma once
+/// \file
+/// The byte-level asynchronous storage interface: what AsyncCache drives. It mirrors
+/// Backend (backend.hpp) operation for operation; the Cache-level algorithms (keys,
+/// envelopes, generations, freshness) live once in the sans-I/O core and never here.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
+
+#include "gencache/backend.hpp"
+
+namespace gencache {
+
+/// Asynchronous storage primitives, with the semantics of the same-named Backend calls.
+///
+/// Every operation completes exactly once, by calling its handler with a null
+/// `std::exception_ptr` on success, or with a gencache::backend_error (whose message says
+/// which server failed and why) on failure. "Not found" and "already exists" are results,
+/// not failures. A handler may run on any thread, also inside the initiating call;
+/// AsyncCache takes every completion back to its caller's executor, so implementations
+/// need not (they may use asio::dispatch on the handler's associated executor).
+///
+/// The keys, values and visitor passed in must stay valid until the handler is called
+/// (AsyncCache keeps them in the calling coroutine's frame). All calls are thread-safe.
+class AsyncBackend {
+ public:
+  template <class Signature>
+  using handler = boost::asio::any_completion_handler<Signature>;
+
+  virtual ~AsyncBackend() = default;
+
+  /// Fetches every key in one round trip (one pipelined batch) and calls
+  /// `visitor.found(i, value)` for each `keys[i]` present, before the handler.
+  virtual void async_visit_many(std::span<const std::string_view> keys, ValueVisitor& visitor,
+                                handler<void(std::exception_ptr)> done) = 0;
+
+  /// Stores `value` under `key`, replacing what was there. A TTL of zero never expires.
+  virtual void async_set(std::string_view key, std::string_view value,
+                         std::chrono::milliseconds ttl, handler<void(std::exception_ptr)> done) = 0;
+
+  /// Stores `value` only if `key` is absent; completes with false when it existed.
+  virtual void async_add(std::string_view key, std::string_view value,
+                         std::chrono::milliseconds ttl,
+                         handler<void(std::exception_ptr, bool)> done) = 0;
+
+  /// Deletes `key`; completes with false when it was absent.
+  virtual void async_remove(std::string_view key, handler<void(std::exception_ptr, bool)> done) = 0;
+
+  /// Atomically adds `delta` to the counter at `key`; completes with the new value, or
+  /// std::nullopt when the counter is absent (it is not created).
+  virtual void async_increment(
+      std::string_view key, std::uint64_t delta,
+      handler<void(std::exception_ptr, std::optional<std::uint64_t>)> done) = 0;
+
+  /// Creates the counter `key` at `initial` if absent (an atomic add); completes with
+  /// false when it already existed.
+  virtual void async_create_counter(std::string_view key, std::uint64_t initial,
+                                    std::chrono::milliseconds ttl,
+                                    handler<void(std::exception_ptr, bool)> done) = 0;
+
+  /// The largest value (in bytes) this backend accepts; larger values are not cached.
+  virtual std::size_t max_value_size() const noexcept = 0;
+
+  /// A short description for messages and logs (never credentials).
+  virtual std::string describe() const = 0;
+};
+
+}  // namespace gencache
