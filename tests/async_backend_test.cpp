@@ -19,7 +19,7 @@
 #include "gencache/blocking_bridge.hpp"
 #include "gencache/error.hpp"
 #include "gencache/memory_backend.hpp"
-#include "support/cache_servers.hpp"
+#include "support/backend_kinds.hpp"
 #include "support/memcached_server.hpp"
 
 namespace gencache {
@@ -189,8 +189,9 @@ TEST(BlockingBridge, RejectsBadOptionsNamingThem) {
 // beyond threads + max_queued fail at once, and the caller's io_context keeps running.
 TEST(BlockingBridge, HungServerNeverBlocksTheCallersIoContext) {
   test::MemcachedServer server;
-  auto bridge = make_blocking_bridge(test::connect_memcached({server.address()}),
-                                     {.threads = 2, .max_queued = 4});
+  auto bridge = make_blocking_bridge(
+      test::connect_memcached({server.address()}, false, test::kFailureTimeouts),
+      {.threads = 2, .max_queued = 4});
   asio::io_context io;
   server.pause();
 
@@ -240,8 +241,11 @@ TEST(BlockingBridge, HungServerNeverBlocksTheCallersIoContext) {
   server.resume();
 
   ASSERT_EQ(completed, kCalls);
-  EXPECT_EQ(rejected_at_once, kCalls - 2 - 4) << "calls beyond threads + max_queued must fail "
+  // Whether the first two calls had left the queue for a thread when the others came is
+  // up to the scheduler; either way no more than threads + max_queued were accepted.
+  EXPECT_GE(rejected_at_once, kCalls - 2 - 4) << "calls beyond threads + max_queued must fail "
                                                  "at once, not queue";
+  EXPECT_LE(rejected_at_once, kCalls - 4) << "max_queued calls must be accepted";
   for (int i = 0; i < kCalls; ++i) EXPECT_TRUE(codes[i]) << "call " << i << " did not fail";
   std::printf("[ bridge   ] largest timer gap with a hung server: %lld ms\n",
               static_cast<long long>(largest_gap.count()));
