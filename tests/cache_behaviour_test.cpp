@@ -13,7 +13,7 @@
 #include "gencache/testing.hpp"
 #include "random.hpp"
 #include "support/backend_calls.hpp"
-#include "support/test_backends.hpp"
+#include "support/backend_kinds.hpp"
 
 namespace gencache {
 namespace {
