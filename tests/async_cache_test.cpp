@@ -26,6 +26,7 @@
 #include <boost/asio/use_future.hpp>
 
 #include "gencache/async_cache.hpp"
+#include "gencache/async_cached_call.hpp"
 #include "gencache/memory_backend.hpp"
 #include "gencache/testing.hpp"
 #include "key_encoding.hpp"
@@ -295,6 +296,34 @@ TEST_F(AsyncCacheTest, BlockingAndAsyncCachesInOneProcessCoalesce) {
   io.run_for(5s);
   EXPECT_EQ(computes.load(), 1);
   EXPECT_EQ(async_got, "from blocking");
+}
+
+struct Request {
+  int user = 0;
+  std::string path;
+};
+
+TEST_F(AsyncCacheTest, AsyncCachedCallWrapsAnAwaitableHandler) {
+  int renders = 0;
+  auto dashboard = async_cached_call(
+      cache, [](const Request& r) { return r.path; },
+      [](const Request& r) { return ns("user", r.user); }, 10min,
+      [&](const Request& r) -> asio::awaitable<std::string> {
+        ++renders;
+        co_return "page " + r.path;
+      });
+  const Request request{42, "/dashboard?page=2"};
+  EXPECT_EQ(run(dashboard(request)), "page /dashboard?page=2");
+  EXPECT_EQ(run(dashboard(request)), "page /dashboard?page=2");
+  EXPECT_EQ(renders, 1);
+  run(cache.async_bump_namespace(ns("user", 42), asio::use_awaitable));
+  run(dashboard(request));
+  EXPECT_EQ(renders, 2) << "a bump of the handler's namespace reaches the wrapper";
+  EXPECT_THROW(async_cached_call(
+                   cache, [](const Request& r) { return r.path; },
+                   [](const Request& r) { return ns("user", r.user); }, 10min,
+                   [](const Request&) { return 1; }, CallOptions{.lease_ttl = 0ms}),
+               config_error);
 }
 
 }  // namespace
