@@ -107,20 +107,20 @@ class MemcachedBackend final : public Backend {
                 std::vector<std::optional<std::string>>& values) override {
     values.assign(keys.size(), std::nullopt);
     CopyingVisitor copier(values);
-    fetch(keys, copier, "get_many");
+    fetch(keys, copier, "read");
     copier.rethrow_failure();
   }
 
   void visit_many(std::span<const std::string_view> keys, ValueVisitor& visitor) override {
-    fetch(keys, visitor, "visit_many");
+    fetch(keys, visitor, "read");
   }
 
   void set(std::string_view key, std::string_view value, std::chrono::milliseconds ttl) override {
-    check_value_size(value, "set");
+    check_value_size(value, "write");
     auto lease = pool_.acquire();
     const memcached_return_t rc = memcached_set(lease.get(), key.data(), key.size(), data_of(value),
                                                 value.size(), expiration(ttl), 0);
-    if (rc != MEMCACHED_SUCCESS) throw_memcached_error(description_, "set", lease.get(), rc);
+    if (rc != MEMCACHED_SUCCESS) throw_memcached_error(description_, "write", lease.get(), rc);
   }
 
   bool add(std::string_view key, std::string_view value, std::chrono::milliseconds ttl) override {
@@ -133,7 +133,7 @@ class MemcachedBackend final : public Backend {
     const memcached_return_t rc = memcached_delete(lease.get(), key.data(), key.size(), 0);
     if (rc == MEMCACHED_SUCCESS || rc == MEMCACHED_DELETED) return true;
     if (rc == MEMCACHED_NOTFOUND) return false;
-    throw_memcached_error(description_, "remove", lease.get(), rc);
+    throw_memcached_error(description_, "delete", lease.get(), rc);
   }
 
   std::optional<std::uint64_t> increment(std::string_view key, std::uint64_t delta) override {
@@ -145,12 +145,12 @@ class MemcachedBackend final : public Backend {
                                                              key.data(), key.size(), delta, &value);
     if (rc == MEMCACHED_SUCCESS) return value;
     if (rc == MEMCACHED_NOTFOUND) return std::nullopt;
-    throw_memcached_error(description_, "increment", lease.get(), rc);
+    throw_memcached_error(description_, "counter increment", lease.get(), rc);
   }
 
   bool create_counter(std::string_view key, std::uint64_t initial,
                       std::chrono::milliseconds ttl) override {
-    return add_item(key, std::to_string(initial), ttl, "create_counter");
+    return add_item(key, std::to_string(initial), ttl, "counter creation");
   }
 
   std::size_t max_value_size() const noexcept override { return max_value_size_; }
@@ -170,7 +170,7 @@ class MemcachedBackend final : public Backend {
   void check_value_size(std::string_view value, std::string_view operation) const {
     if (value.size() > max_value_size_)
       throw backend_error(errc::value_too_large,
-                          fmt::format("{}: {} refused a value of {} bytes: the limit is {} bytes "
+                          fmt::format("{}: {} refused: the value has {} bytes, the limit is {} bytes "
                                       "(max_item_bytes minus {} for the key and item header)",
                                       description_, operation, value.size(), max_value_size_,
                                       detail::kMemcachedItemOverhead));
