@@ -15,6 +15,7 @@
 #include "backends/memcached/memcached_config.hpp"
 #include "backends/memcached/memcached_errors.hpp"
 #include "backends/memcached/mget_keys.hpp"
+#include "backends/memcached/server_stats.hpp"
 #include "gencache/error.hpp"
 
 namespace gencache {
@@ -97,8 +98,9 @@ class FetchResult {
 
 class MemcachedBackend final : public Backend {
  public:
-  explicit MemcachedBackend(detail::MemcachedConfig config)
-      : description_(config.description),
+  MemcachedBackend(MemcachedOptions options, detail::MemcachedConfig config)
+      : options_(std::move(options)),
+        description_(config.description),
         max_value_size_(config.max_value_size),
         pool_(detail::make_memcached_handle(config), config.pool_max, config.pool_wait,
               config.description) {}
@@ -153,6 +155,13 @@ class MemcachedBackend final : public Backend {
     return add_item(key, std::to_string(initial), ttl, "counter creation");
   }
 
+  // increment_many keeps Backend's loop, one round trip per counter: libmemcached
+  // increments one key per call (and a cluster's keys live on different servers anyway).
+
+  std::vector<ServerStats> server_stats() override {
+    return detail::memcached_server_stats(options_);
+  }
+
   std::size_t max_value_size() const noexcept override { return max_value_size_; }
 
   std::string describe() const override { return description_; }
@@ -169,11 +178,12 @@ class MemcachedBackend final : public Backend {
 
   void check_value_size(std::string_view value, std::string_view operation) const {
     if (value.size() > max_value_size_)
-      throw backend_error(errc::value_too_large,
-                          fmt::format("{}: {} refused: the value has {} bytes, the limit is {} bytes "
-                                      "(max_item_bytes minus {} for the key and item header)",
-                                      description_, operation, value.size(), max_value_size_,
-                                      detail::kMemcachedItemOverhead));
+      throw backend_error(
+          errc::value_too_large,
+          fmt::format("{}: {} refused: the value has {} bytes, the limit is {} bytes "
+                      "(max_item_bytes minus {} for the key and item header)",
+                      description_, operation, value.size(), max_value_size_,
+                      detail::kMemcachedItemOverhead));
   }
 
   // One mget, each value handed to `visitor` straight from libmemcached's result buffer.
@@ -222,6 +232,7 @@ class MemcachedBackend final : public Backend {
     throw_memcached_error(description_, operation, lease.get(), rc);
   }
 
+  MemcachedOptions options_;  // for server_stats, which asks each server on its own handle
   std::string description_;
   std::size_t max_value_size_;
   detail::ConnectionPool pool_;
@@ -230,7 +241,8 @@ class MemcachedBackend final : public Backend {
 }  // namespace
 
 std::shared_ptr<Backend> make_memcached_backend(MemcachedOptions options) {
-  return std::make_shared<MemcachedBackend>(detail::make_memcached_config(options));
+  detail::MemcachedConfig config = detail::make_memcached_config(options);
+  return std::make_shared<MemcachedBackend>(std::move(options), std::move(config));
 }
 
 }  // namespace gencache
