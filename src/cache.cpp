@@ -353,6 +353,13 @@ std::uint64_t CacheCore::generation(const Namespace& ns) {
   return step.generations()[0];
 }
 
+std::vector<std::uint64_t> CacheCore::generations(const NamespaceSet& namespaces) {
+  ScratchLease scratch;
+  ReadStep step(read_context(), *scratch, {}, namespaces, false, {}, {});
+  drive(step, step.start());
+  return {step.generations().begin(), step.generations().end()};
+}
+
 // ---- detail/core.hpp entry points ----------------------------------------------------
 
 ReadResult read_entry(CacheCore& core, std::string_view key, const NamespaceSet& namespaces) {

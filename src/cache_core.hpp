@@ -5,10 +5,13 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "core/read_step.hpp"
 #include "gencache/cache.hpp"
@@ -82,7 +85,16 @@ class CacheCore {
   std::optional<Entry> poll(const ReadResult& read, std::chrono::milliseconds wait);
   const CallOptions& call_defaults() const noexcept { return call_defaults_; }
   std::uint64_t bump(const Namespace& ns);
+  /// Bumps every namespace with one Backend::increment_many where the backend batches
+  /// (src/bump_namespaces.cpp). Returns each new generation, 0 where it failed; the
+  /// positions that failed and why go to `failures` (never reported or queued here).
+  std::vector<std::uint64_t> bump_many(
+      std::span<const Namespace> namespaces,
+      std::vector<std::pair<std::size_t, std::exception_ptr>>& failures);
   std::uint64_t generation(const Namespace& ns);
+  /// The current generation of each namespace of `namespaces`, in its order, read from the
+  /// backend in one round trip (hints are not trusted); absent counters are created.
+  std::vector<std::uint64_t> generations(const NamespaceSet& namespaces);
 
   /// Counts a failure and hands it to the error hook (which must not throw; if it does,
   /// the exception is swallowed so the caller is never broken by its own hook).
