@@ -224,13 +224,13 @@ class Cache {
   /// `compute` runs and its result is returned (fail-open).
   /// A non-positive `ttl` throws std::invalid_argument.
   template <class F, class Rep, class Period>
-  requires std::invocable<F&> std::decay_t<std::invoke_result_t<F&>> cached(
+  requires std::invocable<F&> gencache::cached_value_t<std::invoke_result_t<F&>> cached(
       std::string_view key, const NamespaceSet& namespaces, std::chrono::duration<Rep, Period> ttl,
       F&& compute);
 
   /// `cached` with per-call stampede and freshness options instead of the defaults.
   template <class F, class Rep, class Period>
-  requires std::invocable<F&> std::decay_t<std::invoke_result_t<F&>> cached(
+  requires std::invocable<F&> gencache::cached_value_t<std::invoke_result_t<F&>> cached(
       std::string_view key, const NamespaceSet& namespaces, std::chrono::duration<Rep, Period> ttl,
       F&& compute, const CallOptions& options);
 
@@ -268,7 +268,7 @@ class Cache {
   /// failures behave as in `cached` (single-flight and the CallOptions do not apply here).
   template <class F, class Rep, class Period>
   requires std::invocable<F&, const std::string&>
-      std::vector<std::decay_t<std::invoke_result_t<F&, const std::string&>>> cached_many(
+      std::vector<gencache::cached_value_t<std::invoke_result_t<F&, const std::string&>>> cached_many(
           std::span<const std::string> keys, const NamespaceSet& namespaces,
           std::chrono::duration<Rep, Period> ttl, F&& compute);
 
