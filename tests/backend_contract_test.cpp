@@ -342,14 +342,15 @@ TEST_P(BackendContract, NegativeTtlStoresNothingAsAnItemAlreadyExpired) {
 
 TEST_P(BackendContract, ValueAtTheLimitIsStoredUnderTheLongestKey) {
   const std::string key(250, 'k');
-  const std::string value(backend->max_value_size(), 'v');
+  // The limit plus the room a Cache's entry header takes.
+  const std::string value(backend->max_value_size() + kEntryHeaderAllowance, 'v');
   backend->set(key, value, kNoTtl);
   EXPECT_EQ(get(*backend, key), value);
 }
 
 TEST_P(BackendContract, ValueAboveTheLimitThrowsValueTooLargeAndIsNotStored) {
   backend->set("k", "small", kNoTtl);
-  const std::string too_large(backend->max_value_size() + 1, 'x');
+  const std::string too_large(backend->max_value_size() + kEntryHeaderAllowance + 1, 'x');
   EXPECT_EQ(code_thrown_by([&] { backend->set("k", too_large, kNoTtl); }), errc::value_too_large);
   EXPECT_EQ(code_thrown_by([&] { backend->add("new", too_large, kNoTtl); }), errc::value_too_large);
   EXPECT_THAT(message_thrown_by([&] { backend->set("k", too_large, kNoTtl); }),
