@@ -30,6 +30,10 @@ std::optional<std::uint64_t> parse_counter_text(std::string_view text) noexcept;
 /// else (std::bad_alloc, a bug) errc::backend_unavailable.
 std::error_code failure_code(const std::exception& failure) noexcept;
 
+/// The strong ETag of Cache::etag: a quoted digest of the versioned key (src/etag.cpp).
+std::string etag_of(std::string_view prefix, const NamespaceSet& namespaces,
+                    std::span<const std::uint64_t> generations, std::string_view key);
+
 /// The one table of Stats counters: adding one means a line here and its documented
 /// field in Stats (a static_assert in cache.cpp catches a field added to one only).
 /// outbox_pending is a gauge, read from the outbox, not a counter.
