@@ -3,6 +3,7 @@
 /// The whole public API in one include.
 
 #include "gencache/async_backend.hpp"
+#include "gencache/async_cache.hpp"
 #include "gencache/backend.hpp"
 #include "gencache/blocking_bridge.hpp"
 #include "gencache/cache.hpp"
