@@ -308,26 +308,21 @@ HttpResult DashboardState::metrics(const gencache::Stats& stats) const {
 
 // ---- DashboardApp --------------------------------------------------------------------
 
-namespace {
-
-gencache::NamespaceSet dependencies(const DashboardQuery& q) {
+gencache::NamespaceSet page_dependencies(const DashboardQuery& q) {
   return gencache::NamespaceSet{gencache::ns("user", q.user), gencache::ns("catalog")};
 }
 
-// The namespace names, space separated: the tags a CDN purges by (Fastly's Surrogate-Key,
-// Varnish xkey).
-std::string surrogate_key(const gencache::NamespaceSet& namespaces) {
+std::vector<std::pair<std::string, std::string>> page_headers(
+    std::string_view etag, const gencache::NamespaceSet& namespaces) {
   std::string keys;
   for (const gencache::Namespace& ns : namespaces) {
     if (!keys.empty()) keys.push_back(' ');
     keys += ns.name();
   }
-  return keys;
+  return {{"ETag", std::string(etag)}, {"Surrogate-Key", keys}, {"Cache-Control", "no-cache"}};
 }
 
-// If-None-Match: `*`, or a comma-separated list of entity tags, compared weakly (a `W/`
-// prefix is ignored), as RFC 9110 says for this header.
-bool none_match_hits(std::string_view header, std::string_view etag) {
+bool if_none_match_hits(std::string_view header, std::string_view etag) {
   while (!header.empty()) {
     const auto comma = header.find(',');
     std::string_view tag = header.substr(0, comma);
@@ -340,14 +335,21 @@ bool none_match_hits(std::string_view header, std::string_view etag) {
   return false;
 }
 
-}  // namespace
+void DashboardState::bumped(const gencache::Namespace& bumped) const noexcept {
+  if (!options_.on_bump) return;
+  try {
+    options_.on_bump(std::span(&bumped, 1));
+  } catch (...) {
+    // A failed purge forward must not fail the write: the ETag changed anyway.
+  }
+}
 
 DashboardApp::DashboardApp(gencache::Cache cache, AppOptions options)
     : cache_(std::move(cache)), state_(options) {
   // Every page of a user depends on that user's data and on the catalog shown on every
   // dashboard: a write to either bumps its namespace and all those pages are recomputed.
   cached_render_ = gencache::cached_call(
-      cache_, [](const DashboardQuery& q) { return q.cache_key; }, &dependencies, options.ttl,
+      cache_, [](const DashboardQuery& q) { return q.cache_key; }, &page_dependencies, options.ttl,
       [this](const DashboardQuery& q) { return render(q); });
 }
 
@@ -361,32 +363,21 @@ HttpResult DashboardApp::handle(std::string_view method, std::string_view target
 }
 
 HttpResult DashboardApp::cached_page(const DashboardQuery& query, std::string_view if_none_match) {
-  const gencache::NamespaceSet deps = dependencies(query);
+  const gencache::NamespaceSet deps = page_dependencies(query);
   // The validator first, then the body: a bump in between makes the body newer than its
   // ETag, which costs the client one more 200 later; the reverse could never happen.
   std::error_code ec;
   const std::string etag = cache_.etag(query.cache_key, deps, ec);
   HttpResult result;
   if (!ec) {  // a failed backend: no validator, the page is served as without one
-    // no-cache: a browser or CDN may keep the page but asks again each time, with the ETag.
-    result.headers = {
-        {"ETag", etag}, {"Surrogate-Key", surrogate_key(deps)}, {"Cache-Control", "no-cache"}};
-    if (none_match_hits(if_none_match, etag)) {
+    result.headers = page_headers(etag, deps);
+    if (if_none_match_hits(if_none_match, etag)) {
       result.status = 304;  // unchanged: no body read, nothing rendered
       return result;
     }
   }
   result.body = cached_render_(query);
   return result;
-}
-
-void DashboardApp::bumped(const gencache::Namespace& ns) const {
-  if (!state_.options().on_bump) return;
-  try {
-    state_.options().on_bump(std::span(&ns, 1));
-  } catch (...) {
-    // A failed purge forward must not fail the write: the ETag changed anyway.
-  }
 }
 
 HttpResult DashboardApp::act(const Action& action, std::string_view if_none_match) {
@@ -411,7 +402,7 @@ HttpResult DashboardApp::act(const Action& action, std::string_view if_none_matc
       } catch (const gencache::backend_error& e) {
         return state_.item_added(action.user, item, e.what());
       }
-      bumped(user);
+      state_.bumped(user);
       return state_.item_added(action.user, item, nullptr);
     }
     case Action::Kind::update_catalog: {
@@ -423,7 +414,7 @@ HttpResult DashboardApp::act(const Action& action, std::string_view if_none_matc
       } catch (const gencache::backend_error& e) {
         return state_.catalog_updated(catalog, e.what());
       }
-      bumped(catalog_ns);
+      state_.bumped(catalog_ns);
       return state_.catalog_updated(catalog, nullptr);
     }
   }

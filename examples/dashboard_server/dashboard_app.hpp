@@ -100,6 +100,19 @@ struct Action {
   std::int64_t price_cents = 0;  ///< add_item
 };
 
+/// What every dashboard page depends on: its user's data and the catalog.
+gencache::NamespaceSet page_dependencies(const DashboardQuery& query);
+
+/// The headers of a cached page whose validator is `etag`: ETag, Surrogate-Key (the
+/// namespace names, space separated, for a CDN to purge by) and Cache-Control: no-cache
+/// (a browser or CDN may keep the page but revalidates it with the ETag each time).
+std::vector<std::pair<std::string, std::string>> page_headers(
+    std::string_view etag, const gencache::NamespaceSet& namespaces);
+
+/// Whether an If-None-Match `header` (`*` or a comma-separated list of entity tags,
+/// compared weakly: a `W/` prefix is ignored, as RFC 9110 says) matches `etag`.
+bool if_none_match_hits(std::string_view header, std::string_view etag);
+
 /// Routes and validates one request. `target` is the request target (origin form,
 /// `/path?query`). Never throws: a bad request becomes a respond Action with a 4xx.
 Action decide(std::string_view method, std::string_view target, std::string_view body);
@@ -123,6 +136,10 @@ class DashboardState {
   HttpResult item_added(std::uint64_t user, const Database::Item& item, const char* failure) const;
   HttpResult catalog_updated(const Database::Catalog& catalog, const char* failure) const;
   HttpResult metrics(const gencache::Stats& stats) const;
+
+  /// Hands `bumped` to AppOptions::on_bump, if set; a hook that throws is ignored, since
+  /// the write is committed and the ETag changed anyway.
+  void bumped(const gencache::Namespace& bumped) const noexcept;
 
   /// Records how long a request on `route` took (the HTTP layer measures it).
   void observe(Route route, std::chrono::nanoseconds took) noexcept {
@@ -161,7 +178,6 @@ class DashboardApp {
 
   HttpResult act(const Action& action, std::string_view if_none_match);
   HttpResult cached_page(const DashboardQuery& query, std::string_view if_none_match);
-  void bumped(const gencache::Namespace& ns) const;
   std::string render(const DashboardQuery& query);
 
   gencache::Cache cache_;
