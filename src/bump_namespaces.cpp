@@ -30,6 +30,10 @@ std::vector<std::uint64_t> CacheCore::bump_many(
   std::vector<CounterIncrement> results;
   try {
     results = backend_->increment_many(views, 1);
+    if (results.size() != namespaces.size())
+      throw backend_error(errc::protocol,
+                          fmt::format("{}: increment_many returned {} results for {} counters",
+                                      backend_->describe(), results.size(), namespaces.size()));
   } catch (const std::exception&) {
     // The call failed as a whole: every counter may or may not have moved.
     results.assign(namespaces.size(), CounterIncrement{std::nullopt, std::current_exception()});
