@@ -21,6 +21,7 @@
 #include "core/write_step.hpp"
 #include "envelope.hpp"
 #include "gencache/detail/freshness.hpp"
+#include "gencache/memory_backend.hpp"
 #include "key_encoding.hpp"
 #include "random.hpp"
 
@@ -92,6 +93,12 @@ CacheCore::CacheCore(std::shared_ptr<AsyncBackend> backend, CacheOptions options
       hook_(std::move(options.on_error)) {
   if (!async_backend_)
     throw std::invalid_argument("gencache::AsyncCache: the backend must not be null");
+  // memory:// is an in-process store whose calls never block: the async driver calls it
+  // as the blocking one does, so a hit completes without suspending at all.
+  if (auto* memory = dynamic_cast<MemoryBackend*>(async_backend_.get())) {
+    user_backend_ = std::shared_ptr<Backend>(async_backend_, memory);
+    backend_ = user_backend_;
+  }
   validate_prefix(prefix_);
   validate_cache_options(options);
   validate_call_options(call_defaults_);

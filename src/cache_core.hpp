@@ -129,6 +129,9 @@ class CacheCore {
   std::chrono::milliseconds counter_ttl() const noexcept { return counter_ttl_; }
   /// The AsyncBackend of an AsyncCache's core (null for a Cache's).
   AsyncBackend* async_backend() const noexcept { return async_backend_.get(); }
+  /// For an AsyncCache's core: whether its backend never blocks (memory://), so the
+  /// blocking calls above serve it directly.
+  bool serves_inline() const noexcept { return async_backend_ && backend_; }
 
  private:
   // Runs a core step (core/*_step.hpp) against the backend until it is done; throws the
