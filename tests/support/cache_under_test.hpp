@@ -16,6 +16,7 @@
 #include <string_view>
 #include <system_error>
 #include <thread>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -71,7 +72,8 @@ class CacheUnderTest {
   auto cached(std::string_view key, const NamespaceSet& namespaces,
               std::chrono::duration<Rep, Period> ttl, F&& compute) {
     if (blocking_) return blocking_->cached(key, namespaces, ttl, std::forward<F>(compute));
-    return async_->async_cached(key, namespaces, ttl, std::forward<F>(compute), asio_future())
+    return async_
+        ->async_cached(key, namespaces, ttl, std::forward<F>(compute), boost::asio::use_future)
         .get();
   }
 
@@ -81,21 +83,21 @@ class CacheUnderTest {
     if (blocking_)
       return blocking_->cached(key, namespaces, ttl, std::forward<F>(compute), options);
     return async_
-        ->async_cached(key, namespaces, ttl, std::forward<F>(compute), options, asio_future())
+        ->async_cached(key, namespaces, ttl, std::forward<F>(compute), options,
+                       boost::asio::use_future)
         .get();
   }
 
   template <class T = std::string>
   std::optional<T> get(std::string_view key, const NamespaceSet& namespaces) {
     if (blocking_) return blocking_->get<T>(key, namespaces);
-    return async_->async_get<T>(key, namespaces, asio_future()).get();
+    return async_->async_get<T>(key, namespaces, boost::asio::use_future).get();
   }
 
   /// AsyncCache reads fail open and report failures only to the error hook, so `ec` is
   /// the failure the hook saw during this call.
   template <class T = std::string>
-  std::optional<T> get(std::string_view key, const NamespaceSet& namespaces,
-                       std::error_code& ec) {
+  std::optional<T> get(std::string_view key, const NamespaceSet& namespaces, std::error_code& ec) {
     if (blocking_) return blocking_->get<T>(key, namespaces, ec);
     return recording(ec, [&] { return get<T>(key, namespaces); });
   }
@@ -106,7 +108,7 @@ class CacheUnderTest {
     if (blocking_) return blocking_->get_many<T>(keys, namespaces);
     return async_
         ->async_get_many<T>(std::vector<std::string>(keys.begin(), keys.end()), namespaces,
-                            asio_future())
+                            boost::asio::use_future)
         .get();
   }
 
@@ -123,7 +125,7 @@ class CacheUnderTest {
     if (blocking_) return blocking_->cached_many(keys, namespaces, ttl, std::forward<F>(compute));
     return async_
         ->async_cached_many(std::vector<std::string>(keys.begin(), keys.end()), namespaces, ttl,
-                            std::forward<F>(compute), asio_future())
+                            std::forward<F>(compute), boost::asio::use_future)
         .get();
   }
 
@@ -131,13 +133,25 @@ class CacheUnderTest {
   void set(std::string_view key, const NamespaceSet& namespaces, const T& value,
            std::chrono::duration<Rep, Period> ttl) {
     if (blocking_) return blocking_->set(key, namespaces, value, ttl);
-    async_->async_set(key, namespaces, stored(value), ttl, asio_future()).get();
+    async_->async_set(key, namespaces, stored(value), ttl, boost::asio::use_future).get();
+  }
+
+  Ticket reserve(std::string_view key, const NamespaceSet& namespaces) {
+    if (blocking_) return blocking_->reserve(key, namespaces);
+    return async_->async_reserve(key, namespaces, boost::asio::use_future).get();
+  }
+
+  template <class T, class Rep, class Period>
+  void store(const Ticket& ticket, const T& value, std::chrono::duration<Rep, Period> ttl) {
+    if (blocking_) return blocking_->store(ticket, value, ttl);
+    async_->async_store(ticket, stored(value), ttl, boost::asio::use_future).get();
   }
 
   /// Throws gencache::backend_error on failure, as Cache::bump_namespace.
   std::uint64_t bump_namespace(const Namespace& ns) {
     if (blocking_) return blocking_->bump_namespace(ns);
-    return as_backend_error([&] { return async_->async_bump_namespace(ns, asio_future()).get(); });
+    return as_backend_error(
+        [&] { return async_->async_bump_namespace(ns, boost::asio::use_future).get(); });
   }
 
   std::uint64_t bump_namespace(const Namespace& ns, std::error_code& ec) {
@@ -153,7 +167,8 @@ class CacheUnderTest {
 
   std::uint64_t generation(const Namespace& ns) {
     if (blocking_) return blocking_->generation(ns);
-    return as_backend_error([&] { return async_->async_generation(ns, asio_future()).get(); });
+    return as_backend_error(
+        [&] { return async_->async_generation(ns, boost::asio::use_future).get(); });
   }
 
   Stats stats() const { return blocking_ ? blocking_->stats() : async_->stats(); }
@@ -221,15 +236,13 @@ class CacheUnderTest {
   // AsyncCache's bump and generation fail with a boost::system::system_error through
   // use_future; Cache's with gencache::backend_error, which the suites expect.
   template <class Call>
-  static auto as_backend_error(Call call) {
+  static std::invoke_result_t<Call&> as_backend_error(Call call) {
     try {
       return call();
     } catch (const boost::system::system_error& e) {
       throw backend_error(std::error_code(e.code()), e.what());
     }
   }
-
-  static auto asio_future() { return boost::asio::use_future; }
 
   std::shared_ptr<Hooks> hooks_;
   Cache keys_;  // versioned_key only
