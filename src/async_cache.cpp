@@ -285,9 +285,19 @@ awaitable<void> async_write_entry(CacheCore& core, const ReadResult& read, Entry
     failure = std::current_exception();
   }
   if (!failure) co_return;
-  // Too large for us or for the server: the caller still gets the computed value.
-  if (report_failure(core, "write", failure) == errc::value_too_large)
+  // Too large for us or for the server: the caller still gets the computed value. That
+  // is the value's size, not a backend failure: counted as oversized, not reported.
+  bool oversized = false;
+  try {
+    std::rethrow_exception(failure);
+  } catch (const std::exception& e) {
+    oversized = failure_code(e) == errc::value_too_large;
+  } catch (...) {
+  }
+  if (oversized)
     core.stats().add(StripedStats::oversized);
+  else
+    report_failure(core, "write", failure);
 }
 
 awaitable<std::uint64_t> async_bump(CacheCore& core, const Namespace& ns) {

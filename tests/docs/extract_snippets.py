@@ -7,6 +7,7 @@ Prints the name of each snippet, one a line; its file is OUTPUT_DIR/<name>.cpp.
 Where a block goes in its translation unit (see snippet_prelude.hpp) is chosen by an
 HTML comment on the line just before its fence, invisible on GitHub:
   (none)                          the body of a function
+  <!-- snippet: coroutine -->     the body of a coroutine, where `cache` is an AsyncCache
   <!-- snippet: namespace -->     namespace scope (types, BOOST_DESCRIBE_STRUCT, globals)
   <!-- snippet: global -->        the global namespace (#include, codec specializations)
 """
@@ -14,7 +15,7 @@ import pathlib
 import re
 import sys
 
-PLACEMENTS = {"function", "namespace", "global"}
+PLACEMENTS = {"function", "coroutine", "namespace", "global"}
 MARKER = re.compile(r"^<!--\s*snippet:\s*(\w+)\s*-->\s*$")
 
 
@@ -39,6 +40,10 @@ def translation_unit(source, line, placement, code):
     head = '#include "snippet_prelude.hpp"\n\n'
     if placement == "global":
         return head + where
+    if placement == "coroutine":
+        return (head + "namespace docs_snippet {\nboost::asio::awaitable<void> snippet() {\n"
+                "  gencache::AsyncCache& cache = async_cache;\n" + where +
+                "}\n}  // namespace docs_snippet\n")
     if placement == "namespace":
         return head + "namespace docs_snippet {\n" + where + "}  // namespace docs_snippet\n"
     return (head + "namespace docs_snippet {\nvoid snippet() {\n" + where +

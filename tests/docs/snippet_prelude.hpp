@@ -7,6 +7,8 @@
 //
 // Placement (an HTML comment on the line before the ```cpp fence):
 //   none                          the snippet is the body of a function
+//   <!-- snippet: coroutine -->   the body of a coroutine (awaitable<void>), in which
+//                                 `cache` is an AsyncCache (`async_cache` below)
 //   <!-- snippet: namespace -->   it is at namespace scope (types, BOOST_DESCRIBE_STRUCT)
 //   <!-- snippet: global -->      it is in the global namespace (#include, codec<T>)
 // A snippet at namespace scope lives in namespace docs_snippet, so it may define its own
@@ -18,10 +20,13 @@
 #include <string_view>
 #include <system_error>
 
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <gencache/gencache.hpp>
 
 using namespace std::chrono_literals;
+namespace asio = boost::asio;
 
 struct Request {
   std::string path_and_query;
@@ -39,6 +44,13 @@ struct Feed {
 };
 BOOST_DESCRIBE_STRUCT(Feed, (), (items))
 Feed build_feed(int user_id);
+
+struct Profile {
+  std::string name;
+  int age = 0;
+};
+BOOST_DESCRIBE_STRUCT(Profile, (), (name, age))
+Profile load_profile_from_db(int user_id);
 
 struct Money {
   long long cents = 0;
@@ -63,6 +75,7 @@ struct Database {
 
 std::string render_dashboard(int user_id, int page);
 std::string render(const std::string& key);
+asio::awaitable<std::string> render(int user_id);  // an asynchronous render
 std::string build_report(int org_id, int user_id);
 void retry_later(std::error_code ec);
 template <class... Args>
@@ -79,3 +92,6 @@ inline int user_id = 42;
 inline gencache::Cache cache = gencache::Cache::from_url("memory://");
 inline const gencache::Namespace user = gencache::ns("user", 42);
 inline const gencache::NamespaceSet deps{user, gencache::ns("catalog")};
+inline gencache::AsyncCache async_cache =
+    gencache::AsyncCache::from_url(io.get_executor(), "memory://");
+inline const auto compute = [] { return std::string("computed"); };
