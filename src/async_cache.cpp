@@ -496,6 +496,10 @@ boost::system::error_code failure_code_of(const std::exception_ptr& failure) noe
   }
 }
 
+bool serves_inline(const CacheCore& core) noexcept {
+  return core.serves_inline();
+}
+
 std::shared_ptr<CacheCore> make_async_core(std::shared_ptr<AsyncBackend> backend,
                                            CacheOptions options) {
   return std::make_shared<CacheCore>(std::move(backend), std::move(options));

@@ -36,12 +36,14 @@ namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-// The bound on the timer's largest gap. What it guards is blocking (a thread waiting on a
-// round trip or a compute would stall the timer for 100 ms or 300 ms), but the gap also
-// holds the CPU time of resuming 1000 read completions queued at once, which the
-// sanitizers multiply by 3 to 10.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr std::chrono::milliseconds kLargestTimerGap{100};
+// The bound on the timer's largest gap. What it guards is blocking: a thread waiting on a
+// round trip or a compute would stall the timer for 100 ms (io_timeout) or 300 ms. The
+// gap also holds the CPU time of resuming the 1000 read completions that arrive together,
+// about 10 us each in an optimized library, but 30 to 100 us in an unoptimized or
+// sanitized one (GENCACHE_TEST_SLOW_BUILD, set by tests/CMakeLists.txt): there the bound
+// is looser, still below the 300 ms compute.
+#if GENCACHE_TEST_SLOW_BUILD
+constexpr std::chrono::milliseconds kLargestTimerGap{150};
 #else
 constexpr std::chrono::milliseconds kLargestTimerGap{25};
 #endif
@@ -158,6 +160,7 @@ TEST(AsyncIo, TimerKeepsTickingWhileReadsAComputeAndAHungServerAreInFlight) {
   EXPECT_EQ(computed, "computed slowly");
   EXPECT_EQ(hung_misses, kHungReads) << "reads against a hung server fail open as misses";
   EXPECT_LT(slowest_hung_read, test::kCacheCallBound);
+  EXPECT_GT(slowest_hung_read, 90ms) << "the hung server's reads were meant to wait io_timeout";
   const auto gap_ms = std::chrono::duration<double, std::milli>(largest_gap).count();
   std::printf(
       "[ async io ] largest 2 ms timer gap %.2f ms over %.0f ms: %d reads (%d in flight at "

@@ -419,7 +419,13 @@ boost::asio::awaitable<T> AsyncCache::run_cached(std::shared_ptr<detail::CacheCo
                                                  CallOptions options) {
   using traits = detail::value_traits<T>;
   // Generations are read here, before compute, and the result is stored under exactly them.
-  detail::ReadResult read = co_await detail::async_read_entry(*core, key, namespaces, true);
+  // memory:// is read in place: no coroutine frame for a read that cannot suspend. (An
+  // if, not ?: around co_await: GCC 12 destroys the temporaries of that twice.)
+  detail::ReadResult read;
+  if (detail::serves_inline(*core))
+    read = detail::read_entry(*core, key, namespaces);
+  else
+    read = co_await detail::async_read_entry(*core, key, namespaces, true);
   std::optional<T> current;
   if (read.entry) {
     current = traits::from_entry(std::move(*read.entry));

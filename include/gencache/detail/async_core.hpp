@@ -30,6 +30,9 @@ using boost::asio::awaitable;
 
 std::shared_ptr<CacheCore> make_async_core(std::shared_ptr<AsyncBackend> backend,
                                            CacheOptions options);
+/// Whether `core`'s backend never blocks (memory://), so its blocking read serves a
+/// coroutine in place.
+bool serves_inline(const CacheCore& core) noexcept;
 
 /// read_entry / resolve_key / read_entries over the AsyncBackend. Never throw a backend
 /// failure: it is counted and reported, and backend_ok is false.
