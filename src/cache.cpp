@@ -16,6 +16,7 @@
 #include "bump_outbox.hpp"
 #include "circuit_breaker.hpp"
 #include "envelope.hpp"
+#include "in_process_path.hpp"
 #include "key_encoding.hpp"
 #include "random.hpp"
 
@@ -76,6 +77,7 @@ CacheCore::CacheCore(std::shared_ptr<Backend> backend, CacheOptions options)
       call_defaults_(std::move(options.call)),
       hook_(std::move(options.on_error)) {
   if (!user_backend_) throw std::invalid_argument("gencache::Cache: the backend must not be null");
+  in_process_ = InProcessPath::for_backend(*user_backend_, prefix_, counter_ttl_);
   if (counter_ttl_.count() < 0)
     throw std::invalid_argument("gencache::Cache: counter_ttl must not be negative");
   validate_prefix(prefix_);
@@ -334,6 +336,10 @@ bool CacheCore::read_into(std::span<const std::string_view> user_keys,
                           std::span<std::optional<Entry>> entries, std::error_code& error) {
   error.clear();
   try {
+    if (in_process_) {
+      in_process_->read(user_keys, namespaces, fetch_entries, versioned_keys, entries, stats_);
+      return true;
+    }
     const std::size_t n = namespaces.size();
     const std::size_t count = user_keys.size();
     ScratchLease scratch;
@@ -445,6 +451,13 @@ void CacheCore::write(const ReadResult& read, EntryKind kind, std::string_view p
                       std::chrono::microseconds compute_time) {
   if (!read.backend_ok) return;
   try {
+    if (in_process_) {
+      const EntryFields fields{
+          .kind = kind, .created = clock_->now(), .ttl = ttl, .compute_time = compute_time};
+      if (in_process_->write(read.versioned_key, fields, payload, std::max(ttl, storage_ttl)))
+        stats_.add(StripedStats::sets);
+      return;
+    }
     Entry entry;
     entry.kind = kind;
     entry.payload.assign(payload);
@@ -634,6 +647,10 @@ std::optional<Entry> CacheCore::poll(const ReadResult& read, std::chrono::millis
     std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(backoff, remaining));
     backoff = std::min(backoff * 2, std::chrono::milliseconds(50));
     try {
+      if (in_process_) {
+        if (auto entry = in_process_->find(key)) return entry;
+        continue;
+      }
       auto values = fetch(std::span(&key, 1));
       if (values[0]) {
         if (auto entry = decode_envelope(*values[0])) return entry;

@@ -16,6 +16,7 @@
 namespace gencache::detail {
 
 class BumpOutbox;
+class InProcessPath;
 
 /// A counter's value from its decimal text (Memcached may pad it with spaces), or nullopt
 /// if it is not a number below 2^64.
@@ -121,6 +122,8 @@ class CacheCore {
   std::array<FlightShard, 16> flights_;
   mutable std::shared_mutex hook_mutex_;
   ErrorHook hook_;
+  // Set when the backend is a MemoryBackend: reads and writes then take this path.
+  std::unique_ptr<InProcessPath> in_process_;
   std::unique_ptr<BumpOutbox> outbox_;  // last: its thread calls into the members above
 };
 

@@ -12,6 +12,10 @@
 
 namespace gencache {
 
+namespace detail {
+class InProcessStore;
+}  // namespace detail
+
 /// Settings of the memory backend; `memory://?max_bytes=64MiB&max_item_bytes=1MiB&shards=16`.
 struct MemoryOptions {
   /// Upper bound on the bytes held (keys, values and per-entry bookkeeping, estimated as
@@ -71,6 +75,7 @@ class MemoryBackend : public Backend {
   MemoryUsage usage() const;
 
  private:
+  friend class detail::InProcessStore;  // the Cache's in-process path (memory:// fast path)
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
