@@ -50,7 +50,8 @@ inline CounterRef* counter_refs(Item& item) noexcept {
 inline const CounterRef* counter_refs(const Item& item) noexcept {
   return reinterpret_cast<const CounterRef*>(item.aligned_value() + sizeof(EntryHeader));
 }
-inline char* entry_payload(Item& item) noexcept {
+/// Where a new entry's payload is written (its header's namespace_count already set).
+inline char* payload_start(Item& item) noexcept {
   return reinterpret_cast<char*>(counter_refs(item) + entry_header(item).namespace_count);
 }
 inline std::string_view entry_payload(const Item& item) noexcept {

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <memory>
 #include <system_error>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -377,7 +378,7 @@ struct MemoryBackend::Impl {
             std::chrono::nanoseconds(header.created_ns)));
         out.ttl = std::chrono::milliseconds(header.ttl_ms);
         out.compute_time = std::chrono::microseconds(header.compute_us);
-        const std::string_view payload = detail::entry_payload(*item);
+        const std::string_view payload = detail::entry_payload(std::as_const(*item));
         out.payload.assign(payload.data(), payload.size());
         return true;
       }
@@ -430,7 +431,7 @@ struct MemoryBackend::Impl {
     detail::CounterRef* refs = detail::counter_refs(*fresh);
     for (std::size_t i = 0; i < counter_keys.size(); ++i) refs[i] = {nullptr, generations[i]};
     if (!payload.empty())
-      std::memcpy(detail::entry_payload(*fresh), payload.data(), payload.size());
+      std::memcpy(detail::payload_start(*fresh), payload.data(), payload.size());
     // Each counter is held from here on; one that moved on means a bump or a loss came
     // between the read and this write, and the value is dropped (the block frees the
     // references taken so far).
