@@ -534,6 +534,15 @@ ReadResult resolve_key(CacheCore& core, std::string_view key, const NamespaceSet
   return core.read(key, namespaces, false);
 }
 
+void complete_read(CacheCore& core, ReadResult& read, std::string_view key,
+                   const NamespaceSet& namespaces) {
+  if (!read.backend_ok || !read.versioned_key.empty()) return;
+  ReadResult where = core.read(key, namespaces, false);
+  read.backend_ok = where.backend_ok;
+  read.error = where.error;
+  read.versioned_key = std::move(where.versioned_key);
+}
+
 void write_entry(CacheCore& core, const ReadResult& read, EntryKind kind, std::string_view payload,
                  std::chrono::milliseconds ttl, std::chrono::milliseconds storage_ttl,
                  std::chrono::microseconds compute_time) {

@@ -12,26 +12,36 @@ namespace {
 // The identity of an entry: LEB128 lengths before each part, so that it is injective.
 //   count of namespaces, prefix, key, then each namespace's name in canonical order
 // A handle is the identity followed by one 8-byte generation per namespace.
-void append_length(std::string& out, std::size_t n) {
-  while (n >= 0x80) {
-    out.push_back(static_cast<char>((n & 0x7f) | 0x80));
-    n >>= 7;
-  }
-  out.push_back(static_cast<char>(n));
+constexpr std::size_t length_size(std::size_t n) noexcept {
+  std::size_t bytes = 1;
+  for (; n >= 0x80; n >>= 7) ++bytes;
+  return bytes;
 }
 
-void append_part(std::string& out, std::string_view part) {
-  append_length(out, part.size());
-  out.append(part);
+char* write_length(char* out, std::size_t n) noexcept {
+  for (; n >= 0x80; n >>= 7) *out++ = static_cast<char>((n & 0x7f) | 0x80);
+  *out++ = static_cast<char>(n);
+  return out;
 }
 
+char* write_part(char* out, std::string_view part) noexcept {
+  out = write_length(out, part.size());
+  if (!part.empty()) std::memcpy(out, part.data(), part.size());
+  return out + part.size();
+}
+
+// Writes the identity into `out`, replacing its contents.
 void build_identity(std::string& out, std::string_view prefix, std::string_view key,
                     const NamespaceSet& namespaces) {
-  out.clear();
-  append_length(out, namespaces.size());
-  append_part(out, prefix);
-  append_part(out, key);
-  for (const Namespace& ns : namespaces) append_part(out, ns.name());
+  const std::size_t n = namespaces.size();
+  std::size_t size = length_size(n) + length_size(prefix.size()) + prefix.size() +
+                     length_size(key.size()) + key.size();
+  for (const Namespace& ns : namespaces) size += length_size(ns.name().size()) + ns.name().size();
+  out.resize(size);
+  char* at = write_length(out.data(), n);
+  at = write_part(at, prefix);
+  at = write_part(at, key);
+  for (const Namespace& ns : namespaces) at = write_part(at, ns.name());
 }
 
 void append_generations(std::string& out, std::span<const std::uint64_t> generations) {
@@ -133,11 +143,12 @@ void InProcessPath::read(std::span<const std::string_view> keys, const Namespace
   bool resolved = false;  // s.generations holds the namespaces' current generations
   for (std::size_t k = 0; k < keys.size(); ++k) {
     build_identity(s.identity, prefix_, keys[k], namespaces);
+    std::string& handle = handles[k];
     if (fetch_entries) {
       if (!entries[k]) entries[k].emplace();
+      // A hit leaves its handle empty: only a refresh needs it (see complete_read()).
       if (store_.find(s.identity, s.found, *entries[k])) {
-        handles[k].assign(s.identity);
-        append_generations(handles[k], s.found);
+        handle.clear();
         continue;
       }
       entries[k].reset();
@@ -149,8 +160,9 @@ void InProcessPath::read(std::span<const std::string_view> keys, const Namespace
         s.generations[i] = current_generation(namespaces[i], stats);
       resolved = true;
     }
-    handles[k].assign(s.identity);
-    append_generations(handles[k], s.generations);
+    handle.reserve(s.identity.size() + n * sizeof(std::uint64_t));
+    handle.assign(s.identity);
+    append_generations(handle, s.generations);
   }
 }
 

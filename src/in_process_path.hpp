@@ -36,10 +36,11 @@ class InProcessPath {
 
   InProcessPath(MemoryBackend& backend, std::string prefix, std::chrono::milliseconds counter_ttl);
 
-  /// What CacheCore::read_into does, on this path: `handles[i]` gets where `keys[i]` lives
-  /// at the current generations of `namespaces` and, when `fetch_entries`, `entries[i]`
-  /// its entry if one was computed under exactly those generations. Counters found absent
-  /// are created (counted in `stats`). Throws only std::bad_alloc.
+  /// What CacheCore::read_into does, on this path: when `fetch_entries`, `entries[i]` gets
+  /// the entry of `keys[i]` if one was computed under exactly the current generations of
+  /// `namespaces`; `handles[i]` gets where `keys[i]` lives at the current generations, but
+  /// stays empty for a hit (complete_read() fills it if the Cache goes on to refresh).
+  /// Counters found absent are created (counted in `stats`). Throws only std::bad_alloc.
   void read(std::span<const std::string_view> keys, const NamespaceSet& namespaces,
             bool fetch_entries, std::span<std::string> handles,
             std::span<std::optional<Entry>> entries, StripedStats& stats);

@@ -233,8 +233,10 @@ requires std::invocable<F&> std::decay_t<std::invoke_result_t<F&>> Cache::cached
     const auto expiry = read.entry->created + read.entry->ttl;
     if (now < expiry) {
       detail::FlightTicket ticket;
-      if (detail::refresh_early(*read.entry, now, options.early_refresh_beta))
+      if (detail::refresh_early(*read.entry, now, options.early_refresh_beta)) {
+        detail::complete_read(*core_, read, key, namespaces);
         ticket = detail::try_lead(*core_, read.versioned_key);
+      }
       detail::count(*core_, detail::Event::hit);
       if (!ticket.leader) return std::move(*current);
       // XFetch chose this reader to refresh before expiry; the value in hand stays valid,
@@ -246,6 +248,8 @@ requires std::invocable<F&> std::decay_t<std::invoke_result_t<F&>> Cache::cached
         return std::move(*current);
       }
     }
+    // Past its TTL: what follows refreshes or replaces the entry, at its key.
+    detail::complete_read(*core_, read, key, namespaces);
     const auto stale_for = now - expiry;
     if (stale_for < options.stale_while_revalidate) {
       detail::FlightTicket ticket = detail::try_lead(*core_, read.versioned_key);
@@ -283,6 +287,7 @@ requires std::invocable<F&> std::decay_t<std::invoke_result_t<F&>> Cache::cached
     if (!(stale_for < options.stale_if_error)) current.reset();
   }
   detail::count(*core_, detail::Event::miss);
+  detail::complete_read(*core_, read, key, namespaces);  // a hit that did not decode
   return compute_shared<T>(read, compute, ttl_ms, options, current);
 }
 
