@@ -1,5 +1,6 @@
 #include "in_process_path.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "cache_core.hpp"
@@ -135,12 +136,19 @@ std::uint64_t InProcessPath::current_generation(const Namespace& ns, StripedStat
 
 void InProcessPath::read(std::span<const std::string_view> keys, const NamespaceSet& namespaces,
                          bool fetch_entries, std::span<std::string> handles,
-                         std::span<std::optional<Entry>> entries, StripedStats& stats) {
+                         std::span<std::optional<Entry>> entries,
+                         std::span<std::uint64_t> generations, StripedStats& stats) {
   // A nested read (from an error hook) would share the scratch: this path calls none.
   PathScratch& s = scratch();
   const std::size_t n = namespaces.size();
   s.found.resize(n);
   bool resolved = false;  // s.generations holds the namespaces' current generations
+  auto resolve = [&] {
+    // Read before any value is computed: the caller stores under exactly these.
+    s.generations.resize(n);
+    for (std::size_t i = 0; i < n; ++i) s.generations[i] = current_generation(namespaces[i], stats);
+    resolved = true;
+  };
   for (std::size_t k = 0; k < keys.size(); ++k) {
     build_identity(s.identity, prefix_, keys[k], namespaces);
     std::string& handle = handles[k];
@@ -153,16 +161,14 @@ void InProcessPath::read(std::span<const std::string_view> keys, const Namespace
       }
       entries[k].reset();
     }
-    if (!resolved) {
-      // Read before any value is computed: the caller stores under exactly these.
-      s.generations.resize(n);
-      for (std::size_t i = 0; i < n; ++i)
-        s.generations[i] = current_generation(namespaces[i], stats);
-      resolved = true;
-    }
+    if (!resolved) resolve();
     handle.reserve(s.identity.size() + n * sizeof(std::uint64_t));
     handle.assign(s.identity);
     append_generations(handle, s.generations);
+  }
+  if (!generations.empty()) {
+    if (!resolved) resolve();
+    std::copy(s.generations.begin(), s.generations.end(), generations.begin());
   }
 }
 

@@ -40,10 +40,12 @@ class InProcessPath {
   /// the entry of `keys[i]` if one was computed under exactly the current generations of
   /// `namespaces`; `handles[i]` gets where `keys[i]` lives at the current generations, but
   /// stays empty for a hit (complete_read() fills it if the Cache goes on to refresh).
-  /// Counters found absent are created (counted in `stats`). Throws only std::bad_alloc.
+  /// When `generations` is not empty it gets the current generations. Counters found
+  /// absent are created (counted in `stats`). Throws only std::bad_alloc.
   void read(std::span<const std::string_view> keys, const NamespaceSet& namespaces,
             bool fetch_entries, std::span<std::string> handles,
-            std::span<std::optional<Entry>> entries, StripedStats& stats);
+            std::span<std::optional<Entry>> entries, std::span<std::uint64_t> generations,
+            StripedStats& stats);
 
   /// Stores an entry at `handle` (from read()); returns false when a bump or a lost
   /// counter came in between, so the value would be unreachable and nothing is stored.

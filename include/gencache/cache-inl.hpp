@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "gencache/detail/core.hpp"
+#include "gencache/detail/freshness.hpp"
 
 namespace gencache {
 namespace detail {
@@ -224,34 +225,30 @@ requires std::invocable<F&> std::decay_t<std::invoke_result_t<F&>> Cache::cached
 
   std::optional<T> current;
   if (read.entry) {
-    // Only the payload is taken: the entry's times are read below.
+    // Only the payload is taken: the entry's times stay for classify().
     current = traits::from_entry(std::move(*read.entry));
     if (!current) detail::count(*core_, detail::Event::corrupt);
   }
-  if (current) {
-    const auto now = detail::now(*core_);
-    const auto expiry = read.entry->created + read.entry->ttl;
-    if (now < expiry) {
-      detail::FlightTicket ticket;
-      if (detail::refresh_early(*read.entry, now, options.early_refresh_beta)) {
-        detail::complete_read(*core_, read, key, namespaces);
-        ticket = detail::try_lead(*core_, read.versioned_key);
-      }
+  const detail::FreshnessDecision decision = detail::classify(
+      current ? &*read.entry : nullptr, detail::now(*core_), options, &detail::uniform_draw);
+  switch (decision.action) {
+    case detail::Freshness::fresh:
       detail::count(*core_, detail::Event::hit);
+      return std::move(*current);
+    case detail::Freshness::refresh_early: {
+      detail::count(*core_, detail::Event::hit);
+      detail::complete_read(*core_, read, key, namespaces);  // the key to refresh
+      detail::FlightTicket ticket = detail::try_lead(*core_, read.versioned_key);
       if (!ticket.leader) return std::move(*current);
-      // XFetch chose this reader to refresh before expiry; the value in hand stays valid,
-      // so a failing early refresh is ignored.
       detail::count(*core_, detail::Event::early_refresh);
       try {
         return compute_as_leader<T>(read, ticket.flight, compute, ttl_ms, options);
       } catch (...) {
-        return std::move(*current);
+        return std::move(*current);  // still valid: a failing early refresh is ignored
       }
     }
-    // Past its TTL: what follows refreshes or replaces the entry, at its key.
-    detail::complete_read(*core_, read, key, namespaces);
-    const auto stale_for = now - expiry;
-    if (stale_for < options.stale_while_revalidate) {
+    case detail::Freshness::serve_stale_and_refresh: {
+      detail::complete_read(*core_, read, key, namespaces);  // the key to refresh
       detail::FlightTicket ticket = detail::try_lead(*core_, read.versioned_key);
       if (!ticket.leader) {
         detail::count(*core_, detail::Event::stale_served);
@@ -276,18 +273,18 @@ requires std::invocable<F&> std::decay_t<std::invoke_result_t<F&>> Cache::cached
       try {
         return compute_as_leader<T>(read, ticket.flight, compute, ttl_ms, options);
       } catch (...) {
-        if (stale_for < options.stale_if_error) {
-          detail::count(*core_, detail::Event::stale_served);
-          return std::move(*current);
-        }
-        throw;
+        if (!decision.fallback_on_error) throw;
+        detail::count(*core_, detail::Event::stale_served);
+        return std::move(*current);
       }
     }
-    // Past its TTL: kept only as the fallback for stale-if-error.
-    if (!(stale_for < options.stale_if_error)) current.reset();
+    case detail::Freshness::stale_if_error_fallback:
+    case detail::Freshness::miss:
+      break;
   }
+  if (!decision.fallback_on_error) current.reset();
   detail::count(*core_, detail::Event::miss);
-  detail::complete_read(*core_, read, key, namespaces);  // a hit that did not decode
+  detail::complete_read(*core_, read, key, namespaces);  // an expired or undecodable hit
   return compute_shared<T>(read, compute, ttl_ms, options, current);
 }
 
