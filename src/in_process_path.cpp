@@ -184,6 +184,13 @@ bool InProcessPath::write(std::string_view handle, const EntryFields& fields,
                       fields, payload, storage_ttl);
 }
 
+std::string InProcessPath::identity(std::string_view prefix, std::string_view key,
+                                    const NamespaceSet& namespaces) {
+  std::string out;
+  build_identity(out, prefix, key, namespaces);
+  return out;
+}
+
 std::optional<Entry> InProcessPath::find(std::string_view handle) {
   PathScratch& s = scratch();
   if (!parse_handle(handle, s.parsed)) return std::nullopt;

@@ -56,6 +56,11 @@ class InProcessPath {
   /// The entry at `handle` if it is stored and still current (for polling a lease).
   std::optional<Entry> find(std::string_view handle);
 
+  /// The identity an entry is stored under (for tools and benchmarks: its size is part of
+  /// an entry's memory).
+  static std::string identity(std::string_view prefix, std::string_view key,
+                              const NamespaceSet& namespaces);
+
  private:
   std::uint64_t current_generation(const Namespace& ns, StripedStats& stats);
 
