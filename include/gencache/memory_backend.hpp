@@ -50,6 +50,12 @@ struct MemoryUsage {
 /// number below 2^64 throws backend_error(errc::not_stored); a negative TTL stores an
 /// item that is already expired (as Memcached does). An expired item is a miss and is
 /// dropped when next touched, or reclaimed by eviction (counted as an expiration).
+/// A counter made by `create_counter` is held as a number (read back as decimal text), so
+/// `increment` of it is one atomic add that does not wait for the shard's readers.
+///
+/// A Cache constructed directly on a MemoryBackend stores its entries here as typed
+/// records checked against these counters (its in-process path, docs/architecture.md),
+/// not as envelopes under versioned keys; they are invisible to the Backend API.
 class MemoryBackend : public Backend {
  public:
   /// Throws gencache::config_error for inconsistent options: max_bytes of 0,
