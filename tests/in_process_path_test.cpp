@@ -264,6 +264,16 @@ TEST(InProcessPath, OversizedValueIsReturnedButNotCached) {
   EXPECT_EQ(cache.stats().oversized, 1u);
 }
 
+TEST(InProcessPath, AnExpiredCounterInvalidatesItsEntriesBeforeAnyoneTouchesIt) {
+  auto clock = std::make_shared<testing::ManualClock>();
+  auto backend = std::make_shared<MemoryBackend>(MemoryOptions{.clock = clock});
+  Cache cache(backend, CacheOptions{.clock = clock, .counter_ttl = 1h});
+  cache.set("page", ns("user", 1), std::string("body"), 2h);
+  EXPECT_EQ(cache.get("page", ns("user", 1)), "body");
+  clock->advance(61min);
+  EXPECT_EQ(cache.get("page", ns("user", 1)), std::nullopt);
+}
+
 TEST(InProcessPath, NoStaleReadWhileCountersAreLost) {
   auto backend = std::make_shared<MemoryBackend>();
   Cache readers(backend);

@@ -365,10 +365,13 @@ struct MemoryBackend::Impl {
         if (header.namespace_count != generations.size()) return false;
         const detail::CounterRef* refs = detail::counter_refs(*item);
         for (std::size_t i = 0; i < generations.size(); ++i) {
+          Item& counter = *refs[i].counter;
           // seq_cst pairs with the bump's increment: a read after a bump sees it.
-          if (refs[i].counter->cell().generation.load(std::memory_order_seq_cst) !=
-              refs[i].generation)
+          if (counter.cell().generation.load(std::memory_order_seq_cst) != refs[i].generation)
             return false;  // bumped or lost since: left for eviction to reclaim
+          // An expired counter is a lost one, even before anyone drops it (its expiry is
+          // fixed when it is made, so it is read here without its shard's lock).
+          if (counter.expired(now)) return false;
           generations[i] = refs[i].generation;
         }
         if (!item->referenced.load(std::memory_order_relaxed))
