@@ -483,6 +483,8 @@ class Report:
             "memcached_raw_mget": None,
             "memcached_get_many": None,
             "backend_hit_ttl": "`MemoryBackend` hit (item with a TTL)",
+            "store_hit_1ns": "in-process store hit alone (lookup, 1 generation compare, copy out)",
+            "store_hit_3ns": "in-process store hit alone, 3 namespaces",
             "bump": "`bump_namespace`",
         }
         rows = []
