@@ -38,6 +38,10 @@ std::size_t this_thread_stripe() noexcept {
 }
 }  // namespace
 
+// Every Stats field but the outbox_pending gauge comes from the table.
+static_assert(sizeof(Stats) == sizeof(std::uint64_t) * (StripedStats::field_count + 1),
+              "a Stats field is missing from GENCACHE_STATS_COUNTERS (or the reverse)");
+
 void StripedStats::add(Field field, std::uint64_t n) noexcept {
   stripes_[this_thread_stripe() % kStripes].values[field].fetch_add(n, std::memory_order_relaxed);
 }
@@ -48,25 +52,9 @@ Stats StripedStats::snapshot() const noexcept {
     for (std::size_t f = 0; f < field_count; ++f)
       sum[f] += stripe.values[f].load(std::memory_order_relaxed);
   Stats s;
-  s.hits = sum[hits];
-  s.misses = sum[misses];
-  s.sets = sum[sets];
-  s.bumps = sum[bumps];
-  s.errors = sum[errors];
-  s.corrupt = sum[corrupt];
-  s.counter_recreations = sum[counter_recreations];
-  s.oversized = sum[oversized];
-  s.computes = sum[computes];
-  s.round_trips = sum[round_trips];
-  s.stale_served = sum[stale_served];
-  s.early_refreshes = sum[early_refreshes];
-  s.coalesced = sum[coalesced];
-  s.lease_waits = sum[lease_waits];
-  s.breaker_opens = sum[breaker_opens];
-  s.breaker_closes = sum[breaker_closes];
-  s.breaker_rejections = sum[breaker_rejections];
-  s.outbox_retried = sum[outbox_retried];
-  s.outbox_overflows = sum[outbox_overflows];
+#define GENCACHE_STATS_COPY(name) s.name = sum[name];
+  GENCACHE_STATS_COUNTERS(GENCACHE_STATS_COPY)
+#undef GENCACHE_STATS_COPY
   return s;
 }
 
@@ -83,30 +71,15 @@ CacheCore::CacheCore(std::shared_ptr<Backend> backend, CacheOptions options)
       hook_(std::move(options.on_error)) {
   if (!user_backend_) throw std::invalid_argument("gencache::Cache: the backend must not be null");
   in_process_ = InProcessPath::for_backend(*user_backend_, prefix_, counter_ttl_);
-  if (counter_ttl_.count() < 0)
-    throw std::invalid_argument("gencache::Cache: counter_ttl must not be negative");
   validate_prefix(prefix_);
-  const CallOptions& c = call_defaults_;
-  if (c.early_refresh_beta < 0 || c.ttl_jitter < 0 || c.ttl_jitter >= 1 ||
-      c.lease_ttl.count() <= 0 || c.lease_wait.count() < 0 ||
-      c.stale_while_revalidate.count() < 0 || c.stale_if_error.count() < 0 ||
-      (c.absent_ttl && c.absent_ttl->count() <= 0))
-    throw std::invalid_argument(
-        "gencache::CallOptions: early_refresh_beta >= 0, 0 <= ttl_jitter < 1, lease_ttl > 0, and "
-        "lease_wait, stale_while_revalidate, stale_if_error >= 0, absent_ttl > 0 are required");
+  validate_cache_options(options);
+  validate_call_options(call_defaults_);
   if (options.breaker.failure_threshold > 0) {
-    if (options.breaker.cooldown.count() <= 0)
-      throw std::invalid_argument("gencache::BreakerOptions: cooldown must be positive");
     backend_ = std::make_shared<CircuitBreaker>(user_backend_, options.breaker, clock_, stats_);
   }
   if (options.outbox.enabled) {
-    const OutboxOptions& o = options.outbox;
-    if (o.capacity == 0 || o.initial_backoff.count() <= 0 || o.max_backoff < o.initial_backoff)
-      throw std::invalid_argument(
-          "gencache::OutboxOptions: capacity > 0 and 0 < initial_backoff <= max_backoff are "
-          "required");
     outbox_ = std::make_unique<BumpOutbox>(
-        o, [this](const Namespace& ns) { bump(ns); },
+        options.outbox, [this](const Namespace& ns) { bump(ns); },
         [this](const std::exception& e) { report("bump", e); }, stats_);
   }
 }
@@ -457,6 +430,28 @@ void finish_flight(CacheCore& core, const std::string& key, const std::shared_pt
   flight->finished.notify_all();
 }
 
+namespace {
+// The flights whose compute runs on this thread now (nested when a compute calls cached()).
+thread_local std::vector<const Flight*> flights_led_here;
+}  // namespace
+
+LeadingOnThisThread::LeadingOnThisThread(const Flight& flight) {
+  flights_led_here.push_back(&flight);
+}
+
+LeadingOnThisThread::~LeadingOnThisThread() {
+  flights_led_here.pop_back();
+}
+
+void check_not_own_flight(const Flight& flight, std::string_view key) {
+  if (std::find(flights_led_here.begin(), flights_led_here.end(), &flight) !=
+      flights_led_here.end())
+    throw error(fmt::format(
+        "gencache: the compute of entry {} called cached() for that same entry on a miss; it "
+        "would wait for its own result forever (compute the value directly instead)",
+        key));
+}
+
 std::shared_ptr<const void> wait_flight(Flight& flight, const std::type_info& type) {
   std::unique_lock lock(flight.mutex);
   flight.finished.wait(lock, [&] { return flight.done; });
@@ -533,13 +528,6 @@ std::chrono::milliseconds jittered(std::chrono::milliseconds ttl, double jitter)
                                                     static_cast<double>(ttl.count()) * factor)));
 }
 
-std::chrono::milliseconds checked_ttl(std::chrono::nanoseconds ttl) {
-  if (ttl <= ttl.zero())
-    throw std::invalid_argument(
-        fmt::format("gencache: a TTL must be positive, got {} ns", ttl.count()));
-  return std::chrono::ceil<std::chrono::milliseconds>(ttl);
-}
-
 }  // namespace detail
 
 // ---- Cache -------------------------------------------------------------------------
@@ -587,6 +575,11 @@ std::uint64_t Cache::bump_namespace(const Namespace& ns, std::error_code& ec) no
 
 std::uint64_t Cache::generation(const Namespace& ns) {
   return reported(*core_, "generation", [&] { return core_->generation(ns); });
+}
+
+Ticket Cache::reserve(std::string_view key, const NamespaceSet& namespaces) {
+  detail::ReadResult read = detail::resolve_key(*core_, key, namespaces);
+  return Ticket(std::move(read.versioned_key), read.backend_ok);
 }
 
 Stats Cache::stats() const {

@@ -27,31 +27,36 @@ std::optional<std::uint64_t> parse_counter_text(std::string_view text) noexcept;
 /// else (std::bad_alloc, a bug) errc::backend_unavailable.
 std::error_code failure_code(const std::exception& failure) noexcept;
 
+/// The one table of Stats counters: adding one means a line here and its documented
+/// field in Stats (a static_assert in cache.cpp catches a field added to one only).
+/// outbox_pending is a gauge, read from the outbox, not a counter.
+#define GENCACHE_STATS_COUNTERS(X) \
+  X(hits)                          \
+  X(misses)                        \
+  X(sets)                          \
+  X(bumps)                         \
+  X(errors)                        \
+  X(corrupt)                       \
+  X(counter_recreations)           \
+  X(oversized)                     \
+  X(computes)                      \
+  X(round_trips)                   \
+  X(stale_served)                  \
+  X(early_refreshes)               \
+  X(coalesced)                     \
+  X(lease_waits)                   \
+  X(breaker_opens)                 \
+  X(breaker_closes)                \
+  X(breaker_rejections)            \
+  X(outbox_retried)                \
+  X(outbox_overflows)
+
 /// Stats counters striped over cache lines so threads do not contend on one counter.
 class StripedStats {
  public:
-  enum Field : std::size_t {
-    hits,
-    misses,
-    sets,
-    bumps,
-    errors,
-    corrupt,
-    counter_recreations,
-    oversized,
-    computes,
-    round_trips,
-    stale_served,
-    early_refreshes,
-    coalesced,
-    lease_waits,
-    breaker_opens,
-    breaker_closes,
-    breaker_rejections,
-    outbox_retried,
-    outbox_overflows,
-    field_count
-  };
+#define GENCACHE_STATS_ENUMERATOR(name) name,
+  enum Field : std::size_t { GENCACHE_STATS_COUNTERS(GENCACHE_STATS_ENUMERATOR) field_count };
+#undef GENCACHE_STATS_ENUMERATOR
   void add(Field field, std::uint64_t n = 1) noexcept;
   Stats snapshot() const noexcept;
 

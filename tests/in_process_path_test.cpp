@@ -222,6 +222,18 @@ TEST(InProcessPath, AValueComputedAcrossABumpIsNeverServed) {
   EXPECT_EQ(cache.get<int>("page", ns("user", 1)), std::nullopt);
 }
 
+TEST(InProcessPath, BumpBetweenReserveAndStoreNeverLetsTheOldValueBeServed) {
+  auto backend = std::make_shared<MemoryBackend>();
+  Cache cache(backend);
+  const Ticket ticket = cache.reserve("profile", ns("user", 1));
+  ASSERT_TRUE(ticket.valid());
+  cache.bump_namespace(ns("user", 1));
+  cache.store(ticket, std::string("built from old data"), 1min);
+  EXPECT_EQ(cache.get("profile", ns("user", 1)), std::nullopt);
+  cache.store(cache.reserve("profile", ns("user", 1)), std::string("new"), 1min);
+  EXPECT_EQ(cache.get("profile", ns("user", 1)), "new");
+}
+
 TEST(InProcessPath, EntriesDependOnEveryNamespaceAndPrefixesStayApart) {
   auto backend = std::make_shared<MemoryBackend>();
   Cache a(backend, CacheOptions{.prefix = "a:"});
