@@ -49,10 +49,10 @@ void append_generations(std::string& out, std::span<const std::uint64_t> generat
   const std::size_t at = out.size();
   out.resize(at + generations.size() * sizeof(std::uint64_t));
   if (!generations.empty())
-    std::memcpy(out.data() + at, generations.data(), generations.size() * 8);
+    std::memcpy(out.data() + at, generations.data(), generations.size() * sizeof(std::uint64_t));
 }
 
-// Reads what append_length wrote; false on a malformed handle.
+// Reads what write_length wrote; false on a malformed handle.
 bool read_length(std::string_view& in, std::size_t& n) {
   n = 0;
   for (unsigned shift = 0; shift < 64 && !in.empty(); shift += 7) {
