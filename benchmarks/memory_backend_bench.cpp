@@ -122,9 +122,16 @@ struct InProcessFixture {
 };
 
 void BM_InProcessStoreHit(benchmark::State& state) {
-  static InProcessFixture one(1);
-  static InProcessFixture three(3);
-  InProcessFixture& f = state.range(0) == 1 ? one : three;
+  // Each built on first use only (thread-safely), so the 1-namespace rows run without the
+  // other's entries in the cache hierarchy.
+  InProcessFixture& f = [&]() -> InProcessFixture& {
+    if (state.range(0) == 1) {
+      static InProcessFixture one(1);
+      return one;
+    }
+    static InProcessFixture three(3);
+    return three;
+  }();
   std::array<std::uint64_t, 3> generations{};
   gencache::detail::Entry entry;
   std::size_t i = first_key(state);
