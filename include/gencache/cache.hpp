@@ -150,6 +150,11 @@ template <class T>
 struct value_traits;
 }  // namespace detail
 
+class Ticket;
+namespace detail {
+Ticket make_ticket(std::string versioned_key, bool valid);
+}
+
 /// Where a value produced elsewhere goes: the generations Cache::reserve read, so that
 /// Cache::store writes under them even if a namespace was bumped in between (the value,
 /// built from data read before the bump, then lands where no read looks).
@@ -162,8 +167,7 @@ class Ticket {
   const std::string& versioned_key() const noexcept { return versioned_key_; }
 
  private:
-  friend class Cache;
-  friend class AsyncCache;
+  friend Ticket detail::make_ticket(std::string versioned_key, bool valid);
   Ticket(std::string versioned_key, bool valid)
       : versioned_key_(std::move(versioned_key)), valid_(valid) {}
   std::string versioned_key_;
