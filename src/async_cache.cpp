@@ -2,6 +2,7 @@
 // are in src/core/ and shared with Cache; only the sequencing of backend calls is here.
 #include "gencache/async_cache.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <mutex>
@@ -24,6 +25,7 @@
 #include "core/lease_step.hpp"
 #include "core/read_step.hpp"
 #include "core/write_step.hpp"
+#include "in_process_path.hpp"
 #include "key_encoding.hpp"
 #include "random.hpp"
 
@@ -186,6 +188,10 @@ awaitable<bool> read_into(CacheCore& core, std::span<const std::string_view> use
   error.clear();
   std::exception_ptr failure;
   try {
+    if (InProcessPath* path = core.in_process()) {
+      path->read(user_keys, namespaces, fetch_entries, versioned_keys, entries, {}, core.stats());
+      co_return true;
+    }
     PooledScratch scratch;
     ReadStep step(core.read_context(), *scratch, user_keys, namespaces, fetch_entries,
                   versioned_keys, entries);
@@ -243,6 +249,13 @@ awaitable<void> async_write_entry(CacheCore& core, const ReadResult& read, Entry
   AsyncBackend& backend = *core.async_backend();
   std::exception_ptr failure;
   try {
+    if (InProcessPath* path = core.in_process()) {
+      const EntryFields fields{
+          .kind = kind, .created = core.clock().now(), .ttl = ttl, .compute_time = compute_time};
+      if (path->write(read.versioned_key, fields, payload, std::max(ttl, storage_ttl)))
+        core.stats().add(StripedStats::sets);
+      co_return;
+    }
     Entry entry;
     entry.kind = kind;
     entry.payload = std::move(payload);
@@ -331,6 +344,10 @@ awaitable<std::optional<Entry>> async_poll_for_entry(CacheCore& core, const Read
     co_await timer.async_wait(asio::use_awaitable);
     std::exception_ptr failure;
     try {
+      if (InProcessPath* path = core.in_process()) {
+        if (auto entry = path->find(key)) co_return entry;
+        continue;
+      }
       std::optional<Entry> entry;
       ReadVisitor visitor;
       visitor.reset({}, std::span(&entry, 1));

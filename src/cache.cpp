@@ -94,6 +94,7 @@ CacheCore::CacheCore(std::shared_ptr<AsyncBackend> backend, CacheOptions options
       hook_(std::move(options.on_error)) {
   if (!async_backend_)
     throw std::invalid_argument("gencache::AsyncCache: the backend must not be null");
+  in_process_ = InProcessPath::for_backend(*async_backend_, prefix_, counter_ttl_);
   validate_prefix(prefix_);
   validate_cache_options(options);
   validate_call_options(call_defaults_);

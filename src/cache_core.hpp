@@ -114,6 +114,9 @@ class CacheCore {
   std::chrono::milliseconds counter_ttl() const noexcept { return counter_ttl_; }
   /// The AsyncBackend of an AsyncCache's core (null for a Cache's).
   AsyncBackend* async_backend() const noexcept { return async_backend_.get(); }
+  /// memory://'s in-process path when the backend is a MemoryBackend, else null: the
+  /// blocking and the async driver then both read and write through it.
+  InProcessPath* in_process() const noexcept { return in_process_.get(); }
 
  private:
   // Runs a core step (core/*_step.hpp) against the backend until it is done; throws the
