@@ -2,7 +2,6 @@
 // are in src/core/ and shared with Cache; only the sequencing of backend calls is here.
 #include "gencache/async_cache.hpp"
 
-#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <mutex>
@@ -40,44 +39,63 @@ namespace {
 
 using use_awaitable_t = asio::use_awaitable_t<>;
 
+// The completion handed to the backend posts the coroutine's resumption to its executor.
+// A backend may complete inside the initiating call (memory:// does): resuming there would
+// nest every following co_await one level deeper on the stack, and a loop of hits would
+// overflow it. (The closures below capture only references: see SpawnInfallible in
+// async_cache-inl.hpp for why that matters on GCC 12.)
+template <class Handler>
+auto posting(Handler&& handler) {
+  return [handler = std::forward<Handler>(handler)](auto... results) mutable {
+    auto executor = asio::get_associated_executor(handler);
+    asio::post(executor,
+               [handler = std::move(handler), ... results = std::move(results)]() mutable {
+                 std::move(handler)(std::move(results)...);
+               });
+  };
+}
+
 awaitable<void> visit(AsyncBackend& backend, std::span<const std::string_view> keys,
                       ValueVisitor& visitor) {
   co_await asio::async_initiate<const use_awaitable_t, void(std::exception_ptr)>(
-      [&](auto handler) { backend.async_visit_many(keys, visitor, std::move(handler)); },
+      [&](auto handler) { backend.async_visit_many(keys, visitor, posting(std::move(handler))); },
       asio::use_awaitable);
 }
 
 awaitable<void> set(AsyncBackend& backend, std::string_view key, std::string_view value,
                     std::chrono::milliseconds ttl) {
   co_await asio::async_initiate<const use_awaitable_t, void(std::exception_ptr)>(
-      [&](auto handler) { backend.async_set(key, value, ttl, std::move(handler)); },
+      [&](auto handler) { backend.async_set(key, value, ttl, posting(std::move(handler))); },
       asio::use_awaitable);
 }
 
 awaitable<bool> add(AsyncBackend& backend, std::string_view key, std::string_view value,
                     std::chrono::milliseconds ttl) {
   co_return co_await asio::async_initiate<const use_awaitable_t, void(std::exception_ptr, bool)>(
-      [&](auto handler) { backend.async_add(key, value, ttl, std::move(handler)); },
+      [&](auto handler) { backend.async_add(key, value, ttl, posting(std::move(handler))); },
       asio::use_awaitable);
 }
 
 awaitable<bool> remove(AsyncBackend& backend, std::string_view key) {
   co_return co_await asio::async_initiate<const use_awaitable_t, void(std::exception_ptr, bool)>(
-      [&](auto handler) { backend.async_remove(key, std::move(handler)); }, asio::use_awaitable);
+      [&](auto handler) { backend.async_remove(key, posting(std::move(handler))); },
+      asio::use_awaitable);
 }
 
 awaitable<std::optional<std::uint64_t>> increment(AsyncBackend& backend, std::string_view key,
                                                   std::uint64_t delta) {
   co_return co_await asio::async_initiate<const use_awaitable_t,
                                           void(std::exception_ptr, std::optional<std::uint64_t>)>(
-      [&](auto handler) { backend.async_increment(key, delta, std::move(handler)); },
+      [&](auto handler) { backend.async_increment(key, delta, posting(std::move(handler))); },
       asio::use_awaitable);
 }
 
 awaitable<bool> create_counter(AsyncBackend& backend, std::string_view key, std::uint64_t initial,
                                std::chrono::milliseconds ttl) {
   co_return co_await asio::async_initiate<const use_awaitable_t, void(std::exception_ptr, bool)>(
-      [&](auto handler) { backend.async_create_counter(key, initial, ttl, std::move(handler)); },
+      [&](auto handler) {
+        backend.async_create_counter(key, initial, ttl, posting(std::move(handler)));
+      },
       asio::use_awaitable);
 }
 
@@ -188,10 +206,6 @@ awaitable<bool> read_into(CacheCore& core, std::span<const std::string_view> use
   error.clear();
   std::exception_ptr failure;
   try {
-    if (InProcessPath* path = core.in_process()) {
-      path->read(user_keys, namespaces, fetch_entries, versioned_keys, entries, {}, core.stats());
-      co_return true;
-    }
     PooledScratch scratch;
     ReadStep step(core.read_context(), *scratch, user_keys, namespaces, fetch_entries,
                   versioned_keys, entries);
@@ -222,6 +236,7 @@ awaitable<bool> read_into(CacheCore& core, std::span<const std::string_view> use
 
 awaitable<ReadResult> async_read_entry(CacheCore& core, std::string_view key,
                                        const NamespaceSet& namespaces, bool fetch_entry) {
+  if (core.serves_inline()) co_return core.read(key, namespaces, fetch_entry);
   ReadResult result;
   result.backend_ok = co_await read_into(core, std::span(&key, 1), namespaces, fetch_entry,
                                          std::span(&result.versioned_key, 1),
@@ -232,6 +247,7 @@ awaitable<ReadResult> async_read_entry(CacheCore& core, std::string_view key,
 
 awaitable<ReadBatch> async_read_entries(CacheCore& core, std::span<const std::string_view> keys,
                                         const NamespaceSet& namespaces) {
+  if (core.serves_inline()) co_return core.read_batch(keys, namespaces, true);
   ReadBatch batch;
   batch.versioned_keys.resize(keys.size());
   batch.entries.resize(keys.size());
@@ -246,16 +262,13 @@ awaitable<void> async_write_entry(CacheCore& core, const ReadResult& read, Entry
                                   std::chrono::milliseconds storage_ttl,
                                   std::chrono::microseconds compute_time) {
   if (!read.backend_ok) co_return;
+  if (core.serves_inline()) {
+    core.write(read, kind, payload, ttl, storage_ttl, compute_time);
+    co_return;
+  }
   AsyncBackend& backend = *core.async_backend();
   std::exception_ptr failure;
   try {
-    if (InProcessPath* path = core.in_process()) {
-      const EntryFields fields{
-          .kind = kind, .created = core.clock().now(), .ttl = ttl, .compute_time = compute_time};
-      if (path->write(read.versioned_key, fields, payload, std::max(ttl, storage_ttl)))
-        core.stats().add(StripedStats::sets);
-      co_return;
-    }
     Entry entry;
     entry.kind = kind;
     entry.payload = std::move(payload);
@@ -281,6 +294,7 @@ awaitable<void> async_write_entry(CacheCore& core, const ReadResult& read, Entry
 awaitable<std::uint64_t> async_bump(CacheCore& core, const Namespace& ns) {
   std::exception_ptr failure;
   try {
+    if (core.serves_inline()) co_return core.bump(ns);
     BumpStep step(counter_key(core.prefix(), ns), &fresh_generation);
     co_await drive(core, step, step.start());
     if (step.recreated()) core.stats().add(StripedStats::counter_recreations);
@@ -297,6 +311,7 @@ awaitable<std::uint64_t> async_bump(CacheCore& core, const Namespace& ns) {
 awaitable<std::uint64_t> async_generation(CacheCore& core, const Namespace& ns) {
   std::exception_ptr failure;
   try {
+    if (core.serves_inline()) co_return core.generation(ns);
     const NamespaceSet one(ns);
     PooledScratch scratch;
     ReadStep step(core.read_context(), *scratch, {}, one, false, {}, {});
@@ -310,6 +325,7 @@ awaitable<std::uint64_t> async_generation(CacheCore& core, const Namespace& ns) 
 
 awaitable<Lease> async_acquire_lease(CacheCore& core, const ReadResult& read,
                                      std::chrono::milliseconds ttl) {
+  if (core.serves_inline()) co_return core.acquire_lease(read, ttl);
   std::exception_ptr failure;
   try {
     core.stats().add(StripedStats::round_trips);
@@ -324,6 +340,10 @@ awaitable<Lease> async_acquire_lease(CacheCore& core, const ReadResult& read,
 }
 
 awaitable<void> async_release_lease(CacheCore& core, const ReadResult& read) {
+  if (core.serves_inline()) {
+    core.release_lease(read);
+    co_return;
+  }
   std::exception_ptr failure;
   try {
     core.stats().add(StripedStats::round_trips);
@@ -344,6 +364,7 @@ awaitable<std::optional<Entry>> async_poll_for_entry(CacheCore& core, const Read
     co_await timer.async_wait(asio::use_awaitable);
     std::exception_ptr failure;
     try {
+      // memory://'s in-process entries are not visible as bytes (see in_process_path.hpp).
       if (InProcessPath* path = core.in_process()) {
         if (auto entry = path->find(key)) co_return entry;
         continue;

@@ -21,6 +21,7 @@
 #include "core/write_step.hpp"
 #include "envelope.hpp"
 #include "gencache/detail/freshness.hpp"
+#include "gencache/memory_backend.hpp"
 #include "in_process_path.hpp"
 #include "key_encoding.hpp"
 #include "random.hpp"
@@ -94,7 +95,13 @@ CacheCore::CacheCore(std::shared_ptr<AsyncBackend> backend, CacheOptions options
       hook_(std::move(options.on_error)) {
   if (!async_backend_)
     throw std::invalid_argument("gencache::AsyncCache: the backend must not be null");
-  in_process_ = InProcessPath::for_backend(*async_backend_, prefix_, counter_ttl_);
+  // memory:// is an in-process store whose calls never block: the async driver calls it
+  // as the blocking one does, so a hit completes without suspending at all.
+  if (auto* memory = dynamic_cast<MemoryBackend*>(async_backend_.get())) {
+    user_backend_ = std::shared_ptr<Backend>(async_backend_, memory);
+    backend_ = user_backend_;
+    in_process_ = InProcessPath::for_backend(*user_backend_, prefix_, counter_ttl_);
+  }
   validate_prefix(prefix_);
   validate_cache_options(options);
   validate_call_options(call_defaults_);

@@ -117,6 +117,9 @@ class CacheCore {
   /// memory://'s in-process path when the backend is a MemoryBackend, else null: the
   /// blocking and the async driver then both read and write through it.
   InProcessPath* in_process() const noexcept { return in_process_.get(); }
+  /// For an AsyncCache's core: whether its backend never blocks (memory://), so the
+  /// blocking calls above serve it directly.
+  bool serves_inline() const noexcept { return async_backend_ && backend_; }
 
  private:
   // Runs a core step (core/*_step.hpp) against the backend until it is done; throws the

@@ -122,13 +122,6 @@ std::unique_ptr<InProcessPath> InProcessPath::for_backend(Backend& backend, std:
   return std::make_unique<InProcessPath>(*memory, std::move(prefix), counter_ttl);
 }
 
-std::unique_ptr<InProcessPath> InProcessPath::for_backend(AsyncBackend& backend, std::string prefix,
-                                                          std::chrono::milliseconds counter_ttl) {
-  auto* memory = dynamic_cast<MemoryBackend*>(&backend);
-  if (memory == nullptr) return nullptr;
-  return std::make_unique<InProcessPath>(*memory, std::move(prefix), counter_ttl);
-}
-
 InProcessPath::InProcessPath(MemoryBackend& backend, std::string prefix,
                              std::chrono::milliseconds counter_ttl)
     : store_(backend), prefix_(std::move(prefix)), counter_ttl_(counter_ttl) {}

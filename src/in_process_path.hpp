@@ -20,7 +20,6 @@
 #include <string_view>
 
 #include "backends/memory/in_process_store.hpp"
-#include "gencache/async_backend.hpp"
 #include "gencache/backend.hpp"
 #include "gencache/detail/core.hpp"
 
@@ -33,10 +32,6 @@ class InProcessPath {
   /// The path for `backend` if it is a MemoryBackend, else null: any other backend, or a
   /// wrapper around one (a test double, say), keeps the byte path.
   static std::unique_ptr<InProcessPath> for_backend(Backend& backend, std::string prefix,
-                                                    std::chrono::milliseconds counter_ttl);
-  /// The same for an AsyncCache's backend: a MemoryBackend is both, and an AsyncCache and
-  /// a Cache on one then share its entries and their single-flight keys.
-  static std::unique_ptr<InProcessPath> for_backend(AsyncBackend& backend, std::string prefix,
                                                     std::chrono::milliseconds counter_ttl);
 
   InProcessPath(MemoryBackend& backend, std::string prefix, std::chrono::milliseconds counter_ttl);

@@ -26,6 +26,7 @@
 #include <boost/asio/use_future.hpp>
 
 #include "gencache/async_cache.hpp"
+#include "gencache/async_cached_call.hpp"
 #include "gencache/memory_backend.hpp"
 #include "gencache/testing.hpp"
 #include "key_encoding.hpp"
@@ -352,6 +353,128 @@ TEST(AsyncCacheInProcess, AsyncCacheAndCacheOnOneMemoryBackendShareEntriesAndFli
   io.run_for(5s);
   EXPECT_EQ(computes.load(), 1);
   EXPECT_EQ(async_got, "from blocking");
+}
+
+TEST(AsyncCacheFreshness, StaleWhileRevalidateServesTheOldValueAndRefreshesOnTheExecutor) {
+  asio::io_context io{1};
+  auto clock = std::make_shared<testing::ManualClock>();
+  auto memory = std::make_shared<MemoryBackend>(MemoryOptions{.clock = clock});
+  AsyncCache cache(io.get_executor(), memory,
+                   CacheOptions{.clock = clock,
+                                .call = {.early_refresh_beta = 0, .stale_while_revalidate = 1min}});
+  int computes = 0;
+  auto read = [&]() -> std::string {
+    std::future<std::string> value =
+        asio::co_spawn(io,
+                       cache.async_cached(
+                           "k", ns("s"), 10s, [&] { return "v" + std::to_string(++computes); },
+                           asio::use_awaitable),
+                       asio::use_future);
+    io.restart();
+    io.run_for(5s);
+    return value.get();
+  };
+  EXPECT_EQ(read(), "v1");
+  clock->advance(15s);  // past the TTL, within stale_while_revalidate
+  EXPECT_EQ(read(), "v1") << "the stale value at once";
+  EXPECT_EQ(computes, 2) << "the refresh ran on the executor";
+  EXPECT_EQ(read(), "v2") << "and its value is what the next read gets";
+  EXPECT_GE(cache.stats().stale_served, 1u);
+}
+
+TEST(AsyncCacheFreshness, StaleIfErrorServesTheOldValueWhenComputeThrows) {
+  asio::io_context io{1};
+  auto clock = std::make_shared<testing::ManualClock>();
+  auto memory = std::make_shared<MemoryBackend>(MemoryOptions{.clock = clock});
+  AsyncCache cache(
+      io.get_executor(), memory,
+      CacheOptions{.clock = clock, .call = {.early_refresh_beta = 0, .stale_if_error = 1min}});
+  bool fail = false;
+  auto read = [&]() -> std::string {
+    std::future<std::string> value = asio::co_spawn(io,
+                                                    cache.async_cached(
+                                                        "k", ns("s"), 10s,
+                                                        [&]() -> std::string {
+                                                          if (fail)
+                                                            throw std::runtime_error("down");
+                                                          return "fresh";
+                                                        },
+                                                        asio::use_awaitable),
+                                                    asio::use_future);
+    io.restart();
+    io.run_for(5s);
+    return value.get();
+  };
+  EXPECT_EQ(read(), "fresh");
+  clock->advance(30s);
+  fail = true;
+  EXPECT_EQ(read(), "fresh") << "within stale_if_error the old value stands in";
+  clock->advance(2min);
+  EXPECT_THROW(read(), std::runtime_error) << "past it, compute's exception reaches the caller";
+}
+
+TEST(AsyncCacheLease, AWaiterInAnotherCacheGetsTheLeaseHoldersValueOnATimer) {
+  asio::io_context io{1};
+  auto memory = std::make_shared<MemoryBackend>();
+  // Single-flight off, so that the two caches meet only through the lease, as two
+  // processes would.
+  const CallOptions leased{.single_flight = false, .lease = true, .lease_wait = 2s};
+  AsyncCache holder(io.get_executor(), memory, CacheOptions{.call = leased});
+  AsyncCache waiter(io.get_executor(), memory, CacheOptions{.call = leased});
+  int computes = 0;
+  auto slow = [&]() -> asio::awaitable<std::string> {
+    ++computes;
+    asio::steady_timer work(co_await asio::this_coro::executor, 30ms);
+    co_await work.async_wait(asio::use_awaitable);
+    co_return std::string("from the holder");
+  };
+  std::string holder_got;
+  std::string waiter_got;
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        holder_got = co_await holder.async_cached("k", ns("l"), 1min, slow, asio::use_awaitable);
+      },
+      asio::detached);
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        waiter_got = co_await waiter.async_cached("k", ns("l"), 1min, slow, asio::use_awaitable);
+      },
+      asio::detached);
+  io.run_for(5s);
+  EXPECT_EQ(holder_got, "from the holder");
+  EXPECT_EQ(waiter_got, "from the holder");
+  EXPECT_EQ(computes, 1);
+  EXPECT_EQ(waiter.stats().lease_waits, 1u);
+}
+
+struct Request {
+  int user = 0;
+  std::string path;
+};
+
+TEST_F(AsyncCacheTest, AsyncCachedCallWrapsAnAwaitableHandler) {
+  int renders = 0;
+  auto dashboard = async_cached_call(
+      cache, [](const Request& r) { return r.path; },
+      [](const Request& r) { return ns("user", r.user); }, 10min,
+      [&](const Request& r) -> asio::awaitable<std::string> {
+        ++renders;
+        co_return "page " + r.path;
+      });
+  const Request request{42, "/dashboard?page=2"};
+  EXPECT_EQ(run(dashboard(request)), "page /dashboard?page=2");
+  EXPECT_EQ(run(dashboard(request)), "page /dashboard?page=2");
+  EXPECT_EQ(renders, 1);
+  run(cache.async_bump_namespace(ns("user", 42), asio::use_awaitable));
+  run(dashboard(request));
+  EXPECT_EQ(renders, 2) << "a bump of the handler's namespace reaches the wrapper";
+  EXPECT_THROW(async_cached_call(
+                   cache, [](const Request& r) { return r.path; },
+                   [](const Request& r) { return ns("user", r.user); }, 10min,
+                   [](const Request&) { return 1; }, CallOptions{.lease_ttl = 0ms}),
+               config_error);
 }
 
 }  // namespace

@@ -83,18 +83,53 @@ struct SpawnWithErrorCode {
   }
 };
 
+/// use_awaitable gets the operation's coroutine itself, awaited in the caller's coroutine
+/// (its executor is the caller's): no spawn, no hop through the scheduler on a hit.
+template <class Token>
+inline constexpr bool is_use_awaitable_v =
+    std::is_same_v<std::decay_t<Token>, boost::asio::use_awaitable_t<>>;
+
+/// Runs `coroutine` (whose exception is the operation's) and completes `token` with
+/// void(std::exception_ptr, R).
+template <class Token, class Coroutine>
+auto launch(const boost::asio::any_io_executor& executor, Coroutine coroutine, Token&& token) {
+  if constexpr (is_use_awaitable_v<Token>)
+    return coroutine;
+  else
+    return boost::asio::co_spawn(executor, std::move(coroutine), std::forward<Token>(token));
+}
+
+// What a failed bump or generation throws from co_await with use_awaitable: the
+// system_error that the void(error_code, R) signature makes of it.
+template <class R>
+awaitable<R> throwing_system_error(awaitable<R> operation) {
+  std::exception_ptr failure;
+  try {
+    co_return co_await std::move(operation);
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  throw boost::system::system_error(failure_code_of(failure));
+}
+
 template <class R, class Token, class Coroutine>
 auto spawn_infallible(const boost::asio::any_io_executor& executor, Coroutine coroutine,
                       Token&& token) {
-  return boost::asio::async_initiate<Token, typename completion_of<R>::type>(
-      SpawnInfallible{}, token, executor, std::move(coroutine));
+  if constexpr (is_use_awaitable_v<Token>)
+    return coroutine;
+  else
+    return boost::asio::async_initiate<Token, typename completion_of<R>::type>(
+        SpawnInfallible{}, token, executor, std::move(coroutine));
 }
 
 template <class R, class Token, class Coroutine>
 auto spawn_with_error_code(const boost::asio::any_io_executor& executor, Coroutine coroutine,
                            Token&& token) {
-  return boost::asio::async_initiate<Token, void(boost::system::error_code, R)>(
-      SpawnWithErrorCode{}, token, executor, std::move(coroutine));
+  if constexpr (is_use_awaitable_v<Token>)
+    return throwing_system_error(std::move(coroutine));
+  else
+    return boost::asio::async_initiate<Token, void(boost::system::error_code, R)>(
+        SpawnWithErrorCode{}, token, executor, std::move(coroutine));
 }
 
 // Ends a flight whose leader coroutine is destroyed before it finishes (its executor shut
@@ -399,10 +434,10 @@ auto AsyncCache::async_cached(std::string_view key, const NamespaceSet& namespac
   using T = detail::compute_result_t<F>;
   const auto ttl_ms = detail::checked_ttl(ttl);
   detail::validate_call_options(options);
-  return boost::asio::co_spawn(executor_,
-                               run_cached<T>(core_, std::string(key), namespaces, ttl_ms,
-                                             std::move(compute), std::move(options)),
-                               std::forward<Token>(token));
+  return detail::launch(executor_,
+                        run_cached<T>(core_, std::string(key), namespaces, ttl_ms,
+                                      std::move(compute), std::move(options)),
+                        std::forward<Token>(token));
 }
 
 template <class F, class Rep, class Period, class Token>
@@ -410,10 +445,10 @@ auto AsyncCache::async_cached(std::string_view key, const NamespaceSet& namespac
                               std::chrono::duration<Rep, Period> ttl, F compute, Token&& token) {
   using T = detail::compute_result_t<F>;
   const auto ttl_ms = detail::checked_ttl(ttl);
-  return boost::asio::co_spawn(executor_,
-                               run_cached<T>(core_, std::string(key), namespaces, ttl_ms,
-                                             std::move(compute), call_defaults()),
-                               std::forward<Token>(token));
+  return detail::launch(executor_,
+                        run_cached<T>(core_, std::string(key), namespaces, ttl_ms,
+                                      std::move(compute), call_defaults()),
+                        std::forward<Token>(token));
 }
 
 template <class F, class Rep, class Period, class Token>

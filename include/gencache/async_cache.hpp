@@ -6,8 +6,10 @@
 /// and, in one process, coalesce their misses of one entry.
 ///
 /// Every operation takes any Asio completion token (use_awaitable, use_future, deferred, a
-/// callback, redirect_error(...)). `compute`, and every completion, runs on the executor
-/// the AsyncCache was made with; the library never runs user code on a thread of its own.
+/// callback, redirect_error(...)). With use_awaitable the operation runs inside the
+/// awaiting coroutine, on its executor; with any other token it is spawned on the
+/// executor the AsyncCache was made with. `compute` and every completion run there; the
+/// library never runs user code on a thread of its own.
 ///
 /// GCC 12 cannot keep a braced initializer list alive across co_await ("array used as
 /// initializer"): write `co_await cache.async_cached("k", ns("user", 42), ...)` (the
@@ -56,7 +58,7 @@ class AsyncCache {
  public:
   using executor_type = boost::asio::any_io_executor;
 
-  /// Uses `backend`; `compute` and completions run on `executor`. Throws
+  /// Uses `backend`; operations not awaited with use_awaitable run on `executor`. Throws
   /// std::invalid_argument for a null backend and gencache::config_error, naming the option,
   /// for an invalid prefix or option. The circuit breaker and the bump outbox of
   /// CacheOptions are not applied by AsyncCache yet.

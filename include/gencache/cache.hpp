@@ -262,7 +262,11 @@ class Cache {
   /// Read-through for many keys of the same namespaces: the hits come from one batched
   /// read (as get_many); `compute(key)` then runs once per missing key, in order, and its
   /// result is cached for `ttl`. Element i answers keys[i]. Exceptions and backend
-  /// failures behave as in `cached` (single-flight and the CallOptions do not apply here).
+  /// failures behave as in `cached`. Single-flight and the CallOptions do not apply, by
+  /// design: the batch answers its hits in one round trip and computes its misses in
+  /// order, and joining other callers' flights key by key would make it wait behind
+  /// unrelated requests in turn (a lease would add a round trip per key). Call `cached`
+  /// per key where one miss is expensive enough to coalesce.
   template <class F, class Rep, class Period>
   requires std::invocable<F&, const std::string&>
       std::vector<std::decay_t<std::invoke_result_t<F&, const std::string&>>> cached_many(
