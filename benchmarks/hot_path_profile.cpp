@@ -25,8 +25,10 @@
 
 #include <boost/unordered/unordered_flat_map.hpp>
 
+#include "backends/memory/in_process_store.hpp"
 #include "gencache/cache.hpp"
 #include "gencache/memory_backend.hpp"
+#include "in_process_path.hpp"
 #include "support/memcached_server.hpp"
 
 namespace {
@@ -98,6 +100,22 @@ __attribute__((noinline)) std::size_t measured_backend_hit(gencache::MemoryBacke
     const std::string_view key[] = {keys[static_cast<std::size_t>(i % kKeys)]};
     backend.get_many(key, values);
     bytes += values[0]->size();
+  }
+  return bytes;
+}
+
+// The in-process store alone under the Cache's entries: the lookup by identity, the
+// generation compares and the payload copied into a new entry (a new string, as the map's).
+__attribute__((noinline)) std::size_t measured_store_hit(gencache::detail::InProcessStore& store,
+                                                         const std::vector<std::string>& identities,
+                                                         std::size_t namespaces, int n) {
+  std::size_t bytes = 0;
+  std::uint64_t generations[3] = {};
+  for (int i = 0; i < n; ++i) {
+    gencache::detail::Entry entry;
+    if (store.find(identities[static_cast<std::size_t>(i % kKeys)],
+                   std::span(generations, namespaces), entry))
+      bytes += entry.payload.size();
   }
   return bytes;
 }
@@ -212,6 +230,16 @@ int main(int argc, char** argv) {
                                  : measured_cached_hit;
     run(f, 1000);  // warm: hints, allocator
     result = run(f, n);
+  } else if (path == "store_hit_1ns" || path == "store_hit_3ns") {
+    const std::size_t count = path == "store_hit_3ns" ? 3 : 1;
+    Fixture f(static_cast<int>(count));
+    gencache::detail::InProcessStore store(
+        dynamic_cast<gencache::MemoryBackend&>(f.cache.backend()));
+    std::vector<std::string> identities;
+    for (int i = 0; i < kKeys; ++i)
+      identities.push_back(gencache::detail::InProcessPath::identity("", f.keys[i], f.sets[i]));
+    measured_store_hit(store, identities, count, 1000);
+    result = measured_store_hit(store, identities, count, n);
   } else if (path == "get_many_100") {
     Fixture f(1);
     measured_get_many(f, 10);
@@ -249,6 +277,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr,
                  "usage: hot_path_profile PATH [COUNT]\n"
                  "PATH: cached_hit_1ns cached_hit_3ns get_hit get_many_100 backend_hit_ttl bump\n"
+                 "      store_hit_1ns store_hit_3ns\n"
                  "      flat_map_find_copy memcached_raw_get memcached_hit memcached_raw_mget\n"
                  "      memcached_get_many\n");
     return 2;

@@ -7,8 +7,10 @@
 
 #include <malloc.h>
 
+#include <array>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -20,6 +22,7 @@
 #include <fmt/format.h>
 #include <boost/unordered/unordered_flat_map.hpp>
 
+#include "backends/memory/in_process_store.hpp"
 #include "gencache/memory_backend.hpp"
 
 namespace {
@@ -83,6 +86,71 @@ void BM_MemoryBackendHitWithTtl(benchmark::State& state) {
   run_backend_hits(state, filled_backend(std::chrono::minutes(10)));
 }
 BENCHMARK(BM_MemoryBackendHitWithTtl)->Threads(1)->Threads(2)->UseRealTime();
+
+// The store under memory://'s in-process path: one lookup by the entry's identity, one
+// compare per namespace against its live generation cell, the payload copied out into a
+// reused Entry. 1 namespace (one of 97 users) or 3 (user, org, catalog), as cache_bench.
+struct InProcessFixture {
+  gencache::MemoryBackend backend;
+  gencache::detail::InProcessStore store{backend};
+  std::vector<std::string> identities;
+  std::size_t namespaces;
+
+  explicit InProcessFixture(std::size_t namespace_count) : namespaces(namespace_count) {
+    using gencache::detail::CounterState;
+    for (std::size_t i = 0; i < kHotKeys; ++i) {
+      std::vector<std::string> counters{fmt::format("gc1:n:user:{}", i % 97)};
+      if (namespace_count == 3) {
+        counters.push_back(fmt::format("gc1:n:org:{}", i % 7));
+        counters.push_back("gc1:n:catalog");
+      }
+      std::vector<std::uint64_t> generations;
+      for (const auto& counter : counters) {
+        CounterState state{};
+        generations.push_back(store.generation(counter, std::chrono::milliseconds(0), state));
+      }
+      // As the Cache's identity: the key and the namespaces' names, length-prefixed.
+      std::string identity = hot_keys()[i];
+      for (const auto& counter : counters) identity += "|" + counter.substr(6);
+      store.store(identity, counters, generations,
+                  {.created = gencache::Clock::time_point(std::chrono::seconds(1)),
+                   .ttl = std::chrono::hours(1)},
+                  hot_value(), std::chrono::hours(1));
+      identities.push_back(std::move(identity));
+    }
+  }
+};
+
+void BM_InProcessStoreHit(benchmark::State& state) {
+  // Each built on first use only (thread-safely), so the 1-namespace rows run without the
+  // other's entries in the cache hierarchy.
+  InProcessFixture& f = [&]() -> InProcessFixture& {
+    if (state.range(0) == 1) {
+      static InProcessFixture one(1);
+      return one;
+    }
+    static InProcessFixture three(3);
+    return three;
+  }();
+  std::array<std::uint64_t, 3> generations{};
+  gencache::detail::Entry entry;
+  std::size_t i = first_key(state);
+  for (auto _ : state) {
+    const bool hit =
+        f.store.find(f.identities[i], std::span(generations.data(), f.namespaces), entry);
+    benchmark::DoNotOptimize(hit);
+    benchmark::DoNotOptimize(entry.payload.data());
+    i = (i + kStride) % kHotKeys;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_InProcessStoreHit)
+    ->ArgName("namespaces")
+    ->Arg(1)
+    ->Arg(3)
+    ->Threads(1)
+    ->Threads(2)
+    ->UseRealTime();
 
 // The floor: find + copy into a reused string, no lock (reads of a const map only).
 void BM_FlatMapFindCopy(benchmark::State& state) {

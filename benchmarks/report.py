@@ -289,11 +289,12 @@ class Report:
         )
 
     # 5 ---------------------------------------------------------------------------------------
-    def vs_maps_row(self, what, label, flat, mutex, hit):
-        """One row of a section-5 table: a hit beside the flat map and the mutex map."""
+    def vs_maps_row(self, what, label, flat, mutex, hit, limit=1.5):
+        """One row of a section-5 table: a hit beside the flat map (at most `limit` times
+        it: issue 17 allows 2.0x with 3 namespaces) and the mutex map."""
         r = self.r
-        vs_flat, flat_mark = self.target(f"5. {what} vs flat map, {label}", "<= 1.5x",
-                                         lambda: r.ns(hit) / r.ns(flat), lambda x: x <= 1.5, noise=lambda: r.spread(hit, flat))
+        vs_flat, flat_mark = self.target(f"5. {what} vs flat map, {label}", f"<= {limit}x",
+                                         lambda: r.ns(hit) / r.ns(flat), lambda x: x <= limit, noise=lambda: r.spread(hit, flat))
         vs_mutex, mutex_mark = self.target(f"5. {what} vs mutex map, {label}", "< 1.0x",
                                            lambda: r.ns(hit) / r.ns(mutex), lambda x: x < 1.0, noise=lambda: r.spread(hit, mutex))
         return [
@@ -314,9 +315,22 @@ class Report:
             for count in (1, 3):
                 hit = f"cache_bench:BM_CachedHit/namespaces:{count}/threads:{threads}"
                 label = f"{threads} thread{'s' if threads > 1 else ''}, {count} namespace{'s' if count > 1 else ''}"
-                rows.append(self.vs_maps_row("memory:// Cache hit", label, flat, mutex, hit))
+                rows.append(self.vs_maps_row("memory:// Cache hit", label, flat, mutex, hit,
+                                             limit=1.5 if count == 1 else 2.0))
         cache_table = table(["threads, namespaces", "flat map find + copy", "mutex + unordered_map",
-                             "gencache `cached` hit", "vs flat map (<= 1.5x)", "vs mutex map (< 1x)"], rows)
+                             "gencache `cached` hit", "vs flat map (<= 1.5x; 2.0x with 3)", "vs mutex map (< 1x)"], rows)
+
+        rows = []
+        for threads in (1, 2):
+            flat = f"memory_backend_bench:BM_FlatMapFindCopy/threads:{threads}"
+            mutex = f"memory_backend_bench:BM_MutexUnorderedMapFindCopy/threads:{threads}"
+            for count in (1, 3):
+                hit = f"memory_backend_bench:BM_InProcessStoreHit/namespaces:{count}/threads:{threads}"
+                label = f"{threads} thread{'s' if threads > 1 else ''}, {count} namespace{'s' if count > 1 else ''}"
+                rows.append(self.vs_maps_row("in-process store hit", label, flat, mutex, hit,
+                                             limit=1.5 if count == 1 else 2.0))
+        store_table = table(["threads, namespaces", "flat map find + copy", "mutex + unordered_map",
+                             "in-process store hit", "vs flat map (<= 1.5x; 2.0x with 3)", "vs mutex map (< 1x)"], rows)
 
         rows = []
         for threads in (1, 2):
@@ -331,6 +345,7 @@ class Report:
         rows = []
         for label, name in (("gencache `cached` hit, 1 namespace", "cache_bench:BM_CachedHit/namespaces:1"),
                             ("gencache `cached` hit, 3 namespaces", "cache_bench:BM_CachedHit/namespaces:3"),
+                            ("in-process store hit, 1 namespace", "memory_backend_bench:BM_InProcessStoreHit/namespaces:1"),
                             ("`MemoryBackend` hit, no TTL", "memory_backend_bench:BM_MemoryBackendHit"),
                             ("`MemoryBackend` hit, TTL", "memory_backend_bench:BM_MemoryBackendHitWithTtl"),
                             ("flat map find + copy", "cache_bench:BM_FlatMapFindCopy"),
@@ -357,11 +372,14 @@ class Report:
             "5. In-process: memory:// vs a bare flat map and a mutex-guarded map",
             "10^4 hot keys, 512 B values, read in a scattered order; with 2 threads both read "
             "at once (time is per read per thread). Each read hands back its own copy of the "
-            "value. Two levels: the whole `Cache` (key encoding, generation hints, envelope "
-            "check, payload copy) against maps keyed by the user's key, and the `MemoryBackend` "
-            "alone (copying into a reused buffer, as the `Cache` lets it).\n\n"
+            "value. Three levels: the whole `Cache` on memory:// (its in-process path: the "
+            "entry's identity, one lookup, one generation compare per namespace, the "
+            "freshness decision, the payload copy) against maps keyed by the user's key; the "
+            "in-process store alone (lookup, compares, copy into a reused entry); and the "
+            "`MemoryBackend`'s byte API alone (copying into a reused buffer).\n\n"
             "Whole `Cache` (cache_bench):\n\n" + cache_table +
-            "\n\n`MemoryBackend` alone (memory_backend_bench):\n\n" + backend_table +
+            "\n\nIn-process store alone (memory_backend_bench):\n\n" + store_table +
+            "\n\n`MemoryBackend` byte API alone (memory_backend_bench):\n\n" + backend_table +
             "\n\nThroughput, 2 threads against 1." + self.load_note,
             scaling_table,
         )
@@ -423,8 +441,8 @@ class Report:
                                lambda: r.counter(backend, "overhead_bytes_per_entry"), lambda x: x <= 64)
 
         def beyond_stored():
-            return (r.counter(cache, "overhead_bytes_per_entry") - r.counter(cache, "envelope_bytes")
-                    - r.counter(cache, "key_encoding_bytes"))
+            return (r.counter(cache, "overhead_bytes_per_entry") - r.counter(cache, "entry_record_bytes")
+                    - r.counter(cache, "identity_bytes"))
 
         c, cmark = self.target("8. Cache entry bytes beyond the stored key and value", "<= 64", beyond_stored, lambda x: x <= 64)
         rows = [
@@ -433,9 +451,9 @@ class Report:
             ["`MemoryBackend`: bytes it accounts against max_bytes beyond key and value",
              cell(lambda: f"{r.counter(backend, 'accounted_overhead_bytes_per_entry'):.1f}"), ""],
             ["`Cache` on memory://: heap beyond the user's key and value", cell(lambda: f"{r.counter(cache, 'overhead_bytes_per_entry'):.1f}"), ""],
-            ["of which the envelope (stored as part of the value)", cell(lambda: f"{r.counter(cache, 'envelope_bytes'):.0f}"), ""],
-            ["of which the versioned key's growth (`gc1:k:user:N@generation|`)", cell(lambda: f"{r.counter(cache, 'key_encoding_bytes'):.1f}"), ""],
-            ["the rest: backend bookkeeping, counters and hints (amortized)", cell(lambda: f"{beyond_stored():.1f}"),
+            ["of which the entry record (created, TTL, compute time, kind; counter and generation)", cell(lambda: f"{r.counter(cache, 'entry_record_bytes'):.0f}"), ""],
+            ["of which the identity's growth over the key (lengths, the namespace's name)", cell(lambda: f"{r.counter(cache, 'identity_bytes'):.1f}"), ""],
+            ["the rest: item header, padding, malloc rounding, index and ring, counters (amortized)", cell(lambda: f"{beyond_stored():.1f}"),
              f"<= 64: {cmark}" if c is not None else cmark],
         ]
         if b is not None:
@@ -443,11 +461,12 @@ class Report:
         self.section(
             "8. Memory per entry (memory://)",
             "10^5 entries of a 16-byte key and a 64-byte value; heap measured with glibc's "
-            "mallinfo2 before and after. At the Cache level the stored value is the 36-byte "
-            "envelope plus the payload, and the stored key is the versioned key. The Cache's "
-            "rest is therefore measured on items of about 150 bytes where the backend's row "
-            "has 80: glibc rounds every block up to 16 bytes, so the two rows differ by where "
-            "the sizes fall against that rounding as well as by the counters and hints.",
+            "mallinfo2 before and after. At the Cache level (memory://'s in-process path) an "
+            "entry is one item: its identity (the key, the namespace's name and four length "
+            "bytes), a 40-byte record (24 of times and kind, 16 per namespace for its counter "
+            "and generation) and the payload; no envelope and no versioned key. glibc rounds "
+            "every block up to 16 bytes, so the rows differ by where the sizes fall against "
+            "that rounding as well as by the record.",
             table(["bytes per entry", "median", "target"], rows),
         )
 
@@ -516,6 +535,8 @@ class Report:
             "memcached_raw_mget": None,
             "memcached_get_many": None,
             "backend_hit_ttl": "`MemoryBackend` hit (item with a TTL)",
+            "store_hit_1ns": "in-process store hit alone (lookup, 1 generation compare, copy out)",
+            "store_hit_3ns": "in-process store hit alone, 3 namespaces",
             "bump": "`bump_namespace`",
         }
         rows = []
@@ -560,43 +581,38 @@ class Report:
             return (total(needles) - total(minus)) / operations
 
         parts = [
-            ("look up the counter and the entry in the sharded store (hash, shard read lock, "
-             "expiry check)", per_op("MemoryBackend::visit_many(", minus=("ReadVisitor::found(",))),
-            ("check the envelope (header, CRC-32 of the 548 stored bytes) and copy the payload out",
-             per_op("decode_envelope(")),
-            ("of which the CRC-32", per_op("crc_update(")),
-            ("parse the counter's decimal text", per_op("parse_counter_text(")),
-            ("build the counter key and the versioned key (escaping, generation digits)",
-             per_op("build_versioned_key(", "build_counter_key(")),
-            ("find the namespace's generation hint", per_op("GenerationHints::find(")),
+            ("find the entry by its identity in the sharded store (hash, shard read lock, "
+             "expiry check, one generation compare per namespace) and copy the payload out "
+             "(allocation and 512 B copy)", per_op("InProcessStore::find(")),
+            ("build the entry's identity (key and namespace names, length-prefixed)",
+             per_op("InProcessPath::read(", minus=("InProcessStore::find(",))),
+            ("the freshness decision (classify) and the clock read",
+             per_op("detail::classify(", "detail::now(")),
+            ("the stats (a striped hit counter)", per_op("detail::count(")),
         ]
         accounted = sum(v for label, v in parts if not label.startswith("of which"))
-        parts.append(("the rest: `cached` and the read's control flow, stats, freeing the key", hit - accounted))
+        parts.append(("the rest: `cached`'s control flow, the TTL check, the ReadResult and its "
+                      "entry, moving the value out, freeing", hit - accounted))
         rows = [[label, f"{value:,.0f}"] for label, value in parts]
         rows.append(["**a `cached` hit, 1 namespace**", f"**{hit:,.0f}**"])
         flat = counts.get("flat_map_find_copy")
         if flat:
             rows.append(["a flat map find + copy of the same 512 B value", f"{flat:,.0f}"])
         self.section(
-            "Profile of a memory:// hit: why it is not within 1.5x of a bare map",
+            "Profile of a memory:// hit",
             "Inclusive instruction counts per `cached` hit from this run's callgrind profile of "
             "`hot_path_profile cached_hit_1ns` (`build/release/bench-results/cached_hit_1ns.profile.txt` "
-            "has the full listing). A bare map hit is one hash lookup and one copy. A gencache hit "
-            "keeps promises the map does not: it reads the namespace's generation from the store "
-            "(no stale read after a bump, from any process), builds an injective, escaped backend "
-            "key, checks an expiry, and verifies the stored bytes before returning them (corrupt "
-            "or foreign bytes are a miss). Each row is one of those duties. Some rows can still "
-            "shrink (the rest, the key building), but a hit cannot do less than the map's own "
-            "lookup and copy, plus a second lookup for the counter and a checksum over the "
-            "value: from the rows above that floor is already about "
-            f"{(flat or 0) + parts[0][1] / 2 + parts[2][1]:,.0f} instructions, "
-            f"{((flat or 0) + parts[0][1] / 2 + parts[2][1]) / flat if flat else 0:.1f}x the map. "
-            "So the 1.5x target is out of reach by tuning, and so is the mutex-guarded map, which "
-            "pays for its lock little more than an atomic pair per read. These instructions buy "
-            "the O(1) invalidation and the promises above; where the reads are remote (Memcached, "
-            "Redis) they weigh little against the round trip (comparisons 1 and 2). "
-            "Before the copy-free read (`Backend::visit_many`, commit bbe6415) the same hit ran "
-            "5,797 instructions; it removed two copies of the value and four allocations per hit.",
+            "has the full listing). A memory:// Cache reads through its in-process path "
+            "(docs/architecture.md): no versioned key, no counter text, no envelope or CRC-32, "
+            "no generation hints; the entry is found by (key, namespaces) in one lookup and "
+            "holds its namespaces' live generation cells. Before it (commit f26fa0a, byte path "
+            "through the Backend API) the same hit ran 4,515 instructions: 1,165 building the "
+            "counter and versioned keys, 1,018 checking the envelope (468 of them the CRC-32), "
+            "619 in two lookups, 479 parsing the counter and finding its hint. What is left "
+            "beyond the map's own lookup and copy is the identity (the map is keyed by the "
+            "user's key alone; an entry is keyed by key and namespaces), the shard's read lock "
+            "that lets bumps, writes and eviction run beside the readers, the expiry and "
+            "freshness checks the map does not make, and the Cache's own control flow.",
             table(["part of a hit", "instructions"], rows),
         )
 

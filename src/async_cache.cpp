@@ -24,6 +24,7 @@
 #include "core/lease_step.hpp"
 #include "core/read_step.hpp"
 #include "core/write_step.hpp"
+#include "in_process_path.hpp"
 #include "key_encoding.hpp"
 #include "random.hpp"
 
@@ -416,6 +417,11 @@ awaitable<std::optional<Entry>> async_poll_for_entry(CacheCore& core, const Read
     co_await timer.async_wait(asio::use_awaitable);
     std::exception_ptr failure;
     try {
+      // memory://'s in-process entries are not visible as bytes (see in_process_path.hpp).
+      if (InProcessPath* path = core.in_process()) {
+        if (auto entry = path->find(key)) co_return entry;
+        continue;
+      }
       std::optional<Entry> entry;
       ReadVisitor visitor;
       visitor.reset({}, std::span(&entry, 1));

@@ -22,6 +22,7 @@
 #include "envelope.hpp"
 #include "gencache/detail/freshness.hpp"
 #include "gencache/memory_backend.hpp"
+#include "in_process_path.hpp"
 #include "key_encoding.hpp"
 #include "random.hpp"
 
@@ -70,6 +71,7 @@ CacheCore::CacheCore(std::shared_ptr<Backend> backend, CacheOptions options)
       call_defaults_(std::move(options.call)),
       hook_(std::move(options.on_error)) {
   if (!user_backend_) throw std::invalid_argument("gencache::Cache: the backend must not be null");
+  in_process_ = InProcessPath::for_backend(*user_backend_, prefix_, counter_ttl_);
   validate_prefix(prefix_);
   validate_cache_options(options);
   validate_call_options(call_defaults_);
@@ -98,6 +100,7 @@ CacheCore::CacheCore(std::shared_ptr<AsyncBackend> backend, CacheOptions options
   if (auto* memory = dynamic_cast<MemoryBackend*>(async_backend_.get())) {
     user_backend_ = std::shared_ptr<Backend>(async_backend_, memory);
     backend_ = user_backend_;
+    in_process_ = InProcessPath::for_backend(*user_backend_, prefix_, counter_ttl_);
   }
   validate_prefix(prefix_);
   validate_cache_options(options);
@@ -266,6 +269,11 @@ bool CacheCore::read_into(std::span<const std::string_view> user_keys,
                           std::span<std::uint64_t> generations, std::error_code& error) {
   error.clear();
   try {
+    if (in_process_) {
+      in_process_->read(user_keys, namespaces, fetch_entries, versioned_keys, entries, generations,
+                        stats_);
+      return true;
+    }
     ScratchLease scratch;
     ReadStep step(read_context(), *scratch, user_keys, namespaces, fetch_entries, versioned_keys,
                   entries);
@@ -310,6 +318,13 @@ void CacheCore::write(const ReadResult& read, EntryKind kind, std::string_view p
                       std::chrono::microseconds compute_time) {
   if (!read.backend_ok) return;
   try {
+    if (in_process_) {
+      const EntryFields fields{
+          .kind = kind, .created = clock_->now(), .ttl = ttl, .compute_time = compute_time};
+      if (in_process_->write(read.versioned_key, fields, payload, std::max(ttl, storage_ttl)))
+        stats_.add(StripedStats::sets);
+      return;
+    }
     Entry entry;
     entry.kind = kind;
     entry.payload.assign(payload);
@@ -374,6 +389,15 @@ ReadBatch read_entries(CacheCore& core, std::span<const std::string_view> keys,
 
 ReadResult resolve_key(CacheCore& core, std::string_view key, const NamespaceSet& namespaces) {
   return core.read(key, namespaces, false);
+}
+
+void complete_read(CacheCore& core, ReadResult& read, std::string_view key,
+                   const NamespaceSet& namespaces) {
+  if (!read.backend_ok || !read.versioned_key.empty()) return;
+  ReadResult where = core.read(key, namespaces, false);
+  read.backend_ok = where.backend_ok;
+  read.error = where.error;
+  read.versioned_key = std::move(where.versioned_key);
 }
 
 void write_entry(CacheCore& core, const ReadResult& read, EntryKind kind, std::string_view payload,
@@ -550,6 +574,10 @@ std::optional<Entry> CacheCore::poll(const ReadResult& read, std::chrono::millis
   while (const auto delay = poll.next_delay(std::chrono::steady_clock::now())) {
     std::this_thread::sleep_for(*delay);
     try {
+      if (in_process_) {
+        if (auto entry = in_process_->find(key)) return entry;
+        continue;
+      }
       std::optional<Entry> entry;
       ReadVisitor visitor;
       visitor.reset({}, std::span(&entry, 1));

@@ -21,6 +21,7 @@
 namespace gencache::detail {
 
 class BumpOutbox;
+class InProcessPath;
 
 /// A counter's value from its decimal text (Memcached may pad it with spaces), or nullopt
 /// if it is not a number below 2^64.
@@ -129,6 +130,9 @@ class CacheCore {
   std::chrono::milliseconds counter_ttl() const noexcept { return counter_ttl_; }
   /// The AsyncBackend of an AsyncCache's core (null for a Cache's).
   AsyncBackend* async_backend() const noexcept { return async_backend_.get(); }
+  /// memory://'s in-process path when the backend is a MemoryBackend, else null: the
+  /// blocking and the async driver then both read and write through it.
+  InProcessPath* in_process() const noexcept { return in_process_.get(); }
   /// For an AsyncCache's core: whether its backend never blocks (memory://), so the
   /// blocking calls above serve it directly.
   bool serves_inline() const noexcept { return async_backend_ && backend_; }
@@ -157,6 +161,8 @@ class CacheCore {
   CallOptions call_defaults_;
   mutable std::shared_mutex hook_mutex_;
   ErrorHook hook_;
+  // Set when the backend is a MemoryBackend: reads and writes then take this path.
+  std::unique_ptr<InProcessPath> in_process_;
   std::unique_ptr<BumpOutbox> outbox_;  // last: its thread calls into the members above
 };
 

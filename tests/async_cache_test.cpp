@@ -263,7 +263,10 @@ TEST_F(AsyncCacheTest, PerCallOptionsAreCheckedWhereTheyEnter) {
 }
 
 TEST_F(AsyncCacheTest, BlockingAndAsyncCachesInOneProcessCoalesce) {
-  Cache blocking(memory, CacheOptions{.breaker = {.failure_threshold = 0}});
+  // On the same storage object as the AsyncCache (the wrapper): a Cache directly on the
+  // MemoryBackend would take memory://'s in-process path, whose entries and flight keys
+  // are its own (AsyncCacheAndCacheOnOneMemoryBackendShareEntriesAndFlights below).
+  Cache blocking(faulty, CacheOptions{.breaker = {.failure_threshold = 0}});
   // Warm both caches' hints so both read the same versioned key at once.
   blocking.generation(ns("s"));
   std::atomic<int> computes{0};
@@ -291,6 +294,60 @@ TEST_F(AsyncCacheTest, BlockingAndAsyncCachesInOneProcessCoalesce) {
       },
       asio::detached);
   io.run_for(20ms);  // the coroutine is waiting on the blocking leader's flight
+  release.set_value();
+  blocking_caller.join();
+  io.run_for(5s);
+  EXPECT_EQ(computes.load(), 1);
+  EXPECT_EQ(async_got, "from blocking");
+}
+
+TEST(AsyncCacheInProcess, AsyncCacheAndCacheOnOneMemoryBackendShareEntriesAndFlights) {
+  asio::io_context io{1};
+  auto memory = std::make_shared<MemoryBackend>();
+  AsyncCache async_cache(io.get_executor(), memory);
+  Cache blocking(memory);
+  auto run = [&io](auto awaitable) {
+    auto future = asio::co_spawn(io, std::move(awaitable), asio::use_future);
+    io.restart();
+    io.run_for(10s);
+    return future.get();
+  };
+  blocking.set("profile", ns("user", 7), std::string("from blocking"), 1min);
+  EXPECT_EQ(run(async_cache.async_get<std::string>("profile", ns("user", 7), asio::use_awaitable)),
+            "from blocking");
+  run(async_cache.async_bump_namespace(ns("user", 7), asio::use_awaitable));
+  EXPECT_EQ(blocking.get("profile", ns("user", 7)), std::nullopt);
+  run(async_cache.async_set("profile", ns("user", 7), std::string("from async"), 1min,
+                            asio::use_awaitable));
+  EXPECT_EQ(blocking.get("profile", ns("user", 7)), "from async");
+
+  // A miss of each at once computes once.
+  std::atomic<int> computes{0};
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::thread blocking_caller([&] {
+    blocking.cached("k", ns("s"), 1min, [&] {
+      ++computes;
+      released.wait();
+      return std::string("from blocking");
+    });
+  });
+  while (computes.load() == 0) std::this_thread::sleep_for(1ms);
+  std::string async_got;
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        async_got = co_await async_cache.async_cached(
+            "k", ns("s"), 1min,
+            [&] {
+              ++computes;
+              return std::string("from async");
+            },
+            asio::use_awaitable);
+      },
+      asio::detached);
+  io.restart();
+  io.run_for(20ms);
   release.set_value();
   blocking_caller.join();
   io.run_for(5s);

@@ -52,12 +52,16 @@ TEST(CacheExpiry, CounterTtlMakesCountersExpireAndRecreateFresh) {
 
 TEST(CacheExpiry, EnvelopeRecordsCreationTtlAndComputeTime) {
   ClockedCache c;
-  c.cache.cached("k", ns("u"), 5min, [&] {
+  // Envelopes are the byte path's: a Cache directly on a MemoryBackend stores typed
+  // entries (see in_process_path_test), one through the Backend API stores envelopes.
+  Cache bytes(std::make_shared<testing::FaultInjectingBackend>(c.backend),
+              CacheOptions{.clock = c.clock});
+  bytes.cached("k", ns("u"), 5min, [&] {
     c.clock->advance(2ms);  // the compute "takes" 2 ms of clock time
     return 1;
   });
   const std::string key =
-      c.cache.versioned_key("k", ns("u"), std::vector<std::uint64_t>{c.cache.generation(ns("u"))});
+      bytes.versioned_key("k", ns("u"), std::vector<std::uint64_t>{bytes.generation(ns("u"))});
   std::vector<std::optional<std::string>> values;
   const std::string_view keys[] = {key};
   c.backend->get_many(keys, values);

@@ -439,6 +439,7 @@ boost::asio::awaitable<T> AsyncCache::run_cached(std::shared_ptr<detail::CacheCo
       co_return std::move(*current);
     case detail::Freshness::refresh_early: {
       detail::count(*core, detail::Event::hit);
+      detail::complete_read(*core, read, key, namespaces);  // the key to refresh
       detail::FlightTicket ticket = detail::try_lead(*core, read.versioned_key);
       if (!ticket.leader) co_return std::move(*current);
       detail::count(*core, detail::Event::early_refresh);
@@ -450,6 +451,7 @@ boost::asio::awaitable<T> AsyncCache::run_cached(std::shared_ptr<detail::CacheCo
       co_return std::move(*current);
     }
     case detail::Freshness::serve_stale_and_refresh: {
+      detail::complete_read(*core, read, key, namespaces);  // the key to refresh
       detail::FlightTicket ticket = detail::try_lead(*core, read.versioned_key);
       detail::count(*core, detail::Event::stale_served);
       if (ticket.leader) {
@@ -467,6 +469,7 @@ boost::asio::awaitable<T> AsyncCache::run_cached(std::shared_ptr<detail::CacheCo
   }
   if (!decision.fallback_on_error) current.reset();
   detail::count(*core, detail::Event::miss);
+  detail::complete_read(*core, read, key, namespaces);  // an expired or undecodable hit
   co_return co_await detail::async_compute_shared<T>(*core, read, compute, ttl, options,
                                                      std::move(current));
 }

@@ -243,6 +243,7 @@ requires std::invocable<F&> gencache::cached_value_t<std::invoke_result_t<F&>> C
       return std::move(*current);
     case detail::Freshness::refresh_early: {
       detail::count(*core_, detail::Event::hit);
+      detail::complete_read(*core_, read, key, namespaces);  // the key to refresh
       detail::FlightTicket ticket = detail::try_lead(*core_, read.versioned_key);
       if (!ticket.leader) return std::move(*current);
       detail::count(*core_, detail::Event::early_refresh);
@@ -253,6 +254,7 @@ requires std::invocable<F&> gencache::cached_value_t<std::invoke_result_t<F&>> C
       }
     }
     case detail::Freshness::serve_stale_and_refresh: {
+      detail::complete_read(*core_, read, key, namespaces);  // the key to refresh
       detail::FlightTicket ticket = detail::try_lead(*core_, read.versioned_key);
       if (!ticket.leader) {
         detail::count(*core_, detail::Event::stale_served);
@@ -288,6 +290,7 @@ requires std::invocable<F&> gencache::cached_value_t<std::invoke_result_t<F&>> C
   }
   if (!decision.fallback_on_error) current.reset();
   detail::count(*core_, detail::Event::miss);
+  detail::complete_read(*core_, read, key, namespaces);  // an expired or undecodable hit
   return compute_shared<T>(read, compute, ttl_ms, options, current);
 }
 

@@ -13,6 +13,10 @@
 
 namespace gencache {
 
+namespace detail {
+class InProcessStore;
+}  // namespace detail
+
 /// Settings of the memory backend; `memory://?max_bytes=64MiB&max_item_bytes=1MiB&shards=16`.
 struct MemoryOptions {
   /// Upper bound on the bytes held (keys, values and per-entry bookkeeping, estimated as
@@ -47,6 +51,12 @@ struct MemoryUsage {
 /// number below 2^64 throws backend_error(errc::not_stored); a negative TTL stores an
 /// item that is already expired (as Memcached does). An expired item is a miss and is
 /// dropped when next touched, or reclaimed by eviction (counted as an expiration).
+/// A counter made by `create_counter` is held as a number (read back as decimal text), so
+/// `increment` of it is one atomic add that does not wait for the shard's readers.
+///
+/// A Cache constructed directly on a MemoryBackend stores its entries here as typed
+/// records checked against these counters (its in-process path, docs/architecture.md),
+/// not as envelopes under versioned keys; they are invisible to the Backend API.
 ///
 /// It is also an AsyncBackend whose operations never block on I/O: each one does its work
 /// and calls its handler before returning (inside the initiating call), with the same
@@ -92,6 +102,7 @@ class MemoryBackend : public Backend, public AsyncBackend {
   MemoryUsage usage() const;
 
  private:
+  friend class detail::InProcessStore;  // the Cache's in-process path (memory:// fast path)
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -80,6 +80,12 @@ ReadBatch read_entries(CacheCore& core, std::span<const std::string_view> keys,
 /// Reads only the generations and returns where the entry lives (`entry` stays empty).
 ReadResult resolve_key(CacheCore& core, std::string_view key, const NamespaceSet& namespaces);
 
+/// Fills `read.versioned_key` if the read left it empty, as memory://'s in-process path
+/// does on a hit (a fresh hit never needs it): the generations are read now, so call it
+/// before computing anything to store there. Never throws a backend failure.
+void complete_read(CacheCore& core, ReadResult& read, std::string_view key,
+                   const NamespaceSet& namespaces);
+
 /// Stores an envelope under `read.versioned_key`: `ttl` is the freshness recorded in the
 /// envelope, `storage_ttl` (>= ttl) how long the backend keeps it (stale windows included).
 /// Never throws a backend failure.

@@ -6,21 +6,27 @@
 #include <cstring>
 #include <memory>
 #include <system_error>
+#include <utility>
 
 #include <fmt/format.h>
 
+#include "backends/memory/entry_layout.hpp"
 #include "backends/memory/expiry.hpp"
+#include "backends/memory/in_process_store.hpp"
 #include "backends/memory/item.hpp"
 #include "backends/memory/shard.hpp"
 #include "gencache/error.hpp"
+#include "random.hpp"
 #include "shard_lock.hpp"
 #include "string_hash.hpp"
 
 namespace gencache {
 
 using detail::Item;
+using detail::ItemKind;
 using detail::ItemPtr;
 using detail::KeyRef;
+using detail::Keyspace;
 using detail::LazyNow;
 using detail::Shard;
 
@@ -105,7 +111,12 @@ struct MemoryBackend::Impl {
             .max_value = std::min({options.max_item_bytes, budget / 4, Item::kMaxValueSize})};
   }
 
-  static KeyRef key_ref(std::string_view key) noexcept { return {key, detail::hash_string(key)}; }
+  static KeyRef key_ref(std::string_view key, Keyspace space = Keyspace::bytes) noexcept {
+    // Entries hash apart from byte keys, so the two keyspaces do not pile up in one slot.
+    constexpr std::uint64_t kEntrySalt = 0x9e3779b97f4a7c15ull;
+    const std::uint64_t hash = detail::hash_string(key);
+    return {key, space == Keyspace::entries ? hash ^ kEntrySalt : hash, space};
+  }
 
   // The high half of the hash picks the shard; the shard's index uses the low half.
   std::size_t shard_index(const KeyRef& key) const noexcept {
@@ -146,7 +157,12 @@ struct MemoryBackend::Impl {
           // Test first: a store to a line other cores are reading would send it back and forth.
           if (!item->referenced.load(std::memory_order_relaxed))
             item->referenced.store(true, std::memory_order_relaxed);
-          on_value(item->value());
+          if (item->kind == ItemKind::counter) {
+            char buffer[kMaxCounterDigits];
+            on_value(counter_text(item->cell().generation.load(std::memory_order_seq_cst), buffer));
+          } else {
+            on_value(item->value());
+          }
           return true;
         }
         found_expired = true;
@@ -184,7 +200,20 @@ struct MemoryBackend::Impl {
     const KeyRef ref = key_ref(key);
     LazyNow now(*clock);
     // Built outside the lock: the allocation and copy do not hold up other threads.
-    ItemPtr fresh = detail::make_item(ref, value, detail::expiry_for(ttl, now));
+    return link_item(ref, detail::make_item(ref, value, detail::expiry_for(ttl, now)),
+                     only_if_absent, now);
+  }
+
+  bool store_counter(std::string_view key, std::uint64_t initial, std::chrono::milliseconds ttl) {
+    check_storable(key, detail::counter_value_size(key.size()));
+    const KeyRef ref = key_ref(key);
+    LazyNow now(*clock);
+    return link_item(ref, detail::make_counter(ref, initial, detail::expiry_for(ttl, now)),
+                     /*only_if_absent=*/true, now);
+  }
+
+  // Links `fresh` under `ref`, replacing a live item unless `only_if_absent`.
+  bool link_item(const KeyRef& ref, ItemPtr fresh, bool only_if_absent, LazyNow& now) {
     const std::size_t charge = detail::item_charge(*fresh);
     const std::size_t index = shard_index(ref);
     Shard& shard = shards[index];
@@ -225,6 +254,14 @@ struct MemoryBackend::Impl {
     const std::size_t index = shard_index(ref);
     Shard& shard = shards[index];
     LazyNow now(*clock);
+    {
+      // A counter is bumped in place by one atomic increment: readers of the shard need not
+      // wait, and the item cannot leave the index while this shared access lasts.
+      detail::SharedAccess access(shard.lock, readers, index);
+      Item* item = shard.find(ref);
+      if (item != nullptr && item->kind == ItemKind::counter && !item->expired(now))
+        return bump_cell(*item, delta);
+    }
     ItemPtr replaced;
     const auto access = exclusive(index);
     Item* item = shard.find(ref);
@@ -233,6 +270,7 @@ struct MemoryBackend::Impl {
       replaced = shard.drop_expired(item);
       return std::nullopt;
     }
+    if (item->kind == ItemKind::counter) return bump_cell(*item, delta);
     const std::string_view text = item->value();
     std::uint64_t current = 0;
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), current);
@@ -256,6 +294,155 @@ struct MemoryBackend::Impl {
     shard.make_room(detail::item_charge(*fresh), now);
     shard.link(std::move(fresh));
     return next;
+  }
+
+  static std::uint64_t bump_cell(Item& counter, std::uint64_t delta) noexcept {
+    if (!counter.referenced.load(std::memory_order_relaxed))
+      counter.referenced.store(true, std::memory_order_relaxed);
+    // Unsigned: wraps modulo 2^64, as Memcached does.
+    return counter.cell().generation.fetch_add(delta, std::memory_order_seq_cst) + delta;
+  }
+
+  // ---- the in-process path (InProcessStore) ----
+
+  std::uint64_t generation(std::string_view counter_key, std::chrono::milliseconds counter_ttl,
+                           detail::CounterState& state) {
+    const KeyRef ref = key_ref(counter_key);
+    const std::size_t index = shard_index(ref);
+    Shard& shard = shards[index];
+    LazyNow now(*clock);
+    state = detail::CounterState::existed;
+    {
+      detail::SharedAccess access(shard.lock, readers, index);
+      Item* item = shard.find(ref);
+      if (item != nullptr && item->kind == ItemKind::counter && !item->expired(now))
+        return item->cell().generation.load(std::memory_order_seq_cst);
+    }
+    check_storable(counter_key, detail::counter_value_size(counter_key.size()));
+    // Absent, expired, or left as text by the Backend API: becomes a counter item. Drawn
+    // outside the lock; unused if another thread creates the counter first.
+    std::uint64_t initial = detail::fresh_generation();
+    ItemPtr replaced;
+    const auto access = exclusive(index);
+    Item* item = shard.find(ref);
+    std::int64_t expires_at = detail::expiry_for(counter_ttl, now);
+    if (item != nullptr && !item->expired(now)) {
+      if (item->kind == ItemKind::counter)
+        return item->cell().generation.load(std::memory_order_seq_cst);
+      const std::string_view text = item->value();
+      std::uint64_t value = 0;
+      auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+      if (!text.empty() && ec == std::errc() && end == text.data() + text.size()) {
+        initial = value;  // a number set through the Backend API stays the generation
+        expires_at = item->expires_at_ms;
+      } else {
+        state = detail::CounterState::repaired;
+      }
+      replaced = shard.unlink(item);
+    } else {
+      if (item != nullptr) replaced = shard.drop_expired(item);
+      if (state == detail::CounterState::existed) state = detail::CounterState::created;
+    }
+    ItemPtr fresh = detail::make_counter(ref, initial, expires_at);
+    shard.make_room(detail::item_charge(*fresh), now);
+    shard.link(std::move(fresh));
+    return initial;
+  }
+
+  bool find_entry(std::string_view identity, std::span<std::uint64_t> generations,
+                  detail::Entry& out) {
+    const KeyRef ref = key_ref(identity, Keyspace::entries);
+    const std::size_t index = shard_index(ref);
+    Shard& shard = shards[index];
+    LazyNow now(*clock);
+    bool found_expired = false;
+    {
+      detail::SharedAccess access(shard.lock, readers, index);
+      Item* item = shard.find(ref);
+      if (item == nullptr) return false;
+      if (!item->expired(now)) {
+        const detail::EntryHeader& header = detail::entry_header(*item);
+        if (header.namespace_count != generations.size()) return false;
+        const detail::CounterRef* refs = detail::counter_refs(*item);
+        for (std::size_t i = 0; i < generations.size(); ++i) {
+          Item& counter = *refs[i].counter;
+          // seq_cst pairs with the bump's increment: a read after a bump sees it.
+          if (counter.cell().generation.load(std::memory_order_seq_cst) != refs[i].generation)
+            return false;  // bumped or lost since: left for eviction to reclaim
+          // An expired counter is a lost one, even before anyone drops it (its expiry is
+          // fixed when it is made, so it is read here without its shard's lock).
+          if (counter.expired(now)) return false;
+          generations[i] = refs[i].generation;
+        }
+        if (!item->referenced.load(std::memory_order_relaxed))
+          item->referenced.store(true, std::memory_order_relaxed);
+        out.kind = static_cast<detail::EntryKind>(header.kind);
+        out.created = Clock::time_point(std::chrono::duration_cast<Clock::time_point::duration>(
+            std::chrono::nanoseconds(header.created_ns)));
+        out.ttl = std::chrono::milliseconds(header.ttl_ms);
+        out.compute_time = std::chrono::microseconds(header.compute_us);
+        const std::string_view payload = detail::entry_payload(std::as_const(*item));
+        out.payload.assign(payload.data(), payload.size());
+        return true;
+      }
+      found_expired = true;
+    }
+    if (found_expired) drop_if_expired(ref, index, now);
+    return false;
+  }
+
+  // Takes a reference to the live counter `counter_key` if it is still at `generation`.
+  Item* hold_counter(std::string_view counter_key, std::uint64_t generation) {
+    const KeyRef ref = key_ref(counter_key);
+    const std::size_t index = shard_index(ref);
+    Shard& shard = shards[index];
+    LazyNow now(*clock);
+    detail::SharedAccess access(shard.lock, readers, index);
+    Item* item = shard.find(ref);
+    if (item == nullptr || item->kind != ItemKind::counter || item->expired(now)) return nullptr;
+    detail::GenerationCell& cell = item->cell();
+    if (cell.generation.load(std::memory_order_seq_cst) != generation) return nullptr;
+    // Counted before the shared access ends, while the index still holds its reference.
+    cell.references.fetch_add(1, std::memory_order_relaxed);
+    return item;
+  }
+
+  bool store_entry(std::string_view identity, std::span<const std::string> counter_keys,
+                   std::span<const std::uint64_t> generations, const detail::EntryFields& fields,
+                   std::string_view payload, std::chrono::milliseconds storage_ttl) {
+    const std::size_t value_size =
+        detail::entry_value_size(identity.size(), counter_keys.size(), payload.size());
+    if (payload.size() > max_value || counter_keys.size() > 0xffff)
+      throw backend_error(errc::value_too_large,
+                          fmt::format("memory backend: value of {} bytes exceeds the limit of {} "
+                                      "bytes (max_item_bytes)",
+                                      payload.size(), max_value));
+    check_storable(identity, value_size);
+    const KeyRef ref = key_ref(identity, Keyspace::entries);
+    LazyNow now(*clock);
+    ItemPtr fresh = detail::allocate_item(ref, ItemKind::entry, value_size,
+                                          detail::expiry_for(storage_ttl, now));
+    detail::EntryHeader& header = detail::entry_header(*fresh);
+    header = {.created_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                fields.created.time_since_epoch())
+                                .count(),
+              .ttl_ms = fields.ttl.count(),
+              .compute_us = static_cast<std::uint32_t>(
+                  std::clamp<std::int64_t>(fields.compute_time.count(), 0, 0xffffffff)),
+              .namespace_count = static_cast<std::uint16_t>(counter_keys.size()),
+              .kind = static_cast<std::uint8_t>(fields.kind)};
+    detail::CounterRef* refs = detail::counter_refs(*fresh);
+    for (std::size_t i = 0; i < counter_keys.size(); ++i) refs[i] = {nullptr, generations[i]};
+    if (!payload.empty())
+      std::memcpy(detail::payload_start(*fresh), payload.data(), payload.size());
+    // Each counter is held from here on; one that moved on means a bump or a loss came
+    // between the read and this write, and the value is dropped (the block frees the
+    // references taken so far).
+    for (std::size_t i = 0; i < counter_keys.size(); ++i) {
+      refs[i].counter = hold_counter(counter_keys[i], generations[i]);
+      if (refs[i].counter == nullptr) return false;
+    }
+    return link_item(ref, std::move(fresh), /*only_if_absent=*/false, now);
   }
 
   MemoryUsage usage() const {
@@ -313,8 +500,7 @@ std::optional<std::uint64_t> MemoryBackend::increment(std::string_view key, std:
 
 bool MemoryBackend::create_counter(std::string_view key, std::uint64_t initial,
                                    std::chrono::milliseconds ttl) {
-  char buffer[kMaxCounterDigits];
-  return impl_->store(key, counter_text(initial, buffer), ttl, /*only_if_absent=*/true);
+  return impl_->store_counter(key, initial, ttl);
 }
 
 std::size_t MemoryBackend::max_value_size() const noexcept {
@@ -330,3 +516,26 @@ MemoryUsage MemoryBackend::usage() const {
 }
 
 }  // namespace gencache
+
+namespace gencache::detail {
+
+InProcessStore::InProcessStore(MemoryBackend& backend) noexcept : impl_(backend.impl_.get()) {}
+
+std::uint64_t InProcessStore::generation(std::string_view counter_key,
+                                         std::chrono::milliseconds counter_ttl,
+                                         CounterState& state) {
+  return impl_->generation(counter_key, counter_ttl, state);
+}
+
+bool InProcessStore::find(std::string_view identity, std::span<std::uint64_t> generations,
+                          Entry& out) {
+  return impl_->find_entry(identity, generations, out);
+}
+
+bool InProcessStore::store(std::string_view identity, std::span<const std::string> counter_keys,
+                           std::span<const std::uint64_t> generations, const EntryFields& fields,
+                           std::string_view payload, std::chrono::milliseconds storage_ttl) {
+  return impl_->store_entry(identity, counter_keys, generations, fields, payload, storage_ttl);
+}
+
+}  // namespace gencache::detail

@@ -24,6 +24,10 @@ void Shard::link(ItemPtr item) {
 
 ItemPtr Shard::unlink(Item* item) {
   items_.erase(item);
+  // A counter leaving the index is lost: advancing its cell once makes every entry recorded
+  // under it unreachable, and whoever needs it next creates a fresh one (at a new value).
+  if (item->kind == ItemKind::counter)
+    item->cell().generation.fetch_add(1, std::memory_order_seq_cst);
   // Swap-with-last keeps the ring dense; an item moved behind the hand waits one more lap.
   Item* last = ring_.back();
   ring_[item->ring_index] = last;
@@ -35,11 +39,22 @@ ItemPtr Shard::unlink(Item* item) {
 
 void Shard::make_room(std::size_t charge, LazyNow& now) {
   assert(charge <= budget_);
+  // Counters that entries depend on are passed over (hits read their cells, not their
+  // items, so their CLOCK bit says nothing), but at most once per item in the ring: a
+  // shard holding nothing else still makes room.
+  std::size_t spared = 0;
   while (bytes_ + charge > budget_) {
     if (hand_ >= ring_.size()) hand_ = 0;
     Item* candidate = ring_[hand_];
     if (candidate->referenced.load(std::memory_order_relaxed)) {
       candidate->referenced.store(false, std::memory_order_relaxed);  // a second chance
+      ++hand_;
+      continue;
+    }
+    if (candidate->kind == ItemKind::counter && spared < ring_.size() &&
+        candidate->cell().references.load(std::memory_order_relaxed) > 1 &&
+        !candidate->expired(now)) {
+      ++spared;
       ++hand_;
       continue;
     }

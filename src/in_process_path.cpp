@@ -1,0 +1,206 @@
+#include "in_process_path.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "cache_core.hpp"
+#include "key_encoding.hpp"
+
+namespace gencache::detail {
+
+namespace {
+
+// The identity of an entry: LEB128 lengths before each part, so that it is injective.
+//   count of namespaces, prefix, key, then each namespace's name in canonical order
+// A handle is the identity followed by one 8-byte generation per namespace.
+constexpr std::size_t length_size(std::size_t n) noexcept {
+  std::size_t bytes = 1;
+  for (; n >= 0x80; n >>= 7) ++bytes;
+  return bytes;
+}
+
+char* write_length(char* out, std::size_t n) noexcept {
+  for (; n >= 0x80; n >>= 7) *out++ = static_cast<char>((n & 0x7f) | 0x80);
+  *out++ = static_cast<char>(n);
+  return out;
+}
+
+char* write_part(char* out, std::string_view part) noexcept {
+  out = write_length(out, part.size());
+  if (!part.empty()) std::memcpy(out, part.data(), part.size());
+  return out + part.size();
+}
+
+// Writes the identity into `out`, replacing its contents. Inlined: it is most of a hit's
+// own work, and GCC stops inlining it once it has a second caller.
+[[gnu::always_inline]] inline void build_identity(std::string& out, std::string_view prefix,
+                                                  std::string_view key,
+                                                  const NamespaceSet& namespaces) {
+  const std::size_t n = namespaces.size();
+  std::size_t size = length_size(n) + length_size(prefix.size()) + prefix.size() +
+                     length_size(key.size()) + key.size();
+  for (const Namespace& ns : namespaces) size += length_size(ns.name().size()) + ns.name().size();
+  out.resize(size);
+  char* at = write_length(out.data(), n);
+  at = write_part(at, prefix);
+  at = write_part(at, key);
+  for (const Namespace& ns : namespaces) at = write_part(at, ns.name());
+}
+
+void append_generations(std::string& out, std::span<const std::uint64_t> generations) {
+  const std::size_t at = out.size();
+  out.resize(at + generations.size() * sizeof(std::uint64_t));
+  if (!generations.empty())
+    std::memcpy(out.data() + at, generations.data(), generations.size() * sizeof(std::uint64_t));
+}
+
+// Reads what write_length wrote; false on a malformed handle.
+bool read_length(std::string_view& in, std::size_t& n) {
+  n = 0;
+  for (unsigned shift = 0; shift < 64 && !in.empty(); shift += 7) {
+    const auto byte = static_cast<unsigned char>(in.front());
+    in.remove_prefix(1);
+    n |= static_cast<std::size_t>(byte & 0x7f) << shift;
+    if ((byte & 0x80) == 0) return true;
+  }
+  return false;
+}
+
+bool read_part(std::string_view& in, std::string_view& part) {
+  std::size_t n = 0;
+  if (!read_length(in, n) || n > in.size()) return false;
+  part = in.substr(0, n);
+  in.remove_prefix(n);
+  return true;
+}
+
+/// A handle taken apart: the identity, the namespaces' names and their generations.
+struct ParsedHandle {
+  std::string_view identity;
+  std::vector<std::string_view> names;
+  std::vector<std::uint64_t> generations;
+};
+
+bool parse_handle(std::string_view handle, ParsedHandle& out) {
+  std::string_view in = handle;
+  std::size_t count = 0;
+  std::string_view part;
+  if (!read_length(in, count) || !read_part(in, part) || !read_part(in, part)) return false;
+  out.names.clear();
+  for (std::size_t i = 0; i < count; ++i) {
+    if (!read_part(in, part)) return false;
+    out.names.push_back(part);
+  }
+  if (in.size() != count * sizeof(std::uint64_t)) return false;
+  out.identity = handle.substr(0, handle.size() - in.size());
+  out.generations.resize(count);
+  if (count != 0) std::memcpy(out.generations.data(), in.data(), in.size());
+  return true;
+}
+
+// Per-thread working storage, so a steady-state hit allocates only the value it returns
+// and its handle.
+struct PathScratch {
+  std::string identity;
+  std::vector<std::uint64_t> generations;
+  std::vector<std::uint64_t> found;
+  std::vector<std::string> counter_keys;
+  ParsedHandle parsed;
+};
+
+PathScratch& scratch() {
+  static thread_local PathScratch s;
+  return s;
+}
+
+}  // namespace
+
+std::unique_ptr<InProcessPath> InProcessPath::for_backend(Backend& backend, std::string prefix,
+                                                          std::chrono::milliseconds counter_ttl) {
+  auto* memory = dynamic_cast<MemoryBackend*>(&backend);
+  if (memory == nullptr) return nullptr;
+  return std::make_unique<InProcessPath>(*memory, std::move(prefix), counter_ttl);
+}
+
+InProcessPath::InProcessPath(MemoryBackend& backend, std::string prefix,
+                             std::chrono::milliseconds counter_ttl)
+    : store_(backend), prefix_(std::move(prefix)), counter_ttl_(counter_ttl) {}
+
+std::uint64_t InProcessPath::current_generation(const Namespace& ns, StripedStats& stats) {
+  std::string key;
+  build_counter_key(key, prefix_, ns);
+  CounterState state = CounterState::existed;
+  const std::uint64_t generation = store_.generation(key, counter_ttl_, state);
+  if (state != CounterState::existed) stats.add(StripedStats::counter_recreations);
+  if (state == CounterState::repaired) stats.add(StripedStats::corrupt);
+  return generation;
+}
+
+void InProcessPath::read(std::span<const std::string_view> keys, const NamespaceSet& namespaces,
+                         bool fetch_entries, std::span<std::string> handles,
+                         std::span<std::optional<Entry>> entries,
+                         std::span<std::uint64_t> generations, StripedStats& stats) {
+  // A nested read (from an error hook) would share the scratch: this path calls none.
+  PathScratch& s = scratch();
+  const std::size_t n = namespaces.size();
+  s.found.resize(n);
+  bool resolved = false;  // s.generations holds the namespaces' current generations
+  auto resolve = [&] {
+    // Read before any value is computed: the caller stores under exactly these.
+    s.generations.resize(n);
+    for (std::size_t i = 0; i < n; ++i) s.generations[i] = current_generation(namespaces[i], stats);
+    resolved = true;
+  };
+  for (std::size_t k = 0; k < keys.size(); ++k) {
+    build_identity(s.identity, prefix_, keys[k], namespaces);
+    std::string& handle = handles[k];
+    if (fetch_entries) {
+      if (!entries[k]) entries[k].emplace();
+      // A hit leaves its handle empty: only a refresh needs it (see complete_read()).
+      if (store_.find(s.identity, s.found, *entries[k])) {
+        handle.clear();
+        continue;
+      }
+      entries[k].reset();
+    }
+    if (!resolved) resolve();
+    handle.reserve(s.identity.size() + n * sizeof(std::uint64_t));
+    handle.assign(s.identity);
+    append_generations(handle, s.generations);
+  }
+  if (!generations.empty()) {
+    if (!resolved) resolve();
+    std::copy(s.generations.begin(), s.generations.end(), generations.begin());
+  }
+}
+
+bool InProcessPath::write(std::string_view handle, const EntryFields& fields,
+                          std::string_view payload, std::chrono::milliseconds storage_ttl) {
+  PathScratch& s = scratch();
+  if (!parse_handle(handle, s.parsed)) return false;
+  const std::size_t n = s.parsed.names.size();
+  if (s.counter_keys.size() < n) s.counter_keys.resize(n);
+  for (std::size_t i = 0; i < n; ++i)
+    build_counter_key(s.counter_keys[i], prefix_, Namespace(std::string(s.parsed.names[i])));
+  return store_.store(s.parsed.identity, std::span(s.counter_keys.data(), n), s.parsed.generations,
+                      fields, payload, storage_ttl);
+}
+
+std::string InProcessPath::identity(std::string_view prefix, std::string_view key,
+                                    const NamespaceSet& namespaces) {
+  std::string out;
+  build_identity(out, prefix, key, namespaces);
+  return out;
+}
+
+std::optional<Entry> InProcessPath::find(std::string_view handle) {
+  PathScratch& s = scratch();
+  if (!parse_handle(handle, s.parsed)) return std::nullopt;
+  s.found.resize(s.parsed.generations.size());
+  Entry entry;
+  if (!store_.find(s.parsed.identity, s.found, entry) || s.found != s.parsed.generations)
+    return std::nullopt;
+  return entry;
+}
+
+}  // namespace gencache::detail

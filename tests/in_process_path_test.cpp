@@ -1,0 +1,318 @@
+// The in-process path of memory:// (a Cache directly on a MemoryBackend): the store's own
+// promises, server-free, and the Cache's promises on that path, including beside a Cache
+// that reaches the same MemoryBackend through the byte-level Backend API.
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "backends/memory/in_process_store.hpp"
+#include "gencache/cache.hpp"
+#include "gencache/memory_backend.hpp"
+#include "gencache/testing.hpp"
+#include "key_encoding.hpp"
+#include "support/backend_calls.hpp"
+#include "support/stale_read_oracle.hpp"
+
+namespace gencache {
+namespace {
+
+using namespace std::chrono_literals;
+using detail::CounterState;
+using detail::Entry;
+using detail::EntryFields;
+using detail::InProcessStore;
+
+// ---- the store ----
+
+class Store : public ::testing::Test {
+ protected:
+  std::uint64_t generation(const std::string& counter) {
+    CounterState state{};
+    return store_.generation(counter, 0ms, state);
+  }
+  bool store(const std::string& identity, std::uint64_t generation, std::string_view payload) {
+    const std::uint64_t generations[] = {generation};
+    return store_.store(identity, std::span(counters_), generations,
+                        EntryFields{.created = Clock::time_point(1s), .ttl = 1min}, payload, 1min);
+  }
+  std::optional<std::string> find(const std::string& identity) {
+    std::uint64_t generations[1] = {};
+    Entry entry;
+    if (!store_.find(identity, generations, entry)) return std::nullopt;
+    return entry.payload;
+  }
+
+  MemoryBackend backend_;
+  InProcessStore store_{backend_};
+  std::vector<std::string> counters_{"gc1:n:user:1"};
+};
+
+TEST_F(Store, FindReturnsTheEntryStoredUnderTheCurrentGeneration) {
+  const std::uint64_t g = generation(counters_[0]);
+  ASSERT_TRUE(store("page", g, "body"));
+  EXPECT_EQ(find("page"), "body");
+  EXPECT_EQ(find("other"), std::nullopt);
+}
+
+TEST_F(Store, FindGivesBackTheFieldsAndTheGenerations) {
+  const std::uint64_t g = generation(counters_[0]);
+  const std::uint64_t generations[] = {g};
+  ASSERT_TRUE(store_.store("page", std::span(counters_), generations,
+                           EntryFields{.kind = detail::EntryKind::absent,
+                                       .created = Clock::time_point(123456789us),
+                                       .ttl = 5s,
+                                       .compute_time = 42us},
+                           "", 1min));
+  std::uint64_t found[1] = {};
+  Entry entry;
+  ASSERT_TRUE(store_.find("page", found, entry));
+  EXPECT_EQ(found[0], g);
+  EXPECT_EQ(entry.kind, detail::EntryKind::absent);
+  EXPECT_EQ(entry.created, Clock::time_point(123456789us));
+  EXPECT_EQ(entry.ttl, 5s);
+  EXPECT_EQ(entry.compute_time, 42us);
+}
+
+TEST_F(Store, ABumpThroughTheBackendApiMakesTheEntryUnreachable) {
+  const std::uint64_t g = generation(counters_[0]);
+  ASSERT_TRUE(store("page", g, "body"));
+  EXPECT_EQ(backend_.increment(counters_[0], 1), g + 1);
+  EXPECT_EQ(find("page"), std::nullopt);
+  EXPECT_EQ(generation(counters_[0]), g + 1);
+}
+
+TEST_F(Store, AValueComputedBeforeABumpIsNotStored) {
+  const std::uint64_t g = generation(counters_[0]);
+  backend_.increment(counters_[0], 1);
+  EXPECT_FALSE(store("page", g, "computed under the old generation"));
+  EXPECT_EQ(find("page"), std::nullopt);
+}
+
+TEST_F(Store, ALostCounterTakesItsEntriesAndComesBackAtAFreshValue) {
+  const std::uint64_t g = generation(counters_[0]);
+  ASSERT_TRUE(store("page", g, "body"));
+  ASSERT_TRUE(backend_.remove(counters_[0]));
+  EXPECT_EQ(find("page"), std::nullopt);
+  CounterState state{};
+  const std::uint64_t fresh = store_.generation(counters_[0], 0ms, state);
+  EXPECT_EQ(state, CounterState::created);
+  EXPECT_NE(fresh, g);
+  EXPECT_NE(fresh, g + 1) << "never the lost cell's next value";
+  EXPECT_GE(fresh, std::uint64_t{1} << 32) << "fresh values are random, far from 0 and 1";
+}
+
+TEST_F(Store, ACounterIsDecimalTextThroughTheBackendApi) {
+  const std::uint64_t g = generation(counters_[0]);
+  EXPECT_EQ(test::get(backend_, counters_[0]), std::to_string(g));
+  EXPECT_FALSE(backend_.create_counter(counters_[0], 7, 0ms)) << "it exists";
+}
+
+TEST_F(Store, ACounterSetAsTextKeepsItsValueAndItsOldEntriesDie) {
+  const std::uint64_t g = generation(counters_[0]);
+  ASSERT_TRUE(store("page", g, "body"));
+  backend_.set(counters_[0], std::to_string(g), 0ms);  // the same number, as a new item
+  EXPECT_EQ(find("page"), std::nullopt) << "the cell the entry depends on was replaced";
+  CounterState state{};
+  EXPECT_EQ(store_.generation(counters_[0], 0ms, state), g);
+  EXPECT_EQ(state, CounterState::existed);
+}
+
+TEST_F(Store, ACounterHoldingTextThatIsNoNumberIsReplacedFresh) {
+  backend_.set(counters_[0], "not-a-number", 0ms);
+  CounterState state{};
+  const std::uint64_t g = store_.generation(counters_[0], 0ms, state);
+  EXPECT_EQ(state, CounterState::repaired);
+  EXPECT_EQ(test::get(backend_, counters_[0]), std::to_string(g));
+}
+
+TEST_F(Store, EntriesAndByteKeysNeverCollide) {
+  const std::uint64_t g = generation(counters_[0]);
+  backend_.set("page", "bytes", 0ms);
+  ASSERT_TRUE(store("page", g, "entry"));
+  EXPECT_EQ(find("page"), "entry");
+  EXPECT_EQ(test::get(backend_, "page"), "bytes");
+}
+
+TEST(StoreEviction, StaysWithinMaxBytesAndKeepsTheCountersEntriesDependOn) {
+  MemoryOptions options;
+  options.max_bytes = 64 * 1024;
+  options.shards = 1;
+  MemoryBackend backend(options);
+  InProcessStore store(backend);
+  const std::vector<std::string> counters{"gc1:n:user:1"};
+  CounterState state{};
+  const std::uint64_t g = store.generation(counters[0], 0ms, state);
+  const std::uint64_t generations[] = {g};
+  const std::string payload(200, 'v');
+  for (int i = 0; i < 5000; ++i)
+    store.store("page" + std::to_string(i), counters, generations,
+                EntryFields{.created = Clock::time_point(1s), .ttl = 1min}, payload, 1min);
+  const MemoryUsage usage = backend.usage();
+  EXPECT_GT(usage.evictions, 4000u) << "the test must evict";
+  EXPECT_LE(usage.bytes, options.max_bytes);
+  EXPECT_EQ(store.generation(counters[0], 0ms, state), g);
+  EXPECT_EQ(state, CounterState::existed) << "the counter survived the evictions of entries";
+  std::uint64_t found[1] = {};
+  Entry entry;
+  EXPECT_TRUE(store.find("page4999", found, entry)) << "the newest entry is still there";
+}
+
+TEST(StoreEviction, StaleEntriesAreReclaimed) {
+  MemoryOptions options;
+  options.max_bytes = 64 * 1024;
+  options.shards = 1;
+  MemoryBackend backend(options);
+  InProcessStore store(backend);
+  const std::vector<std::string> counters{"gc1:n:user:1"};
+  const std::string payload(200, 'v');
+  for (int round = 0; round < 50; ++round) {
+    CounterState state{};
+    const std::uint64_t generations[] = {store.generation(counters[0], 0ms, state)};
+    for (int i = 0; i < 100; ++i)
+      store.store("page" + std::to_string(i), counters, generations,
+                  EntryFields{.created = Clock::time_point(1s), .ttl = 1min}, payload, 1min);
+    backend.increment(counters[0], 1);
+  }
+  EXPECT_LE(backend.usage().bytes, options.max_bytes);
+}
+
+// ---- the Cache on this path ----
+
+TEST(InProcessPath, ACacheOnAMemoryBackendStoresNoVersionedKeyOrEnvelope) {
+  auto backend = std::make_shared<MemoryBackend>();
+  Cache cache(backend);
+  cache.set("page", ns("user", 1), std::string("body"), 1min);
+  EXPECT_EQ(cache.get("page", ns("user", 1)), "body");
+  const std::uint64_t generations[] = {cache.generation(ns("user", 1))};
+  EXPECT_EQ(test::get(*backend, cache.versioned_key("page", ns("user", 1), generations)),
+            std::nullopt);
+}
+
+TEST(InProcessPath, ABumpThroughAnotherCacheOnTheByteApiIsSeenAtOnce) {
+  auto backend = std::make_shared<MemoryBackend>();
+  Cache in_process(backend);
+  Cache byte_level(std::make_shared<testing::FaultInjectingBackend>(backend));
+  int computes = 0;
+  auto compute = [&] { return ++computes; };
+  EXPECT_EQ(in_process.cached("page", ns("user", 1), 1min, compute), 1);
+  EXPECT_EQ(in_process.cached("page", ns("user", 1), 1min, compute), 1);
+  EXPECT_EQ(byte_level.generation(ns("user", 1)), in_process.generation(ns("user", 1)));
+  byte_level.bump_namespace(ns("user", 1));
+  EXPECT_EQ(in_process.cached("page", ns("user", 1), 1min, compute), 2);
+  in_process.bump_namespace(ns("user", 1));
+  EXPECT_EQ(byte_level.generation(ns("user", 1)), in_process.generation(ns("user", 1)));
+}
+
+TEST(InProcessPath, AValueComputedAcrossABumpIsNeverServed) {
+  auto backend = std::make_shared<MemoryBackend>();
+  Cache cache(backend);
+  int computes = 0;
+  auto bumping_compute = [&] {
+    cache.bump_namespace(ns("user", 1));  // lands between the read and the write
+    return ++computes;
+  };
+  EXPECT_EQ(cache.cached("page", ns("user", 1), 1min, bumping_compute), 1);
+  EXPECT_EQ(cache.get<int>("page", ns("user", 1)), std::nullopt);
+}
+
+TEST(InProcessPath, BumpBetweenReserveAndStoreNeverLetsTheOldValueBeServed) {
+  auto backend = std::make_shared<MemoryBackend>();
+  Cache cache(backend);
+  const Ticket ticket = cache.reserve("profile", ns("user", 1));
+  ASSERT_TRUE(ticket.valid());
+  cache.bump_namespace(ns("user", 1));
+  cache.store(ticket, std::string("built from old data"), 1min);
+  EXPECT_EQ(cache.get("profile", ns("user", 1)), std::nullopt);
+  cache.store(cache.reserve("profile", ns("user", 1)), std::string("new"), 1min);
+  EXPECT_EQ(cache.get("profile", ns("user", 1)), "new");
+}
+
+TEST(InProcessPath, EntriesDependOnEveryNamespaceAndPrefixesStayApart) {
+  auto backend = std::make_shared<MemoryBackend>();
+  Cache a(backend, CacheOptions{.prefix = "a:"});
+  Cache b(backend, CacheOptions{.prefix = "b:"});
+  const NamespaceSet both{ns("user", 1), ns("org", 2)};
+  a.set("page", both, std::string("from a"), 1min);
+  EXPECT_EQ(b.get("page", both), std::nullopt);
+  b.set("page", both, std::string("from b"), 1min);
+  EXPECT_EQ(a.get("page", both), "from a");
+  a.bump_namespace(ns("org", 2));
+  EXPECT_EQ(a.get("page", both), std::nullopt);
+  EXPECT_EQ(b.get("page", both), "from b");
+}
+
+TEST(InProcessPath, GetManyAndCachedManyShareEntriesWithCached) {
+  auto backend = std::make_shared<MemoryBackend>();
+  Cache cache(backend);
+  const std::vector<std::string> keys{"a", "b", "c"};
+  cache.set("b", ns("user", 1), std::string("B"), 1min);
+  int computes = 0;
+  const auto values = cache.cached_many(keys, ns("user", 1), 1min, [&](const std::string& key) {
+    ++computes;
+    return key + "!";
+  });
+  EXPECT_EQ(values, (std::vector<std::string>{"a!", "B", "c!"}));
+  EXPECT_EQ(computes, 2);
+  const auto again = cache.get_many(keys, ns("user", 1));
+  ASSERT_EQ(again.size(), 3u);
+  EXPECT_EQ(again[0], "a!");
+  EXPECT_EQ(again[1], "B");
+  EXPECT_EQ(again[2], "c!");
+}
+
+TEST(InProcessPath, OversizedValueIsReturnedButNotCached) {
+  auto backend = std::make_shared<MemoryBackend>();
+  Cache cache(backend);
+  const std::string huge(backend->max_value_size() + 1, 'x');
+  EXPECT_EQ(cache.cached("big", ns("user", 1), 1min, [&] { return huge; }), huge);
+  EXPECT_EQ(cache.get("big", ns("user", 1)), std::nullopt);
+  EXPECT_EQ(cache.stats().oversized, 1u);
+}
+
+TEST(InProcessPath, AnExpiredCounterInvalidatesItsEntriesBeforeAnyoneTouchesIt) {
+  auto clock = std::make_shared<testing::ManualClock>();
+  auto backend = std::make_shared<MemoryBackend>(MemoryOptions{.clock = clock});
+  Cache cache(backend, CacheOptions{.clock = clock, .counter_ttl = 1h});
+  cache.set("page", ns("user", 1), std::string("body"), 2h);
+  EXPECT_EQ(cache.get("page", ns("user", 1)), "body");
+  clock->advance(61min);
+  EXPECT_EQ(cache.get("page", ns("user", 1)), std::nullopt);
+}
+
+TEST(InProcessPath, NoStaleReadWhileCountersAreLost) {
+  auto backend = std::make_shared<MemoryBackend>();
+  Cache readers(backend);
+  Cache writers(backend);
+  test::OracleConfig config;
+  std::atomic<int> removed{0};
+  config.chaos = [&](const std::atomic<bool>& done) {
+    std::mt19937 rng(5);
+    while (!done) {
+      if (backend->remove(detail::counter_key("", ns("oracle", rng() % 4)))) removed.fetch_add(1);
+      std::this_thread::sleep_for(500us);
+    }
+  };
+  const test::OracleResult result = test::run_stale_read_oracle(readers, writers, config);
+  EXPECT_EQ(result.stale_reads, 0u);
+  EXPECT_GT(result.cache_hits, 0u);
+  EXPECT_GT(removed.load(), 0);
+}
+
+TEST(InProcessPath, NoStaleReadWhenBumpsComeThroughTheByteApi) {
+  auto backend = std::make_shared<MemoryBackend>();
+  Cache readers(backend);
+  Cache writers(std::make_shared<testing::FaultInjectingBackend>(backend));
+  const test::OracleResult result = test::run_stale_read_oracle(readers, writers, {});
+  EXPECT_EQ(result.stale_reads, 0u);
+  EXPECT_GT(result.cache_hits, 0u);
+}
+
+}  // namespace
+}  // namespace gencache
