@@ -1,0 +1,141 @@
+"""gencache.Cache: the C++ Cache for Python values (see values.py for the mapping)."""
+
+import datetime
+import math
+
+from . import _native, values
+
+_MISSING = object()
+
+
+def ns(kind, *parts):
+    """The namespace name ``kind:part:part...``, by gencache::ns's rules: integers in
+    decimal, and ``:`` and ``%`` inside the kind or a part escaped, so ``ns("a", "1:2")``
+    (``a:1%3A2``) and ``ns("a", 1, 2)`` (``a:1:2``) differ. Raises TypeError for a part
+    that is neither str nor int, ValueError for an empty name."""
+    texts = []
+    for part in parts:
+        if isinstance(part, bool) or not isinstance(part, (str, int)):
+            raise TypeError(f"gencache.ns parts must be str or int, not {type(part).__name__}")
+        texts.append(str(part))
+    if not isinstance(kind, str):
+        raise TypeError(f"gencache.ns kind must be a str, not {type(kind).__name__}")
+    return _native.namespace_name(kind, texts)
+
+
+def _ttl_ms(ttl):
+    """`ttl` (seconds as int or float, or a timedelta) in whole milliseconds, rounded up."""
+    if isinstance(ttl, datetime.timedelta):
+        seconds = ttl.total_seconds()
+    elif isinstance(ttl, (int, float)) and not isinstance(ttl, bool):
+        seconds = ttl
+    else:
+        raise TypeError(f"gencache: ttl must be seconds (int or float) or a timedelta, "
+                        f"not {type(ttl).__name__}")
+    if not seconds > 0 or math.isinf(seconds):
+        raise ValueError(f"gencache: ttl must be a positive, finite duration, got {ttl!r}")
+    return math.ceil(seconds * 1000)
+
+
+def _names(namespaces):
+    """The namespace names of `namespaces`: one name, or an iterable of names."""
+    if isinstance(namespaces, str):
+        return [namespaces]
+    names = list(namespaces)
+    for name in names:
+        if not isinstance(name, str):
+            raise TypeError(f"gencache: namespaces are names (str, see gencache.ns), "
+                            f"not {type(name).__name__}")
+    return names
+
+
+def _key(key):
+    if not isinstance(key, (str, bytes)):
+        raise TypeError(f"gencache: a key is a str or bytes, not {type(key).__name__}")
+    return key
+
+
+class Cache:
+    """A handle to a cache. One Cache may be used from any number of threads; the GIL is
+    released while it waits for the backend. Namespaces are names (``gencache.ns``),
+    keys str or bytes, TTLs seconds or timedeltas."""
+
+    def __init__(self, native):
+        if not isinstance(native, _native.Cache):
+            raise TypeError("gencache.Cache is made with Cache.from_url or Cache.from_env")
+        self._native = native
+
+    @classmethod
+    def from_url(cls, url):
+        """A cache on `url` (``memory://``, ``memcached://host:port``, ``redis://host``...).
+        Raises gencache.ConfigError naming the bad scheme, parameter or value."""
+        return cls(_native.Cache.from_url(url))
+
+    @classmethod
+    def from_env(cls):
+        """from_url with the URL in GENCACHE_URL, or ``memory://`` when unset or empty."""
+        return cls(_native.Cache.from_env())
+
+    def cached(self, key, namespaces, ttl, compute):
+        """The value cached for (`key`, `namespaces`) at their current generations, or
+        ``compute()`` run once (once per process for concurrent callers), cached for
+        `ttl` and returned. Generations are read before `compute` runs. An exception from
+        `compute` reaches the caller unchanged and nothing is cached. A backend failure
+        is counted and otherwise ignored: `compute` runs and its value is returned. The
+        value returned is always what the cache holds (a dict's int keys become str, as
+        JSON has them)."""
+        key, names, ttl_ms = _key(key), _names(namespaces), _ttl_ms(ttl)
+        payload = self._native.cached(key, names, ttl_ms, lambda: values.encode(compute()))
+        return values.decode(payload)
+
+    def get(self, key, namespaces, default=None):
+        """The value cached for (`key`, `namespaces`), or `default` on a miss. A cached
+        None is returned as None. A backend failure is a miss (counted in stats)."""
+        found, payload = self._native.get(_key(key), _names(namespaces))
+        return values.decode(payload) if found else default
+
+    def set(self, key, namespaces, value, ttl):
+        """Stores `value` for (`key`, `namespaces`) under their current generations. A
+        backend failure or an oversized value leaves the cache unchanged (counted)."""
+        payload = values.encode(value)
+        self._native.set(_key(key), _names(namespaces), payload, _ttl_ms(ttl))
+
+    def bump_namespace(self, namespace):
+        """Invalidates every entry that depends on `namespace`, in O(1); returns the new
+        generation. Raises gencache.BackendError on failure: invalidation is never
+        silent."""
+        return self._native.bump_namespace(namespace)
+
+    def bump_namespaces(self, namespaces):
+        """bump_namespace for each of `namespaces`, every one attempted even when one
+        fails; returns the new generations in order. Raises gencache.BackendError naming
+        the namespaces that failed, after attempting all of them. (Each bump stands
+        alone: the ones that succeeded stay applied.)"""
+        generations, failures = [], []
+        for name in _names(namespaces):
+            try:
+                generations.append(self._native.bump_namespace(name))
+            except _native.BackendError as error:
+                failures.append(f"{name}: {error}")
+        if failures:
+            raise _native.BackendError(
+                f"gencache: {len(failures)} of {len(generations) + len(failures)} bumps "
+                "failed: " + "; ".join(failures))
+        return generations
+
+    def generation(self, namespace):
+        """The current generation of `namespace`, creating its counter if absent. Raises
+        gencache.BackendError on failure."""
+        return self._native.generation(namespace)
+
+    def flush_pending_bumps(self, timeout):
+        """Waits until the bump outbox is empty or `timeout` seconds pass; True if empty."""
+        return self._native.flush_pending_bumps(float(timeout))
+
+    def stats(self):
+        """The counters shared by this cache and its copies, as a dict (hits, misses,
+        sets, bumps, errors, computes, round_trips, coalesced...)."""
+        return self._native.stats()
+
+    def __repr__(self):
+        return f"<gencache.Cache {self._native.describe()}>"

@@ -1,0 +1,142 @@
+#include "native_cache.hpp"
+
+#include <pybind11/stl.h>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <gencache/cache.hpp>
+
+namespace py = pybind11;
+
+namespace gencache::python {
+namespace {
+
+// A payload is the encoded bytes of a value; std::nullopt is Python's None, stored as an
+// "absent" entry (PROTOCOL.md, "Python values").
+using Payload = std::optional<std::string>;
+
+NamespaceSet namespace_set(const std::vector<std::string>& names) {
+  std::vector<Namespace> namespaces;
+  namespaces.reserve(names.size());
+  for (const std::string& name : names) namespaces.emplace_back(name);
+  return NamespaceSet(std::move(namespaces));
+}
+
+py::object to_python(const Payload& payload) {
+  if (!payload) return py::none();
+  return py::bytes(*payload);
+}
+
+py::tuple get(Cache& cache, const std::string& key, const std::vector<std::string>& names) {
+  std::optional<Payload> found;
+  {
+    py::gil_scoped_release release;
+    found = cache.get<Payload>(key, namespace_set(names));
+  }
+  if (!found) return py::make_tuple(false, py::none());
+  return py::make_tuple(true, to_python(*found));
+}
+
+py::object cached(Cache& cache, const std::string& key, const std::vector<std::string>& names,
+                  std::int64_t ttl_ms, const py::function& compute) {
+  // Runs on this thread only, when this caller computes; the GIL is taken just for it, so
+  // other Python threads (single-flight followers included) never wait on it otherwise.
+  auto compute_payload = [&compute]() -> Payload {
+    py::gil_scoped_acquire acquire;
+    py::object result = compute();
+    if (result.is_none()) return std::nullopt;
+    if (!py::isinstance<py::bytes>(result))
+      throw py::type_error("gencache: the compute wrapper must return bytes or None");
+    return result.cast<std::string>();
+  };
+  Payload payload;
+  {
+    py::gil_scoped_release release;
+    payload =
+        cache.cached(key, namespace_set(names), std::chrono::milliseconds(ttl_ms), compute_payload);
+  }
+  return to_python(payload);
+}
+
+void set(Cache& cache, const std::string& key, const std::vector<std::string>& names,
+         const Payload& payload, std::int64_t ttl_ms) {
+  py::gil_scoped_release release;
+  cache.set(key, namespace_set(names), payload, std::chrono::milliseconds(ttl_ms));
+}
+
+py::dict stats_dict(const Stats& s) {
+  py::dict d;
+  d["hits"] = s.hits;
+  d["misses"] = s.misses;
+  d["sets"] = s.sets;
+  d["bumps"] = s.bumps;
+  d["errors"] = s.errors;
+  d["corrupt"] = s.corrupt;
+  d["counter_recreations"] = s.counter_recreations;
+  d["oversized"] = s.oversized;
+  d["computes"] = s.computes;
+  d["round_trips"] = s.round_trips;
+  d["stale_served"] = s.stale_served;
+  d["early_refreshes"] = s.early_refreshes;
+  d["coalesced"] = s.coalesced;
+  d["lease_waits"] = s.lease_waits;
+  d["breaker_opens"] = s.breaker_opens;
+  d["breaker_closes"] = s.breaker_closes;
+  d["breaker_rejections"] = s.breaker_rejections;
+  d["outbox_retried"] = s.outbox_retried;
+  d["outbox_overflows"] = s.outbox_overflows;
+  d["outbox_pending"] = s.outbox_pending;
+  return d;
+}
+
+}  // namespace
+
+void register_cache(py::module_& module) {
+  using release = py::call_guard<py::gil_scoped_release>;
+  py::class_<Cache>(module, "Cache",
+                    "The C++ gencache::Cache, values as payload bytes; use gencache.Cache.")
+      .def_static(
+          "from_url", [](const std::string& url) { return Cache::from_url(url); }, py::arg("url"),
+          release(), "Cache::from_url; raises ConfigError naming what is wrong in the URL.")
+      .def_static(
+          "from_env", [] { return Cache::from_env(); }, release(),
+          "Cache::from_env: GENCACHE_URL, or memory:// when it is unset or empty.")
+      .def("get", &get, py::arg("key"), py::arg("namespaces"),
+           "(found, payload): payload None for a cached None; (False, None) on a miss or a "
+           "backend failure.")
+      .def("cached", &cached, py::arg("key"), py::arg("namespaces"), py::arg("ttl_ms"),
+           py::arg("compute"),
+           "Cache::cached; compute returns the payload (bytes, or None for None).")
+      .def("set", &set, py::arg("key"), py::arg("namespaces"), py::arg("payload"),
+           py::arg("ttl_ms"), "Cache::set; a backend failure leaves the cache unchanged.")
+      .def(
+          "bump_namespace",
+          [](Cache& cache, const std::string& name) {
+            return cache.bump_namespace(Namespace(name));
+          },
+          py::arg("name"), release(), "Cache::bump_namespace; raises BackendError on failure.")
+      .def(
+          "generation",
+          [](Cache& cache, const std::string& name) { return cache.generation(Namespace(name)); },
+          py::arg("name"), release(), "Cache::generation; raises BackendError on failure.")
+      .def(
+          "flush_pending_bumps",
+          [](Cache& cache, double timeout_s) {
+            return cache.flush_pending_bumps(
+                std::chrono::milliseconds(static_cast<std::int64_t>(timeout_s * 1000)));
+          },
+          py::arg("timeout_s"), release(), "Cache::flush_pending_bumps.")
+      .def(
+          "stats", [](const Cache& cache) { return stats_dict(cache.stats()); },
+          "Cache::stats as a dict of counter name to value.")
+      .def(
+          "describe", [](const Cache& cache) { return cache.backend().describe(); },
+          "The backend, as Backend::describe says it (credentials redacted).");
+}
+
+}  // namespace gencache::python
