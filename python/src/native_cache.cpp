@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -32,6 +33,29 @@ py::object to_python(const Payload& payload) {
   return py::bytes(*payload);
 }
 
+// A Python exception raised by a compute function, carried through the C++ Cache as a C++
+// exception. Single-flight rethrows one exception in every waiting thread, and pybind11's
+// error_already_set may be restored only once, so each thread re-raises it from these
+// saved objects instead. The objects are released with the GIL held.
+struct ComputeRaised {
+  std::shared_ptr<py::object> type, value, trace;
+
+  static std::shared_ptr<py::object> hold(py::object object) {
+    return {new py::object(std::move(object)), [](py::object* held) {
+              py::gil_scoped_acquire acquire;
+              delete held;
+            }};
+  }
+  explicit ComputeRaised(const py::error_already_set& error)
+      : type(hold(error.type())), value(hold(error.value())), trace(hold(error.trace())) {}
+
+  // Sets the Python error again (the GIL must be held); pybind11 then raises it.
+  [[noreturn]] void raise() const {
+    PyErr_Restore(type->inc_ref().ptr(), value->inc_ref().ptr(), trace->inc_ref().ptr());
+    throw py::error_already_set();
+  }
+};
+
 py::tuple get(Cache& cache, const std::string& key, const std::vector<std::string>& names) {
   std::optional<Payload> found;
   {
@@ -48,17 +72,24 @@ py::object cached(Cache& cache, const std::string& key, const std::vector<std::s
   // other Python threads (single-flight followers included) never wait on it otherwise.
   auto compute_payload = [&compute]() -> Payload {
     py::gil_scoped_acquire acquire;
-    py::object result = compute();
+    py::object result;
+    try {
+      result = compute();
+    } catch (const py::error_already_set& error) {
+      throw ComputeRaised(error);
+    }
     if (result.is_none()) return std::nullopt;
     if (!py::isinstance<py::bytes>(result))
       throw py::type_error("gencache: the compute wrapper must return bytes or None");
     return result.cast<std::string>();
   };
   Payload payload;
-  {
+  try {
     py::gil_scoped_release release;
     payload =
         cache.cached(key, namespace_set(names), std::chrono::milliseconds(ttl_ms), compute_payload);
+  } catch (const ComputeRaised& raised) {
+    raised.raise();  // the GIL is held again here: `release` has been destroyed
   }
   return to_python(payload);
 }
