@@ -29,7 +29,8 @@ def pytest_configure(config):
             USE_TZ=True,
             GENCACHE_URL="memory://",
             REST_FRAMEWORK={"DEFAULT_AUTHENTICATION_CLASSES": [],
-                            "DEFAULT_PERMISSION_CLASSES": [], "UNAUTHENTICATED_USER": None},
+                            "DEFAULT_PERMISSION_CLASSES": [], "UNAUTHENTICATED_USER": None,
+                            "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]},
         )
     django.setup()
     from django.core.management import call_command
