@@ -13,6 +13,10 @@ import servers  # noqa: E402
 
 
 def pytest_configure(config):
+    import warnings
+
+    # Django 3.2 on Python 3.11 warns about cgi and locale at import; not ours to fix.
+    warnings.filterwarnings("ignore", category=DeprecationWarning, module="django")
     import django
     from django.conf import settings
 
