@@ -46,6 +46,18 @@ def test_the_default_key_is_the_path_with_sorted_query_parameters(client):
     assert calls["json_response"] == 2
 
 
+def test_a_key_function_replaces_the_default_key(client):
+    assert client.get("/fixed?q=first").content == b"first"
+    assert client.get("/fixed?q=second").content == b"first"
+    assert calls["fixed_key"] == 1
+
+
+def test_head_requests_share_the_get_entry(client):
+    assert client.head("/plain").status_code == 203
+    assert client.get("/plain").content.decode() == "plain text ☕"
+    assert calls["plain_text"] == 1
+
+
 def test_dashboard_scenario_a_write_recomputes_only_that_users_pages(client):
     users, pages = [1, 2, 3, 4], [1, 2, 3]
     seed(users, 6)

@@ -17,5 +17,6 @@ urlpatterns = [
     path("missing", views.missing),
     path("failing", views.failing),
     path("outside", views.outside_api_view),
+    path("fixed", views.fixed_key),
     *router.urls,
 ]

@@ -113,3 +113,9 @@ def outside_api_view(request):
     """The decorator above @api_view sees an already finalized DRF Response."""
     calls["outside_api_view"] += 1
     return Response({"finalized": True})
+
+
+@cached_api_response(key=lambda request: "/one-entry-for-every-query", namespaces=["plain"])
+def fixed_key(request):
+    calls["fixed_key"] += 1
+    return HttpResponse(request.GET.get("q", ""))
