@@ -17,6 +17,7 @@ import base64
 import functools
 import json
 import logging
+import os
 import threading
 from urllib.parse import urlencode
 
@@ -46,7 +47,8 @@ _CACHED_METHODS = ("GET", "HEAD")
 
 
 def get_cache():
-    """The Cache for ``settings.GENCACHE_URL``, created on first use and then shared.
+    """The Cache for ``settings.GENCACHE_URL``, created on first use in each process and
+    then shared by its threads.
     Raises ImproperlyConfigured when the setting is missing, gencache.ConfigError when
     the URL is invalid."""
     url = getattr(settings, "GENCACHE_URL", None)
@@ -54,11 +56,16 @@ def get_cache():
         raise ImproperlyConfigured(
             "gencache.django needs settings.GENCACHE_URL, e.g. 'memcached://127.0.0.1:11211' "
             "or 'redis://127.0.0.1:6379' (or pass cache=gencache.Cache.from_url(...))")
-    with _caches_lock:
-        cache = _caches.get(url)
-        if cache is None:
-            cache = _caches[url] = Cache.from_url(url)
-        return cache
+    # Per process: a server that forks its workers after importing the app (gunicorn
+    # --preload) must not share one Cache's connections between them.
+    key = (url, os.getpid())
+    cache = _caches.get(key)
+    if cache is None:
+        with _caches_lock:
+            cache = _caches.get(key)
+            if cache is None:
+                cache = _caches[key] = Cache.from_url(url)
+    return cache
 
 
 def default_key(request):

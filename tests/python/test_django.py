@@ -185,6 +185,20 @@ def test_invalidate_on_bumps_on_save_and_on_delete(client):
     assert len(set(generations)) == 3
 
 
+def test_a_forked_worker_gets_its_own_cache(client):
+    import os
+
+    parent = get_cache()
+    pid = os.fork()
+    if pid == 0:  # the child: a new Cache, which works
+        child = get_cache()
+        ok = child is not parent and child.cached("k", ["ns"], 60, lambda: "child") == "child"
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert get_cache() is parent
+
+
 def test_a_missing_gencache_url_is_improperly_configured():
     with override_settings(GENCACHE_URL=None):
         with pytest.raises(ImproperlyConfigured, match="settings.GENCACHE_URL"):
