@@ -103,24 +103,29 @@ class Cache:
     def bump_namespace(self, namespace):
         """Invalidates every entry that depends on `namespace`, in O(1); returns the new
         generation. Raises gencache.BackendError on failure: invalidation is never
-        silent."""
+        silent. The error's ``code`` says why ("timeout", "backend_unavailable",
+        "circuit_open"...); a bump that timed out may have been applied, and is safe to
+        retry."""
         return self._native.bump_namespace(namespace)
 
     def bump_namespaces(self, namespaces):
         """bump_namespace for each of `namespaces`, every one attempted even when one
         fails; returns the new generations in order. Raises gencache.BackendError naming
-        the namespaces that failed, after attempting all of them. (Each bump stands
-        alone: the ones that succeeded stay applied.)"""
+        the namespaces that failed, after attempting all of them, with the first
+        failure's ``code``. (Each bump stands alone: the ones that succeeded stay
+        applied.)"""
         generations, failures = [], []
         for name in _names(namespaces):
             try:
                 generations.append(self._native.bump_namespace(name))
             except _native.BackendError as error:
-                failures.append(f"{name}: {error}")
+                failures.append((name, error))
         if failures:
-            raise _native.BackendError(
+            error = _native.BackendError(
                 f"gencache: {len(failures)} of {len(generations) + len(failures)} bumps "
-                "failed: " + "; ".join(failures))
+                "failed: " + "; ".join(f"{name}: {e}" for name, e in failures))
+            error.code = failures[0][1].code
+            raise error
         return generations
 
     def generation(self, namespace):

@@ -1,17 +1,61 @@
 #include "errors.hpp"
 
+#include <string>
+#include <system_error>
+
 #include <gencache/error.hpp>
 
 namespace py = pybind11;
 
 namespace gencache::python {
+namespace {
+
+// The gencache::errc name of `code` ("timeout", "circuit_open", ...), so Python code can
+// tell failures apart without parsing messages; other categories give their message.
+std::string code_name(const std::error_code& code) {
+  if (code.category() != error_category()) return code.message();
+  switch (static_cast<errc>(code.value())) {
+    case errc::backend_unavailable:
+      return "backend_unavailable";
+    case errc::timeout:
+      return "timeout";
+    case errc::protocol:
+      return "protocol";
+    case errc::value_too_large:
+      return "value_too_large";
+    case errc::corrupt_value:
+      return "corrupt_value";
+    case errc::not_stored:
+      return "not_stored";
+    case errc::config:
+      return "config";
+    case errc::circuit_open:
+      return "circuit_open";
+    case errc::outbox_full:
+      return "outbox_full";
+  }
+  return code.message();
+}
+
+}  // namespace
 
 void register_errors(py::module_& module) {
   // pybind11 tries the most recently registered translator first, so the base class goes
   // first and each subclass is caught as itself.
   auto& base = py::register_exception<gencache::error>(module, "Error");
   py::register_exception<gencache::config_error>(module, "ConfigError", base);
-  py::register_exception<gencache::backend_error>(module, "BackendError", base);
+  // Kept for the life of the process (translators run until the interpreter exits).
+  static py::handle backend_error_type =
+      py::exception<gencache::backend_error>(module, "BackendError", base).release();
+  py::register_exception_translator([](std::exception_ptr raised) {
+    try {
+      if (raised) std::rethrow_exception(raised);
+    } catch (const gencache::backend_error& error) {
+      py::object instance = backend_error_type(error.what());
+      instance.attr("code") = code_name(error.code());
+      PyErr_SetObject(backend_error_type.ptr(), instance.ptr());
+    }
+  });
 }
 
 }  // namespace gencache::python
