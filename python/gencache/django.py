@@ -125,16 +125,20 @@ def _freeze(response):
 
 
 def _thaw(stored):
-    """The response a stored form describes, or None when it is not one (another format)."""
+    """The response a stored form describes, or None when it is not one (another format,
+    or an entry someone else wrote under the same key): the view then runs instead."""
     if not isinstance(stored, dict) or stored.get("format") != _FORMAT:
         return None
-    if stored.get("type") == "drf" and _DrfResponse is not None:
-        return _DrfResponse(stored["data"], status=stored["status"])
-    if stored.get("type") == "http":
-        body = stored["body"]
-        content = base64.b64decode(body) if stored["body_encoding"] == "base64" else body
-        return HttpResponse(content, status=stored["status"],
-                            content_type=stored["content_type"] or None)
+    try:
+        if stored["type"] == "drf" and _DrfResponse is not None:
+            return _DrfResponse(stored["data"], status=stored["status"])
+        if stored["type"] == "http":
+            body = stored["body"]
+            content = base64.b64decode(body) if stored["body_encoding"] == "base64" else body
+            return HttpResponse(content, status=stored["status"],
+                                content_type=stored["content_type"] or None)
+    except (KeyError, TypeError, ValueError):  # binascii.Error is a ValueError
+        pass
     return None
 
 
@@ -142,15 +146,17 @@ def _resolve(spec, args, kwargs):
     return spec(*args, **kwargs) if callable(spec) else spec
 
 
-def cached_api_response(key=None, namespaces=(), ttl=3600, cache=None):
+def cached_api_response(key=None, *, namespaces, ttl=3600, cache=None):
     """Caches a view's successful (2xx) GET and HEAD responses under `namespaces`.
 
     - `key`: a str, or a callable taking the view's arguments; default: the request's path
       with its query parameters sorted (``default_key``).
-    - `namespaces`: names (``gencache.ns("user", 42)``), or a callable taking the view's
-      arguments and returning them, e.g. ``lambda request: [ns("user", request.user.id)]``
-      (for a method, ``lambda self, request, **kwargs: ...``). The namespaces are part of
-      the entry's identity: one key under ``user:1`` and ``user:2`` is two entries.
+    - `namespaces` (required): names (``gencache.ns("user", 42)``), or a callable taking
+      the view's arguments and returning them, e.g.
+      ``lambda request: [ns("user", request.user.id)]`` (for a method,
+      ``lambda self, request, **kwargs: ...``); ``[]`` for entries only the TTL ends. The
+      namespaces are part of the entry's identity: one key under ``user:1`` and
+      ``user:2`` is two entries.
     - `ttl`: seconds or a timedelta (default an hour); `cache`: a gencache.Cache, default
       ``get_cache()`` (``settings.GENCACHE_URL``).
 

@@ -205,6 +205,19 @@ def test_a_missing_gencache_url_is_improperly_configured():
             get_cache()
 
 
+def test_an_entry_that_is_not_a_stored_response_runs_the_view(client):
+    get_cache().set("/plain?", ["plain"], {"format": 1, "type": "http"}, ttl=60)
+    assert client.get("/plain").content.decode() == "plain text ☕"
+    assert calls["plain_text"] == 1
+
+
+def test_the_decorator_needs_namespaces():
+    from gencache.django import cached_api_response
+
+    with pytest.raises(TypeError, match="namespaces"):
+        cached_api_response(lambda request: None)
+
+
 def test_a_bad_ttl_fails_when_decorating():
     from gencache.django import cached_api_response
 
