@@ -252,3 +252,38 @@ def test_stats_is_a_dict_of_every_counter(cache):
     stats = cache.stats()
     assert stats["computes"] == 1 and stats["misses"] == 1 and stats["sets"] == 1
     assert {"hits", "bumps", "errors", "round_trips", "coalesced", "outbox_pending"} <= set(stats)
+
+
+def test_generations_are_read_before_compute_and_the_value_stored_under_them(cache):
+    user = gencache.ns("user", 5)
+
+    def compute_while_a_write_commits():
+        cache.bump_namespace(user)  # the write this value did not see
+        return "computed before the write"
+
+    assert cache.cached("page", [user], 60, compute_while_a_write_commits) == (
+        "computed before the write")
+    assert cache.cached("page", [user], 60, lambda: "after the write") == "after the write"
+
+
+def flush_server(url):
+    """Empties the server behind `url`, as a restart without persistence would."""
+    import socket
+    import urllib.parse
+
+    parsed = urllib.parse.urlsplit(url)
+    command = b"flush_all\r\n" if parsed.scheme == "memcached" else b"FLUSHALL\r\n"
+    with socket.create_connection((parsed.hostname, parsed.port), timeout=5) as connection:
+        connection.sendall(command)
+        assert connection.recv(64).strip() in (b"OK", b"+OK")
+
+
+def test_a_lost_counter_comes_back_at_a_fresh_random_value(shared_url):
+    cache = gencache.Cache.from_url(shared_url)
+    user = gencache.ns("user", 6)
+    cache.set("page", [user], "before the loss", ttl=60)
+    before = cache.generation(user)
+    flush_server(shared_url)
+    cache.set("page", [user], "after", ttl=60)  # re-creates the counter
+    after = cache.generation(user)
+    assert after != before and 2**32 <= after < 2**62 and 2**32 <= before < 2**62
