@@ -66,15 +66,20 @@ class Cache:
         self._native = native
 
     @classmethod
-    def from_url(cls, url):
+    def from_url(cls, url, on_error=None):
         """A cache on `url` (``memory://``, ``memcached://host:port``, ``redis://host``...).
-        Raises gencache.ConfigError naming the bad scheme, parameter or value."""
-        return cls(_native.Cache.from_url(url))
+        Raises gencache.ConfigError naming the bad scheme, parameter or value.
+
+        `on_error(operation, code, message)` is called for every backend failure the
+        cache absorbs (operation "read", "write", "bump" or "generation"; code as in
+        BackendError.code), from whichever thread met it; it must not raise (an exception
+        goes to sys.unraisablehook)."""
+        return cls(_native.Cache.from_url(url, on_error))
 
     @classmethod
-    def from_env(cls):
+    def from_env(cls, on_error=None):
         """from_url with the URL in GENCACHE_URL, or ``memory://`` when unset or empty."""
-        return cls(_native.Cache.from_env())
+        return cls(_native.Cache.from_env(on_error))
 
     def cached(self, key, namespaces, ttl, compute):
         """The value cached for (`key`, `namespaces`) at their current generations, or

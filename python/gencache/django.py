@@ -46,9 +46,15 @@ _FORMAT = 1
 _CACHED_METHODS = ("GET", "HEAD")
 
 
+def _log_backend_failure(operation, code, message):
+    """The error hook of get_cache()'s caches: the request was served anyway (fail-open)."""
+    logger.warning("gencache %s failed (%s): %s", operation, code, message)
+
+
 def get_cache():
     """The Cache for ``settings.GENCACHE_URL``, created on first use in each process and
-    then shared by its threads.
+    then shared by its threads. Backend failures it absorbs are logged as warnings on the
+    ``gencache.django`` logger.
     Raises ImproperlyConfigured when the setting is missing, gencache.ConfigError when
     the URL is invalid."""
     url = getattr(settings, "GENCACHE_URL", None)
@@ -64,7 +70,7 @@ def get_cache():
         with _caches_lock:
             cache = _caches.get(key)
             if cache is None:
-                cache = _caches[key] = Cache.from_url(url)
+                cache = _caches[key] = Cache.from_url(url, on_error=_log_backend_failure)
     return cache
 
 

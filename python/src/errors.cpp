@@ -8,11 +8,9 @@
 namespace py = pybind11;
 
 namespace gencache::python {
-namespace {
 
-// The gencache::errc name of `code` ("timeout", "circuit_open", ...), so Python code can
-// tell failures apart without parsing messages; other categories give their message.
-std::string code_name(const std::error_code& code) {
+// So Python code can tell failures apart without parsing messages.
+std::string error_code_name(const std::error_code& code) {
   if (code.category() != error_category()) return code.message();
   switch (static_cast<errc>(code.value())) {
     case errc::backend_unavailable:
@@ -37,8 +35,6 @@ std::string code_name(const std::error_code& code) {
   return code.message();
 }
 
-}  // namespace
-
 void register_errors(py::module_& module) {
   // pybind11 tries the most recently registered translator first, so the base class goes
   // first and each subclass is caught as itself.
@@ -52,7 +48,7 @@ void register_errors(py::module_& module) {
       if (raised) std::rethrow_exception(raised);
     } catch (const gencache::backend_error& error) {
       py::object instance = backend_error_type(error.what());
-      instance.attr("code") = code_name(error.code());
+      instance.attr("code") = error_code_name(error.code());
       PyErr_SetObject(backend_error_type.ptr(), instance.ptr());
     }
   });

@@ -12,6 +12,8 @@
 
 #include <gencache/cache.hpp>
 
+#include "errors.hpp"
+
 namespace py = pybind11;
 
 namespace gencache::python {
@@ -33,6 +35,34 @@ py::object to_python(const Payload& payload) {
   return py::bytes(*payload);
 }
 
+// Keeps a Python object alive from C++ code that may run without the GIL (another thread,
+// a destructor): the last owner releases it with the GIL taken.
+std::shared_ptr<py::object> hold_with_gil(py::object object) {
+  return {new py::object(std::move(object)), [](py::object* held) {
+            py::gil_scoped_acquire acquire;
+            delete held;
+          }};
+}
+
+// CacheOptions whose error hook, when `on_error` is not None, calls
+// on_error(operation, code, message) with the GIL taken. Hooks must not throw: an
+// exception from it goes to sys.unraisablehook and the cache carries on.
+CacheOptions options_with_hook(const py::object& on_error) {
+  CacheOptions options;
+  if (on_error.is_none()) return options;
+  options.on_error = [hook = hold_with_gil(on_error)](const ErrorEvent& event) {
+    py::gil_scoped_acquire acquire;
+    try {
+      (*hook)(std::string(event.operation), error_code_name(event.code), event.message);
+    } catch (py::error_already_set& error) {
+      error.discard_as_unraisable("gencache error hook");
+    } catch (const std::exception&) {
+      // A conversion failed; nothing useful to report from inside the hook.
+    }
+  };
+  return options;
+}
+
 // A Python exception raised by a compute function, carried through the C++ Cache as a C++
 // exception. Single-flight rethrows one exception in every waiting thread, and pybind11's
 // error_already_set may be restored only once, so each thread re-raises it from these
@@ -40,14 +70,10 @@ py::object to_python(const Payload& payload) {
 struct ComputeRaised {
   std::shared_ptr<py::object> type, value, trace;
 
-  static std::shared_ptr<py::object> hold(py::object object) {
-    return {new py::object(std::move(object)), [](py::object* held) {
-              py::gil_scoped_acquire acquire;
-              delete held;
-            }};
-  }
   explicit ComputeRaised(const py::error_already_set& error)
-      : type(hold(error.type())), value(hold(error.value())), trace(hold(error.trace())) {}
+      : type(hold_with_gil(error.type())),
+        value(hold_with_gil(error.value())),
+        trace(hold_with_gil(error.trace())) {}
 
   // Sets the Python error again (the GIL must be held); pybind11 then raises it.
   [[noreturn]] void raise() const {
@@ -128,14 +154,26 @@ py::dict stats_dict(const Stats& s) {
 }  // namespace
 
 void register_cache(py::module_& module) {
-  using release = py::call_guard<py::gil_scoped_release>;
+  using without_gil = py::call_guard<py::gil_scoped_release>;
   py::class_<Cache>(module, "Cache",
                     "The C++ gencache::Cache, values as payload bytes; use gencache.Cache.")
       .def_static(
-          "from_url", [](const std::string& url) { return Cache::from_url(url); }, py::arg("url"),
-          release(), "Cache::from_url; raises ConfigError naming what is wrong in the URL.")
+          "from_url",
+          [](const std::string& url, const py::object& on_error) {
+            CacheOptions options = options_with_hook(on_error);
+            py::gil_scoped_release unlocked;
+            return Cache::from_url(url, std::move(options));
+          },
+          py::arg("url"), py::arg("on_error") = py::none(),
+          "Cache::from_url; raises ConfigError naming what is wrong in the URL.")
       .def_static(
-          "from_env", [] { return Cache::from_env(); }, release(),
+          "from_env",
+          [](const py::object& on_error) {
+            CacheOptions options = options_with_hook(on_error);
+            py::gil_scoped_release unlocked;
+            return Cache::from_env(std::move(options));
+          },
+          py::arg("on_error") = py::none(),
           "Cache::from_env: GENCACHE_URL, or memory:// when it is unset or empty.")
       .def("get", &get, py::arg("key"), py::arg("namespaces"),
            "(found, payload): payload None for a cached None; (False, None) on a miss or a "
@@ -150,18 +188,18 @@ void register_cache(py::module_& module) {
           [](Cache& cache, const std::string& name) {
             return cache.bump_namespace(Namespace(name));
           },
-          py::arg("name"), release(), "Cache::bump_namespace; raises BackendError on failure.")
+          py::arg("name"), without_gil(), "Cache::bump_namespace; raises BackendError on failure.")
       .def(
           "generation",
           [](Cache& cache, const std::string& name) { return cache.generation(Namespace(name)); },
-          py::arg("name"), release(), "Cache::generation; raises BackendError on failure.")
+          py::arg("name"), without_gil(), "Cache::generation; raises BackendError on failure.")
       .def(
           "flush_pending_bumps",
           [](Cache& cache, double timeout_s) {
             return cache.flush_pending_bumps(
                 std::chrono::milliseconds(static_cast<std::int64_t>(timeout_s * 1000)));
           },
-          py::arg("timeout_s"), release(), "Cache::flush_pending_bumps.")
+          py::arg("timeout_s"), without_gil(), "Cache::flush_pending_bumps.")
       .def(
           "stats", [](const Cache& cache) { return stats_dict(cache.stats()); },
           "Cache::stats as a dict of counter name to value.")

@@ -1,5 +1,6 @@
 """gencache.Cache from Python: the C++ Cache's promises, on memory://, memcached and redis."""
 
+import sys
 import threading
 import time
 
@@ -163,6 +164,30 @@ def test_a_backend_failure_fails_open_and_a_failed_bump_raises(scheme):
         cache.bump_namespaces(["a", "b"])
     assert both.value.code in ("backend_unavailable", "timeout", "circuit_open")
     assert cache.stats()["errors"] >= 3
+
+
+@pytest.mark.parametrize("scheme", ["memcached", "redis"])
+def test_the_error_hook_hears_every_absorbed_failure(scheme):
+    events = []
+    cache = gencache.Cache.from_url(unreachable_url(scheme),
+                                    on_error=lambda *event: events.append(event))
+    assert cache.cached("k", ["ns"], 60, lambda: "computed") == "computed"
+    assert events and events[0][0] == "read"
+    assert events[0][1] in ("backend_unavailable", "timeout")
+    assert "127.0.0.1" in events[0][2]
+
+
+def test_an_error_hook_that_raises_does_not_break_the_caller(monkeypatch):
+    unraisable = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+
+    def hook(operation, code, message):
+        raise RuntimeError("a broken hook")
+
+    cache = gencache.Cache.from_url(unreachable_url("redis"), on_error=hook)
+    assert cache.cached("k", ["ns"], 60, lambda: "computed") == "computed"
+    assert cache.get("k", ["ns"], default="miss") == "miss"
+    assert unraisable and isinstance(unraisable[0].exc_value, RuntimeError)
 
 
 def test_bump_namespaces_bumps_each_namespace(cache):

@@ -144,7 +144,7 @@ def test_a_finalized_drf_response_is_cached_as_its_rendered_content(client):
 
 
 @pytest.mark.parametrize("scheme", ["memcached", "redis"])
-def test_the_view_runs_once_per_request_when_the_cache_fails(scheme):
+def test_the_view_runs_once_per_request_when_the_cache_fails(scheme, caplog):
     port = servers.free_port()  # nobody listens there
     Item.objects.all().delete()
     seed([3], 2)
@@ -156,6 +156,7 @@ def test_the_view_runs_once_per_request_when_the_cache_fails(scheme):
             assert response.status_code == 200 and response.json()["total_items"] == 2
             assert calls[("dashboard", 3, 1)] == request
         assert get_cache().stats()["errors"] >= 3
+    assert "gencache read failed" in caplog.text
 
 
 def test_bump_on_commit_bumps_after_the_commit_and_not_on_rollback(client):
