@@ -1,6 +1,8 @@
 """gencache.django in a real Django + DRF app (djangoapp/), with Django's test client, on
 memory://, memcached and redis."""
 
+import threading
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
@@ -112,6 +114,37 @@ def test_falsy_bodies_are_cached(client):
         assert client.get("/empty").content == b""
     assert calls[("falsy", "list")] == calls[("falsy", "dict")] == calls[("falsy", "text")] == 1
     assert calls["empty_http"] == 1
+
+
+def concurrent_gets(path, count):
+    """`count` threads GET `path` at once, each with its own test client."""
+    start = threading.Barrier(count)
+    responses = []
+
+    def get():
+        client = Client(raise_request_exception=True)
+        start.wait()
+        responses.append(client.get(path))
+
+    threads = [threading.Thread(target=get) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return responses
+
+
+def test_concurrent_requests_for_one_entry_run_the_view_once(client):
+    responses = concurrent_gets("/slow", 4)
+    assert [r.content for r in responses] == [b"status 200"] * 4
+    assert calls["slow"] == 1
+
+
+def test_concurrent_requests_whose_response_is_not_cacheable_each_get_their_own(client):
+    responses = concurrent_gets("/slow?status=503", 4)
+    assert [r.status_code for r in responses] == [503] * 4
+    assert calls["slow"] == 4  # one run per request, none cached
+    assert get_cache().stats()["coalesced"] >= 1  # some waited for the first, then ran
 
 
 def test_error_responses_are_not_cached(client):

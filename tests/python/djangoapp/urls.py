@@ -18,5 +18,6 @@ urlpatterns = [
     path("failing", views.failing),
     path("outside", views.outside_api_view),
     path("fixed", views.fixed_key),
+    path("slow", views.slow),
     *router.urls,
 ]

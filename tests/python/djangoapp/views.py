@@ -1,4 +1,5 @@
 import collections
+import time
 
 from django.db import transaction
 from django.http import HttpResponse, JsonResponse
@@ -119,3 +120,12 @@ def outside_api_view(request):
 def fixed_key(request):
     calls["fixed_key"] += 1
     return HttpResponse(request.GET.get("q", ""))
+
+
+@cached_api_response(namespaces=["slow"])
+def slow(request):
+    """Slow enough for concurrent requests to meet in single-flight."""
+    calls["slow"] += 1
+    time.sleep(0.3)
+    status = int(request.GET.get("status", "200"))
+    return HttpResponse(f"status {status}", status=status)
