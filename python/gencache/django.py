@@ -93,11 +93,7 @@ def _request_of(args):
 
 class _NotCacheable(Exception):
     """Raised out of the compute function for a response that must not be cached, so
-    that gencache stores nothing; carries the request whose view produced it."""
-
-    def __init__(self, request):
-        super().__init__("response not cacheable")
-        self.request = request
+    that gencache stores nothing (the wrapper serves the response it kept aside)."""
 
 
 def _freeze(response):
@@ -198,7 +194,7 @@ def cached_api_response(key=None, *, namespaces, ttl=3600, cache=None):
                                      entry_key)
                     stored = None
                 if stored is None:
-                    raise _NotCacheable(request)
+                    raise _NotCacheable()
                 return stored
 
             try:
