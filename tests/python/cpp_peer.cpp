@@ -5,18 +5,18 @@
 //   python_peer URL write TYPE KEY NAMESPACE VALUE
 //   python_peer URL read TYPE KEY NAMESPACE        prints the value; exit 3 on a miss
 //
-// TYPE        C++ type                          VALUE as written and printed
-// string      std::string                       the text
-// bytes       std::vector<std::byte>            hex
-// profile     struct Profile (BOOST_DESCRIBE)   JSON {"name":...,"age":...}
-// optional    std::optional<std::string>        the text, or "absent" (write: VALUE absent)
-// py-int      PythonValue<std::int64_t>         decimal
-// py-float    PythonValue<double>               %.17g
-// py-bool     PythonValue<bool>                 true / false
-// py-bytes    PythonValue<std::vector<std::byte>>  hex
+// TYPE      C++ type                           VALUE as written and printed
+// string    std::string                        the text
+// bytes     std::vector<std::byte>             hex
+// profile   struct Profile (BOOST_DESCRIBE)    JSON {"name":...,"age":...}
+// optional  std::optional<std::string>         the text, or "absent" (write: VALUE absent)
+// py-int    python_value<std::int64_t>         decimal
+// py-float  python_value<double>               %.17g
+// py-bool   python_value<bool>                 true / false
+// py-bytes  python_value<std::vector<std::byte>>  hex
 //
-// PythonValue<T> is the codec a C++ service writes for the values the Python module tags
-// (docs/PROTOCOL.md, "Python values"): 0xFF, a tag letter, then codec<T>'s bytes.
+// gencache::python_value<T> (<gencache/python_value.hpp>) is the codec for the values the
+// Python module tags (docs/PROTOCOL.md, "Python values").
 
 #include <charconv>
 #include <chrono>
@@ -34,38 +34,13 @@
 #include <boost/json.hpp>
 #include <gencache/cache.hpp>
 #include <gencache/json_codec.hpp>
+#include <gencache/python_value.hpp>
 
 struct Profile {
   std::string name;
   int age = 0;
 };
 BOOST_DESCRIBE_STRUCT(Profile, (), (name, age))
-
-template <class T>
-struct PythonValue {
-  T value{};
-};
-
-template <class T>
-constexpr char python_tag() {
-  if constexpr (std::is_same_v<T, bool>) return 't';
-  if constexpr (std::is_same_v<T, std::int64_t>) return 'i';
-  if constexpr (std::is_same_v<T, double>) return 'f';
-  if constexpr (std::is_same_v<T, std::vector<std::byte>>) return 'b';
-}
-
-template <class T>
-struct gencache::codec<PythonValue<T>> {
-  static std::string encode(const PythonValue<T>& v) {
-    return std::string{'\xff', python_tag<T>()} + codec<T>::encode(v.value);
-  }
-  static std::optional<PythonValue<T>> decode(std::string_view bytes) {
-    if (bytes.size() < 2 || bytes[0] != '\xff' || bytes[1] != python_tag<T>()) return std::nullopt;
-    auto value = codec<T>::decode(bytes.substr(2));
-    if (!value) return std::nullopt;
-    return PythonValue<T>{std::move(*value)};
-  }
-};
 
 namespace {
 
@@ -109,17 +84,17 @@ int read(gencache::Cache& cache, std::string_view type, const std::string& key,
     return read_as<std::optional<std::string>>(
         cache, key, ns, [](auto& v) { return v ? *v : std::string("absent"); });
   if (type == "py-int")
-    return read_as<PythonValue<std::int64_t>>(cache, key, ns,
-                                              [](auto& v) { return std::to_string(v.value); });
+    return read_as<gencache::python_value<std::int64_t>>(
+        cache, key, ns, [](auto& v) { return std::to_string(v.value); });
   if (type == "py-float")
-    return read_as<PythonValue<double>>(cache, key, ns,
-                                        [](auto& v) { return fmt::format("{:.17g}", v.value); });
+    return read_as<gencache::python_value<double>>(
+        cache, key, ns, [](auto& v) { return fmt::format("{:.17g}", v.value); });
   if (type == "py-bool")
-    return read_as<PythonValue<bool>>(
+    return read_as<gencache::python_value<bool>>(
         cache, key, ns, [](auto& v) { return std::string(v.value ? "true" : "false"); });
   if (type == "py-bytes")
-    return read_as<PythonValue<std::vector<std::byte>>>(cache, key, ns,
-                                                        [](auto& v) { return to_hex(v.value); });
+    return read_as<gencache::python_value<std::vector<std::byte>>>(
+        cache, key, ns, [](auto& v) { return to_hex(v.value); });
   throw std::invalid_argument(fmt::format("unknown type '{}'", type));
 }
 
@@ -133,11 +108,13 @@ void write(gencache::Cache& cache, std::string_view type, const std::string& key
     return cache.set(key, ns, text == "absent" ? std::optional<std::string>() : std::optional(text),
                      kTtl);
   if (type == "py-int")
-    return cache.set(key, ns, PythonValue<std::int64_t>{std::stoll(text)}, kTtl);
-  if (type == "py-float") return cache.set(key, ns, PythonValue<double>{std::stod(text)}, kTtl);
-  if (type == "py-bool") return cache.set(key, ns, PythonValue<bool>{text == "true"}, kTtl);
+    return cache.set(key, ns, gencache::python_value<std::int64_t>{std::stoll(text)}, kTtl);
+  if (type == "py-float")
+    return cache.set(key, ns, gencache::python_value<double>{std::stod(text)}, kTtl);
+  if (type == "py-bool")
+    return cache.set(key, ns, gencache::python_value<bool>{text == "true"}, kTtl);
   if (type == "py-bytes")
-    return cache.set(key, ns, PythonValue<std::vector<std::byte>>{from_hex(text)}, kTtl);
+    return cache.set(key, ns, gencache::python_value<std::vector<std::byte>>{from_hex(text)}, kTtl);
   throw std::invalid_argument(fmt::format("unknown type '{}'", type));
 }
 
