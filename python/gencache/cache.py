@@ -57,8 +57,9 @@ def _key(key):
 
 class Cache:
     """A handle to a cache. One Cache may be used from any number of threads; the GIL is
-    released while it waits for the backend. Namespaces are names (``gencache.ns``),
-    keys str or bytes, TTLs seconds or timedeltas."""
+    released while it waits for the backend. `namespaces` is one name (``gencache.ns``)
+    or an iterable of names, in any order; keys are str or bytes; TTLs are seconds or
+    timedeltas."""
 
     def __init__(self, native):
         if not isinstance(native, _native.Cache):
