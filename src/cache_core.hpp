@@ -5,11 +5,15 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
+#include "core/read_step.hpp"
 #include "gencache/cache.hpp"
 #include "generation_hints.hpp"
 
@@ -20,6 +24,10 @@ class BumpOutbox;
 /// A counter's value from its decimal text (Memcached may pad it with spaces), or nullopt
 /// if it is not a number below 2^64.
 std::optional<std::uint64_t> parse_counter_text(std::string_view text) noexcept;
+
+/// The one mapping from a failure to an error code: a backend_error's own code, anything
+/// else (std::bad_alloc, a bug) errc::backend_unavailable.
+std::error_code failure_code(const std::exception& failure) noexcept;
 
 /// Stats counters striped over cache lines so threads do not contend on one counter.
 class StripedStats {
@@ -77,7 +85,16 @@ class CacheCore {
   std::optional<Entry> poll(const ReadResult& read, std::chrono::milliseconds wait);
   const CallOptions& call_defaults() const noexcept { return call_defaults_; }
   std::uint64_t bump(const Namespace& ns);
+  /// Bumps every namespace with one Backend::increment_many where the backend batches
+  /// (src/bump_namespaces.cpp). Returns each new generation, 0 where it failed; the
+  /// positions that failed and why go to `failures` (never reported or queued here).
+  std::vector<std::uint64_t> bump_many(
+      std::span<const Namespace> namespaces,
+      std::vector<std::pair<std::size_t, std::exception_ptr>>& failures);
   std::uint64_t generation(const Namespace& ns);
+  /// The current generation of each namespace of `namespaces`, in its order, read from the
+  /// backend in one round trip (hints are not trusted); absent counters are created.
+  std::vector<std::uint64_t> generations(const NamespaceSet& namespaces);
 
   /// Counts a failure and hands it to the error hook (which must not throw; if it does,
   /// the exception is swallowed so the caller is never broken by its own hook).
@@ -95,16 +112,18 @@ class CacheCore {
   StripedStats& stats() noexcept { return stats_; }
 
  private:
-  std::vector<std::optional<std::string>> fetch(std::span<const std::string_view> keys);
-  std::uint64_t ensure_counter(const std::string& counter_key);
-  std::optional<std::uint64_t> parse_counter(const std::string& counter_key,
-                                             const std::optional<std::string>& raw);
-  [[noreturn]] void throw_poisoned_counter(const std::string& counter_key);
-  // read() and read_batch(): one versioned key and one entry slot per user key. Returns
-  // false (and reports, and sets `error`) when the backend failed.
+  // Runs a core step (core/*_step.hpp) against the backend until it is done; throws the
+  // backend's failure, or a backend_error for a failure the step itself decided.
+  template <class Step>
+  void drive(Step& step, StepAction action);
+  ReadContext read_context() noexcept;
+  // read() and read_batch(): one versioned key and one entry slot per user key, and the
+  // generations read (when `generations` is not empty). Returns false (and reports, and
+  // sets `error`) when the backend failed.
   bool read_into(std::span<const std::string_view> user_keys, const NamespaceSet& namespaces,
                  bool fetch_entries, std::span<std::string> versioned_keys,
-                 std::span<std::optional<Entry>> entries, std::error_code& error);
+                 std::span<std::optional<Entry>> entries, std::span<std::uint64_t> generations,
+                 std::error_code& error);
 
   std::shared_ptr<Backend> user_backend_;
   std::shared_ptr<Backend> backend_;  // user_backend_, behind the circuit breaker if on

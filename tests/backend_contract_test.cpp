@@ -406,13 +406,14 @@ TEST_P(ServerBackendContract, HungServerMakesCallsTimeOutWithinTheBoundAndResume
   hung->create_counter("counter", 1, kNoTtl);
 
   pause_server();
+  // Each call, and the plain words its failure message uses for it.
   const std::vector<std::pair<std::string, std::function<void()>>> calls = {
-      {"get_many", [&] { get(*hung, "k"); }},
-      {"set", [&] { hung->set("k", "during", kNoTtl); }},
+      {"read", [&] { get(*hung, "k"); }},
+      {"write", [&] { hung->set("k", "during", kNoTtl); }},
       {"add", [&] { hung->add("other", "v", kNoTtl); }},
-      {"remove", [&] { hung->remove("other"); }},
-      {"increment", [&] { hung->increment("counter", 1); }},
-      {"create_counter", [&] { hung->create_counter("other_counter", 1, kNoTtl); }},
+      {"delete", [&] { hung->remove("other"); }},
+      {"counter increment", [&] { hung->increment("counter", 1); }},
+      {"counter creation", [&] { hung->create_counter("other_counter", 1, kNoTtl); }},
   };
   for (const auto& [name, call] : calls) {
     const auto started = std::chrono::steady_clock::now();

@@ -179,7 +179,8 @@ TEST(EarlyRefresh, RefreshProbabilityFollowsXFetch) {
     int refreshed = 0;
     constexpr int kDraws = 40'000;
     for (int i = 0; i < kDraws; ++i)
-      refreshed += detail::refresh_early(entry, expiry - remaining, beta) ? 1 : 0;
+      refreshed +=
+          detail::refresh_early(entry, expiry - remaining, beta, &detail::uniform_draw) ? 1 : 0;
     return static_cast<double>(refreshed) / kDraws;
   };
   EXPECT_NEAR(frequency(5ms, 1.0), std::exp(-0.5), 0.02);

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "gencache/detail/core.hpp"
+#include "gencache/detail/freshness.hpp"
 
 namespace gencache {
 namespace detail {
@@ -136,7 +137,7 @@ T Cache::compute_and_store(const detail::ReadResult& read, F& compute,
 
   detail::count(*core_, detail::Event::compute);
   const auto started = detail::now(*core_);
-  T value = std::invoke(compute);
+  T value = detail::to_cached_value<T>(std::invoke(compute));
   const auto took =
       std::chrono::duration_cast<std::chrono::microseconds>(detail::now(*core_) - started);
   if (read.backend_ok) {
@@ -206,17 +207,17 @@ T Cache::compute_shared(const detail::ReadResult& read, F& compute, std::chrono:
 }
 
 template <class F, class Rep, class Period>
-requires std::invocable<F&> std::decay_t<std::invoke_result_t<F&>> Cache::cached(
+requires std::invocable<F&> gencache::cached_value_t<std::invoke_result_t<F&>> Cache::cached(
     std::string_view key, const NamespaceSet& namespaces, std::chrono::duration<Rep, Period> ttl,
     F&& compute) {
   return cached(key, namespaces, ttl, std::forward<F>(compute), call_defaults());
 }
 
 template <class F, class Rep, class Period>
-requires std::invocable<F&> std::decay_t<std::invoke_result_t<F&>> Cache::cached(
+requires std::invocable<F&> gencache::cached_value_t<std::invoke_result_t<F&>> Cache::cached(
     std::string_view key, const NamespaceSet& namespaces, std::chrono::duration<Rep, Period> ttl,
     F&& compute, const CallOptions& options) {
-  using T = std::decay_t<std::invoke_result_t<F&>>;
+  using T = gencache::cached_value_t<std::invoke_result_t<F&>>;
   using traits = detail::value_traits<T>;
   const auto ttl_ms = detail::checked_ttl(ttl);
   // Generations are read here, before compute, and the result is stored under exactly them.
@@ -224,30 +225,28 @@ requires std::invocable<F&> std::decay_t<std::invoke_result_t<F&>> Cache::cached
 
   std::optional<T> current;
   if (read.entry) {
-    // Only the payload is taken: the entry's times are read below.
+    // Only the payload is taken: the entry's times stay for classify().
     current = traits::from_entry(std::move(*read.entry));
     if (!current) detail::count(*core_, detail::Event::corrupt);
   }
-  if (current) {
-    const auto now = detail::now(*core_);
-    const auto expiry = read.entry->created + read.entry->ttl;
-    if (now < expiry) {
-      detail::FlightTicket ticket;
-      if (detail::refresh_early(*read.entry, now, options.early_refresh_beta))
-        ticket = detail::try_lead(*core_, read.versioned_key);
+  const detail::FreshnessDecision decision = detail::classify(
+      current ? &*read.entry : nullptr, detail::now(*core_), options, &detail::uniform_draw);
+  switch (decision.action) {
+    case detail::Freshness::fresh:
       detail::count(*core_, detail::Event::hit);
+      return std::move(*current);
+    case detail::Freshness::refresh_early: {
+      detail::count(*core_, detail::Event::hit);
+      detail::FlightTicket ticket = detail::try_lead(*core_, read.versioned_key);
       if (!ticket.leader) return std::move(*current);
-      // XFetch chose this reader to refresh before expiry; the value in hand stays valid,
-      // so a failing early refresh is ignored.
       detail::count(*core_, detail::Event::early_refresh);
       try {
         return compute_as_leader<T>(read, ticket.flight, compute, ttl_ms, options);
       } catch (...) {
-        return std::move(*current);
+        return std::move(*current);  // still valid: a failing early refresh is ignored
       }
     }
-    const auto stale_for = now - expiry;
-    if (stale_for < options.stale_while_revalidate) {
+    case detail::Freshness::serve_stale_and_refresh: {
       detail::FlightTicket ticket = detail::try_lead(*core_, read.versioned_key);
       if (!ticket.leader) {
         detail::count(*core_, detail::Event::stale_served);
@@ -272,16 +271,16 @@ requires std::invocable<F&> std::decay_t<std::invoke_result_t<F&>> Cache::cached
       try {
         return compute_as_leader<T>(read, ticket.flight, compute, ttl_ms, options);
       } catch (...) {
-        if (stale_for < options.stale_if_error) {
-          detail::count(*core_, detail::Event::stale_served);
-          return std::move(*current);
-        }
-        throw;
+        if (!decision.fallback_on_error) throw;
+        detail::count(*core_, detail::Event::stale_served);
+        return std::move(*current);
       }
     }
-    // Past its TTL: kept only as the fallback for stale-if-error.
-    if (!(stale_for < options.stale_if_error)) current.reset();
+    case detail::Freshness::stale_if_error_fallback:
+    case detail::Freshness::miss:
+      break;
   }
+  if (!decision.fallback_on_error) current.reset();
   detail::count(*core_, detail::Event::miss);
   return compute_shared<T>(read, compute, ttl_ms, options, current);
 }
@@ -322,10 +321,10 @@ std::vector<std::optional<T>> Cache::get_many(std::span<const std::string> keys,
 
 template <class F, class Rep, class Period>
 requires std::invocable<F&, const std::string&>
-    std::vector<std::decay_t<std::invoke_result_t<F&, const std::string&>>> Cache::cached_many(
+    std::vector<gencache::cached_value_t<std::invoke_result_t<F&, const std::string&>>> Cache::cached_many(
         std::span<const std::string> keys, const NamespaceSet& namespaces,
         std::chrono::duration<Rep, Period> ttl, F&& compute) {
-  using T = std::decay_t<std::invoke_result_t<F&, const std::string&>>;
+  using T = gencache::cached_value_t<std::invoke_result_t<F&, const std::string&>>;
   const auto ttl_ms = detail::checked_ttl(ttl);
   const std::vector<std::string_view> views(keys.begin(), keys.end());
   detail::ReadBatch batch = detail::read_entries(*core_, views, namespaces);
@@ -340,7 +339,7 @@ requires std::invocable<F&, const std::string&>
     }
     detail::count(*core_, detail::Event::compute);
     const auto started = detail::now(*core_);
-    T value = std::invoke(compute, keys[i]);
+    T value = detail::to_cached_value<T>(std::invoke(compute, keys[i]));
     const auto took =
         std::chrono::duration_cast<std::chrono::microseconds>(detail::now(*core_) - started);
     if (batch.backend_ok) {

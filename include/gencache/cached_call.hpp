@@ -40,7 +40,7 @@ class CachedCall {
   /// forwarded (so move-only and by-reference parameters work as with a direct call).
   template <class... Args>
   requires std::invocable<const Handler&, Args&&...>
-      std::decay_t<std::invoke_result_t<const Handler&, Args&&...>>
+      gencache::cached_value_t<std::invoke_result_t<const Handler&, Args&&...>>
   operator()(Args&&... args) const {
     const std::string key(std::invoke(key_fn_, args...));
     const NamespaceSet namespaces(std::invoke(namespace_fn_, args...));

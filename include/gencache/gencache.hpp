@@ -13,4 +13,6 @@
 #include "gencache/memory_backend.hpp"
 #include "gencache/namespace.hpp"
 #include "gencache/redis_backend.hpp"
+#include "gencache/testing.hpp"
+#include "gencache/url_key.hpp"
 #include "gencache/version.hpp"

@@ -119,8 +119,6 @@ std::optional<Entry> poll_for_entry(CacheCore& core, const ReadResult& read,
 
 // ---- freshness ----
 
-/// XFetch: true when this read should recompute although the entry is not yet expired.
-bool refresh_early(const Entry& entry, Clock::time_point now, double beta);
 /// `ttl` spread uniformly by +/- `jitter` (a fraction), at least 1 ms.
 std::chrono::milliseconds jittered(std::chrono::milliseconds ttl, double jitter);
 
