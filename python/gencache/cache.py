@@ -115,24 +115,13 @@ class Cache:
         return self._native.bump_namespace(namespace)
 
     def bump_namespaces(self, namespaces):
-        """bump_namespace for each of `namespaces`, every one attempted even when one
-        fails; returns the new generations in order. Raises gencache.BackendError naming
-        the namespaces that failed, after attempting all of them, with the first
-        failure's ``code``. (Each bump stands alone: the ones that succeeded stay
-        applied.)"""
-        generations, failures = [], []
-        for name in _names(namespaces):
-            try:
-                generations.append(self._native.bump_namespace(name))
-            except _native.BackendError as error:
-                failures.append((name, error))
-        if failures:
-            error = _native.BackendError(
-                f"gencache: {len(failures)} of {len(generations) + len(failures)} bumps "
-                "failed: " + "; ".join(f"{name}: {e}" for name, e in failures))
-            error.code = failures[0][1].code
-            raise error
-        return generations
+        """Bumps every one of `namespaces` (for a write that touched several) and returns
+        their new generations in order: one round trip on Redis and memory://, one per
+        namespace on Memcached. Not atomic across namespaces: when some fail, the others
+        are still bumped, and gencache.BackendError is raised with ``not_bumped`` (exactly
+        the names that were not bumped), ``generations`` (0 at each of those) and the
+        first failure's ``code``. Never silent."""
+        return self._native.bump_namespaces(_names(namespaces))
 
     def generation(self, namespace):
         """The current generation of `namespace`, creating its counter if absent. Raises

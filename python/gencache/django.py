@@ -219,8 +219,9 @@ def bump_on_commit(*namespaces, cache=None, using=None):
     """Bumps `namespaces` once the current transaction on database `using` commits (at
     once outside a transaction), through ``transaction.on_commit``; nothing is bumped if
     it rolls back. Bumping after the commit is what keeps a concurrent read from caching
-    the old data under the new generation. A failed bump raises gencache.BackendError
-    from the commit (after every namespace was attempted): invalidation is never silent."""
+    the old data under the new generation. All of them are bumped together
+    (``Cache.bump_namespaces``); a failure raises gencache.BackendError from the commit,
+    naming the namespaces not bumped: invalidation is never silent."""
     names = []
     for namespace in namespaces:
         names.extend(_names(namespace))

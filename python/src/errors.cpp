@@ -3,7 +3,10 @@
 #include <string>
 #include <system_error>
 
+#include <pybind11/stl.h>
+
 #include <gencache/error.hpp>
+#include <gencache/namespace.hpp>
 
 namespace py = pybind11;
 
@@ -46,6 +49,16 @@ void register_errors(py::module_& module) {
   py::register_exception_translator([](std::exception_ptr raised) {
     try {
       if (raised) std::rethrow_exception(raised);
+    } catch (const gencache::bump_namespaces_error& error) {
+      // Exactly which namespaces were not bumped, and the generations of the others
+      // (0 where not bumped), so the caller can retry just those.
+      py::object instance = backend_error_type(error.what());
+      instance.attr("code") = error_code_name(error.code());
+      py::list not_bumped;
+      for (const Namespace& ns : error.not_bumped()) not_bumped.append(ns.name());
+      instance.attr("not_bumped") = not_bumped;
+      instance.attr("generations") = py::cast(error.generations());
+      PyErr_SetObject(backend_error_type.ptr(), instance.ptr());
     } catch (const gencache::backend_error& error) {
       py::object instance = backend_error_type(error.what());
       instance.attr("code") = error_code_name(error.code());

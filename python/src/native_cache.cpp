@@ -190,6 +190,16 @@ void register_cache(py::module_& module) {
           },
           py::arg("name"), without_gil(), "Cache::bump_namespace; raises BackendError on failure.")
       .def(
+          "bump_namespaces",
+          [](Cache& cache, const std::vector<std::string>& names) {
+            std::vector<Namespace> namespaces(names.begin(), names.end());
+            py::gil_scoped_release unlocked;
+            return cache.bump_namespaces(namespaces);
+          },
+          py::arg("names"),
+          "Cache::bump_namespaces; raises BackendError (with not_bumped and generations) when "
+          "any failed.")
+      .def(
           "generation",
           [](Cache& cache, const std::string& name) { return cache.generation(Namespace(name)); },
           py::arg("name"), without_gil(), "Cache::generation; raises BackendError on failure.")
