@@ -152,7 +152,8 @@ def cached_api_response(key=None, *, namespaces, ttl=3600, cache=None):
     """Caches a view's successful (2xx) GET and HEAD responses under `namespaces`.
 
     - `key`: a str, or a callable taking the view's arguments; default: the request's path
-      with its query parameters sorted (``default_key``).
+      with its query parameters sorted (``default_key``). Nothing else of the request is
+      in the entry: a response that varies with a header needs it in `key`.
     - `namespaces` (required): names (``gencache.ns("user", 42)``), or a callable taking
       the view's arguments and returning them, e.g.
       ``lambda request: [ns("user", request.user.id)]`` (for a method,
