@@ -37,6 +37,10 @@ std::size_t this_thread_stripe() noexcept {
 }
 }  // namespace
 
+// Every Stats field but the outbox_pending gauge comes from the table.
+static_assert(sizeof(Stats) == sizeof(std::uint64_t) * (StripedStats::field_count + 1),
+              "a Stats field is missing from GENCACHE_STATS_COUNTERS (or the reverse)");
+
 void StripedStats::add(Field field, std::uint64_t n) noexcept {
   stripes_[this_thread_stripe() % kStripes].values[field].fetch_add(n, std::memory_order_relaxed);
 }
@@ -47,25 +51,9 @@ Stats StripedStats::snapshot() const noexcept {
     for (std::size_t f = 0; f < field_count; ++f)
       sum[f] += stripe.values[f].load(std::memory_order_relaxed);
   Stats s;
-  s.hits = sum[hits];
-  s.misses = sum[misses];
-  s.sets = sum[sets];
-  s.bumps = sum[bumps];
-  s.errors = sum[errors];
-  s.corrupt = sum[corrupt];
-  s.counter_recreations = sum[counter_recreations];
-  s.oversized = sum[oversized];
-  s.computes = sum[computes];
-  s.round_trips = sum[round_trips];
-  s.stale_served = sum[stale_served];
-  s.early_refreshes = sum[early_refreshes];
-  s.coalesced = sum[coalesced];
-  s.lease_waits = sum[lease_waits];
-  s.breaker_opens = sum[breaker_opens];
-  s.breaker_closes = sum[breaker_closes];
-  s.breaker_rejections = sum[breaker_rejections];
-  s.outbox_retried = sum[outbox_retried];
-  s.outbox_overflows = sum[outbox_overflows];
+#define GENCACHE_STATS_COPY(name) s.name = sum[name];
+  GENCACHE_STATS_COUNTERS(GENCACHE_STATS_COPY)
+#undef GENCACHE_STATS_COPY
   return s;
 }
 
@@ -81,32 +69,32 @@ CacheCore::CacheCore(std::shared_ptr<Backend> backend, CacheOptions options)
       call_defaults_(std::move(options.call)),
       hook_(std::move(options.on_error)) {
   if (!user_backend_) throw std::invalid_argument("gencache::Cache: the backend must not be null");
-  if (counter_ttl_.count() < 0)
-    throw std::invalid_argument("gencache::Cache: counter_ttl must not be negative");
   validate_prefix(prefix_);
-  const CallOptions& c = call_defaults_;
-  if (c.early_refresh_beta < 0 || c.ttl_jitter < 0 || c.ttl_jitter >= 1 ||
-      c.lease_ttl.count() <= 0 || c.lease_wait.count() < 0 ||
-      c.stale_while_revalidate.count() < 0 || c.stale_if_error.count() < 0 ||
-      (c.absent_ttl && c.absent_ttl->count() <= 0))
-    throw std::invalid_argument(
-        "gencache::CallOptions: early_refresh_beta >= 0, 0 <= ttl_jitter < 1, lease_ttl > 0, and "
-        "lease_wait, stale_while_revalidate, stale_if_error >= 0, absent_ttl > 0 are required");
+  validate_cache_options(options);
+  validate_call_options(call_defaults_);
   if (options.breaker.failure_threshold > 0) {
-    if (options.breaker.cooldown.count() <= 0)
-      throw std::invalid_argument("gencache::BreakerOptions: cooldown must be positive");
     backend_ = std::make_shared<CircuitBreaker>(user_backend_, options.breaker, clock_, stats_);
   }
   if (options.outbox.enabled) {
-    const OutboxOptions& o = options.outbox;
-    if (o.capacity == 0 || o.initial_backoff.count() <= 0 || o.max_backoff < o.initial_backoff)
-      throw std::invalid_argument(
-          "gencache::OutboxOptions: capacity > 0 and 0 < initial_backoff <= max_backoff are "
-          "required");
     outbox_ = std::make_unique<BumpOutbox>(
-        o, [this](const Namespace& ns) { bump(ns); },
+        options.outbox, [this](const Namespace& ns) { bump(ns); },
         [this](const std::exception& e) { report("bump", e); }, stats_);
   }
+}
+
+CacheCore::CacheCore(std::shared_ptr<AsyncBackend> backend, CacheOptions options)
+    : async_backend_(std::move(backend)),
+      prefix_(std::move(options.prefix)),
+      clock_(options.clock ? std::move(options.clock) : system_clock()),
+      counter_ttl_(options.counter_ttl),
+      hints_(options.generation_hints),
+      call_defaults_(std::move(options.call)),
+      hook_(std::move(options.on_error)) {
+  if (!async_backend_)
+    throw std::invalid_argument("gencache::AsyncCache: the backend must not be null");
+  validate_prefix(prefix_);
+  validate_cache_options(options);
+  validate_call_options(call_defaults_);
 }
 
 CacheCore::~CacheCore() = default;
@@ -127,8 +115,10 @@ std::size_t CacheCore::outbox_pending() const {
 
 void CacheCore::report(std::string_view operation, const std::exception& failure) noexcept {
   const std::error_code code = failure_code(failure);
-  // Calls the open breaker turned away are counted as rejections, not as new failures.
-  if (code == errc::circuit_open) return;
+  // Reads and writes the open breaker turned away are counted as rejections only: the
+  // failures that opened it were reported. A bump it turned away is an invalidation that
+  // did not happen, so it is counted and reported like any failed bump.
+  if (code == errc::circuit_open && operation != "bump") return;
   stats_.add(StripedStats::errors);
   try {
     ErrorEvent event;
@@ -327,8 +317,12 @@ void CacheCore::write(const ReadResult& read, EntryKind kind, std::string_view p
     backend_->set(read.versioned_key, plan.bytes, plan.storage_ttl);
     stats_.add(StripedStats::sets);
   } catch (const std::exception& e) {
-    // Too large for us or for the server: the caller still gets the computed value.
-    if (failure_code(e) == errc::value_too_large) stats_.add(StripedStats::oversized);
+    // Too large for us or for the server: the caller still gets the computed value. That
+    // is the value's size, not a backend failure: counted as oversized, not reported.
+    if (failure_code(e) == errc::value_too_large) {
+      stats_.add(StripedStats::oversized);
+      return;
+    }
     report("write", e);
   }
 }
@@ -398,8 +392,26 @@ Clock::time_point now(const CacheCore& core) noexcept {
 
 // ---- single-flight ----
 
+namespace {
+// One table per process, so that every Cache and AsyncCache in it coalesce: a versioned
+// key names one entry at one set of generations, which (with generations drawn at random
+// per counter) is one entry of one storage.
+struct alignas(64) FlightShard {
+  std::mutex mutex;
+  std::unordered_map<std::string, std::shared_ptr<Flight>> running;
+};
+std::array<FlightShard, 16>& flight_table() {
+  static std::array<FlightShard, 16> table;
+  return table;
+}
+FlightShard& flight_shard(const std::string& key) {
+  auto& table = flight_table();
+  return table[std::hash<std::string>{}(key) % table.size()];
+}
+}  // namespace
+
 FlightTicket CacheCore::flight(const std::string& key, bool join_running) {
-  FlightShard& shard = flights_[std::hash<std::string>{}(key) % flights_.size()];
+  FlightShard& shard = flight_shard(key);
   std::lock_guard lock(shard.mutex);
   auto [it, inserted] = shard.running.try_emplace(key);
   if (inserted) {
@@ -411,7 +423,7 @@ FlightTicket CacheCore::flight(const std::string& key, bool join_running) {
 }
 
 void CacheCore::retire(const std::string& key, const std::shared_ptr<Flight>& flight) {
-  FlightShard& shard = flights_[std::hash<std::string>{}(key) % flights_.size()];
+  FlightShard& shard = flight_shard(key);
   std::lock_guard lock(shard.mutex);
   auto it = shard.running.find(key);
   if (it != shard.running.end() && it->second == flight) shard.running.erase(it);
@@ -431,14 +443,68 @@ void finish_flight(CacheCore& core, const std::string& key, const std::shared_pt
   // Retire first: a caller arriving from now on starts a new flight and reads the backend,
   // where the value already is.
   core.retire(key, flight);
+  std::vector<std::pair<std::uint64_t, std::function<void()>>> wake;
   {
     std::lock_guard lock(flight->mutex);
     flight->value = std::move(value);
     flight->type = type;
     flight->error = std::move(error);
     flight->done = true;
+    wake.swap(flight->async_waiters);
   }
   flight->finished.notify_all();
+  for (auto& [id, waiter] : wake) waiter();
+}
+
+std::optional<std::uint64_t> on_flight_done(Flight& flight, std::function<void()> wake) {
+  {
+    std::lock_guard lock(flight.mutex);
+    if (!flight.done) {
+      const std::uint64_t id = flight.next_waiter++;
+      flight.async_waiters.emplace_back(id, std::move(wake));
+      return id;
+    }
+  }
+  wake();
+  return std::nullopt;
+}
+
+bool cancel_flight_wait(Flight& flight, std::uint64_t id) {
+  std::lock_guard lock(flight.mutex);
+  auto& waiters = flight.async_waiters;
+  auto it = std::find_if(waiters.begin(), waiters.end(), [&](auto& w) { return w.first == id; });
+  if (it == waiters.end()) return false;
+  waiters.erase(it);
+  return true;
+}
+
+std::shared_ptr<const void> flight_result(Flight& flight, const std::type_info& type) {
+  std::lock_guard lock(flight.mutex);
+  if (flight.error) std::rethrow_exception(flight.error);
+  if (flight.type == nullptr || *flight.type != type) return nullptr;
+  return flight.value;
+}
+
+namespace {
+// The flights whose compute runs on this thread now (nested when a compute calls cached()).
+thread_local std::vector<const Flight*> flights_led_here;
+}  // namespace
+
+LeadingOnThisThread::LeadingOnThisThread(const Flight& flight) {
+  flights_led_here.push_back(&flight);
+}
+
+LeadingOnThisThread::~LeadingOnThisThread() {
+  flights_led_here.pop_back();
+}
+
+void check_not_own_flight(const Flight& flight, std::string_view key) {
+  if (std::find(flights_led_here.begin(), flights_led_here.end(), &flight) !=
+      flights_led_here.end())
+    throw error(fmt::format(
+        "gencache: the compute of entry {} called cached() for that same entry on a miss; it "
+        "would wait for its own result forever (compute the value directly instead)",
+        key));
 }
 
 std::shared_ptr<const void> wait_flight(Flight& flight, const std::type_info& type) {
@@ -513,16 +579,13 @@ std::chrono::milliseconds jittered(std::chrono::milliseconds ttl, double jitter)
                                                     static_cast<double>(ttl.count()) * factor)));
 }
 
-std::chrono::milliseconds checked_ttl(std::chrono::nanoseconds ttl) {
-  if (ttl <= ttl.zero())
-    throw std::invalid_argument(
-        fmt::format("gencache: a TTL must be positive, got {} ns", ttl.count()));
-  return std::chrono::ceil<std::chrono::milliseconds>(ttl);
-}
-
 }  // namespace detail
 
 // ---- Cache -------------------------------------------------------------------------
+
+Ticket detail::make_ticket(std::string versioned_key, bool valid) {
+  return Ticket(std::move(versioned_key), valid);
+}
 
 Cache::Cache(std::shared_ptr<Backend> backend, CacheOptions options)
     : core_(std::make_shared<detail::CacheCore>(std::move(backend), std::move(options))) {}
@@ -567,6 +630,11 @@ std::uint64_t Cache::bump_namespace(const Namespace& ns, std::error_code& ec) no
 
 std::uint64_t Cache::generation(const Namespace& ns) {
   return reported(*core_, "generation", [&] { return core_->generation(ns); });
+}
+
+Ticket Cache::reserve(std::string_view key, const NamespaceSet& namespaces) {
+  detail::ReadResult read = detail::resolve_key(*core_, key, namespaces);
+  return detail::make_ticket(std::move(read.versioned_key), read.backend_ok);
 }
 
 Stats Cache::stats() const {

@@ -33,6 +33,15 @@ std::string quoted_digest(std::string_view text) {
 
 }  // namespace
 
+namespace detail {
+std::string etag_of(std::string_view prefix, const NamespaceSet& namespaces,
+                    std::span<const std::uint64_t> generations, std::string_view key) {
+  // The versioned key is the entry's identity: the same in every process that shares the
+  // backend and prefix, and different after any bump of its namespaces.
+  return quoted_digest(versioned_key(prefix, namespaces, generations, key));
+}
+}  // namespace detail
+
 std::string Cache::etag(std::string_view key, const NamespaceSet& namespaces) {
   std::vector<std::uint64_t> generations;
   try {
@@ -42,9 +51,7 @@ std::string Cache::etag(std::string_view key, const NamespaceSet& namespaces) {
     if (dynamic_cast<const backend_error*>(&e) != nullptr) throw;
     throw backend_error(detail::failure_code(e), e.what());
   }
-  // The versioned key is the entry's identity: the same in every process that shares the
-  // backend and prefix, and different after any bump of its namespaces.
-  return quoted_digest(detail::versioned_key(core_->prefix(), namespaces, generations, key));
+  return detail::etag_of(core_->prefix(), namespaces, generations, key);
 }
 
 std::string Cache::etag(std::string_view key, const NamespaceSet& namespaces,

@@ -16,8 +16,8 @@
 #include "gencache/namespace.hpp"
 #include "interop/subprocess.hpp"
 #include "support/memcached_server.hpp"
+#include "support/backend_kinds.hpp"
 #include "support/redis_server.hpp"
-#include "support/test_backends.hpp"
 
 namespace gencache::test {
 namespace {

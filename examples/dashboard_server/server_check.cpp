@@ -1,6 +1,8 @@
 // server_check: the dashboard_server's end-to-end test over real HTTP (run by ctest).
 //
-//   server_check PATH/TO/dashboard_server
+//   server_check PATH/TO/dashboard_server [SERVER_FLAGS...]
+//
+// SERVER_FLAGS (such as --blocking) are passed on to the server after `--port 0`.
 //
 // Starts the server on a free port, checks that a read right after a write returns fresh
 // data, that /metrics moved, and that SIGTERM stops the server with exit status 0 while a
@@ -19,6 +21,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include <fmt/format.h>
 #include <boost/json.hpp>
@@ -41,7 +44,7 @@ void expect(bool ok, std::string_view claim) {
 // The server as a child process whose stdout we read.
 class ServerProcess {
  public:
-  explicit ServerProcess(const char* binary) {
+  ServerProcess(const char* binary, std::vector<char*> flags) {
     int fds[2];
     if (pipe(fds) != 0) throw std::runtime_error("pipe() failed");
     posix_spawn_file_actions_t actions;
@@ -50,8 +53,11 @@ class ServerProcess {
     posix_spawn_file_actions_addclose(&actions, fds[0]);
     char port_flag[] = "--port";
     char port_any[] = "0";
-    char* argv[] = {const_cast<char*>(binary), port_flag, port_any, nullptr};
-    const int rc = posix_spawn(&pid_, binary, &actions, nullptr, argv, environ);
+    char log_purges[] = "--log-purges";
+    std::vector<char*> argv = {const_cast<char*>(binary), port_flag, port_any, log_purges};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    argv.push_back(nullptr);
+    const int rc = posix_spawn(&pid_, binary, &actions, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
     close(fds[1]);
     output_ = fds[0];
@@ -142,13 +148,37 @@ void run_checks(std::uint16_t port) {
   expect(metric(client, "dashboard_renders_total") == 1,
          "the page was rendered once (dashboard_renders_total == 1)");
 
+  // HTTP validators from generations: ETag, 304, Surrogate-Key.
+  expect(first.etag.size() == 34 && first.etag.front() == '"' && first.etag.back() == '"',
+         "a cached GET carries a strong, quoted ETag (" + first.etag + ")");
+  expect(first.surrogate_key == "catalog user:7",
+         "a cached GET carries Surrogate-Key: its namespaces (" + first.surrogate_key + ")");
+  expect(reordered.etag == first.etag, "the same query in another order has the same ETag");
+  const dashboard::HttpReply unchanged = client.get(page1, first.etag);
+  expect(unchanged.status == 304 && unchanged.body.empty() && unchanged.etag == first.etag,
+         "a GET with a matching If-None-Match answers 304 with no body");
+  expect(client.get(page1, "\"other\", W/" + first.etag).status == 304,
+         "If-None-Match matches within a list and weakly (W/)");
+  expect(client.get(page1, "\"other\"").status == 200,
+         "a GET with a stale If-None-Match answers 200");
+  expect(metric(client, "dashboard_renders_total") == 1,
+         "the 304s rendered nothing (dashboard_renders_total still 1)");
+  const std::string other_user = "/api/users/9/dashboard";
+  const std::string other_etag = client.get(other_user).etag;
+
   const dashboard::HttpReply posted =
       client.post("/api/users/7/items", R"({"name":"fresh lamp","price_cents":1999})");
   expect(posted.status == 201, "POST /api/users/7/items answers 201");
-  const boost::json::object after = page_of(client.get(page1));
+  const dashboard::HttpReply after_post = client.get(page1, first.etag);
+  const boost::json::object after = page_of(after_post);
   expect(!after.empty() && after.at("total_items").as_int64() == 24 &&
              after.at("items").as_array().front().at("name").as_string() == "fresh lamp",
          "the GET right after the POST shows the new item first (fresh after write)");
+  expect(after_post.status == 200 && !after_post.etag.empty() && after_post.etag != first.etag,
+         "after a POST to the user, the old ETag gets 200 with a new ETag");
+  expect(client.get(page1, after_post.etag).status == 304, "the new ETag then answers 304");
+  expect(client.get(other_user, other_etag).status == 304,
+         "another user's ETag is unchanged by the POST (304)");
 
   const std::string other = "/api/users/8/dashboard?page=2&sort=name";
   const dashboard::HttpReply before_catalog = client.get(other);
@@ -186,12 +216,12 @@ void run_checks(std::uint16_t port) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    fmt::print(stderr, "usage: server_check PATH/TO/dashboard_server\n");
+  if (argc < 2) {
+    fmt::print(stderr, "usage: server_check PATH/TO/dashboard_server [SERVER_FLAGS...]\n");
     return 2;
   }
   try {
-    ServerProcess server(argv[1]);
+    ServerProcess server(argv[1], std::vector<char*>(argv + 2, argv + argc));
     const std::uint16_t port = server.wait_for_port();
     fmt::print("dashboard_server on port {}\n", port);
     {
@@ -205,6 +235,10 @@ int main(int argc, char** argv) {
                               : std::string("SIGTERM stops the server within 10 s"));
     }
     fmt::print("server output:\n{}", server.output());
+    expect(server.output().find("purge surrogate-key user:7\n") != std::string::npos,
+           "the on-bump hook forwarded the purge of user:7");
+    expect(server.output().find("purge surrogate-key catalog\n") != std::string::npos,
+           "the on-bump hook forwarded the purge of catalog");
   } catch (const std::exception& e) {
     fmt::print(stderr, "server_check: {}\n", e.what());
     return 1;

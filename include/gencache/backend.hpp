@@ -16,6 +16,11 @@
 
 namespace gencache {
 
+/// The most bytes a Cache adds to a value when it stores it (its entry header: kind,
+/// times and checksum; see docs/PROTOCOL.md). Backends accept stored values up to
+/// max_value_size() plus this, so that max_value_size() limits the value itself.
+inline constexpr std::size_t kEntryHeaderAllowance = 36;
+
 /// Receives the values Backend::visit_many finds, as views into the backend's own buffers.
 class ValueVisitor {
  public:
@@ -104,7 +109,9 @@ class Backend {
   virtual bool create_counter(std::string_view key, std::uint64_t initial,
                               std::chrono::milliseconds ttl) = 0;
 
-  /// The largest value (in bytes) this backend accepts; larger values are not cached.
+  /// The largest value (in bytes) a Cache caches on this backend. `set` and `add` accept
+  /// up to kEntryHeaderAllowance bytes more, for the entry header; larger values throw
+  /// backend_error(errc::value_too_large).
   virtual std::size_t max_value_size() const noexcept = 0;
 
   /// Statistics straight from each server behind this backend (one entry per server, in

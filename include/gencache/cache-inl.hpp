@@ -159,7 +159,10 @@ T Cache::compute_as_leader(const detail::ReadResult& read,
                            const std::shared_ptr<detail::Flight>& flight, F& compute,
                            std::chrono::milliseconds ttl, const CallOptions& options) {
   try {
-    T value = compute_and_store<T>(read, compute, ttl, options);
+    T value = [&] {
+      const detail::LeadingOnThisThread leading(*flight);
+      return compute_and_store<T>(read, compute, ttl, options);
+    }();
     detail::finish_flight(*core_, read.versioned_key, flight, std::make_shared<const T>(value),
                           &typeid(T), nullptr);
     return value;
@@ -189,6 +192,7 @@ T Cache::compute_shared(const detail::ReadResult& read, F& compute, std::chrono:
   }
   detail::FlightTicket ticket = detail::join_flight(*core_, read.versioned_key);
   if (!ticket.leader) {
+    detail::check_not_own_flight(*ticket.flight, read.versioned_key);
     detail::count(*core_, detail::Event::coalesced);
     try {
       if (auto shared = detail::wait_flight(*ticket.flight, typeid(T)))
@@ -220,6 +224,8 @@ requires std::invocable<F&> gencache::cached_value_t<std::invoke_result_t<F&>> C
   using T = gencache::cached_value_t<std::invoke_result_t<F&>>;
   using traits = detail::value_traits<T>;
   const auto ttl_ms = detail::checked_ttl(ttl);
+  // Per-call options are checked where they enter; the defaults were checked once.
+  if (&options != &call_defaults()) detail::validate_call_options(options);
   // Generations are read here, before compute, and the result is stored under exactly them.
   detail::ReadResult read = detail::read_entry(*core_, key, namespaces);
 
@@ -360,6 +366,16 @@ void Cache::set(std::string_view key, const NamespaceSet& namespaces, const T& v
   const auto ttl_ms = detail::checked_ttl(ttl);
   detail::ReadResult read = detail::resolve_key(*core_, key, namespaces);
   store_value<Stored>(read, Stored(value), ttl_ms, std::chrono::microseconds(0));
+}
+
+template <class T, class Rep, class Period>
+void Cache::store(const Ticket& ticket, const T& value, std::chrono::duration<Rep, Period> ttl) {
+  using Stored = detail::stored_type_t<T>;
+  const auto ttl_ms = detail::checked_ttl(ttl);
+  detail::ReadResult where;
+  where.backend_ok = ticket.valid();
+  where.versioned_key = ticket.versioned_key();
+  store_value<Stored>(where, Stored(value), ttl_ms, std::chrono::microseconds(0));
 }
 
 }  // namespace gencache

@@ -3,11 +3,14 @@
 /// cached_call: wraps a handler the way a Python decorator would.
 /// \code
 /// auto handler = gencache::cached_call(cache,
-///     [](const Request& r) { return r.path_and_query; },                  // key
-///     [](const Request& r) { return gencache::ns("user", r.user_id); },   // namespace(s)
+///     [](const Request& r) { return gencache::url_key(r.path_and_query); },  // key
+///     [](const Request& r) { return gencache::ns("user", r.user_id); },      // namespace(s)
 ///     std::chrono::hours(1), &dashboard_handler);
 /// Response resp = handler(req);   // same arguments, same result type
 /// \endcode
+/// gencache::url_key (<gencache/url_key.hpp>) makes the key canonical, so the same query
+/// in another order or spelling is one entry. The handler's result type needs a codec
+/// (<gencache/codec.hpp>): a described struct, a string, bytes or a number.
 
 #include <chrono>
 #include <concepts>
@@ -62,7 +65,7 @@ class CachedCall {
 /// the call's arguments and return the key (anything convertible to std::string) and the
 /// namespaces (one Namespace or a NamespaceSet). Behaviour on a miss, an exception or a
 /// backend failure is that of Cache::cached. A non-positive `ttl` throws
-/// std::invalid_argument here, at wrap time.
+/// gencache::config_error here, at wrap time.
 template <class KeyFn, class NamespaceFn, class Rep, class Period, class Handler>
 auto cached_call(Cache cache, KeyFn key_fn, NamespaceFn namespace_fn,
                  std::chrono::duration<Rep, Period> ttl, Handler handler) {
@@ -72,10 +75,12 @@ auto cached_call(Cache cache, KeyFn key_fn, NamespaceFn namespace_fn,
 }
 
 /// cached_call with this wrapper's own stampede and freshness options (see CallOptions)
-/// instead of the Cache's defaults.
+/// instead of the Cache's defaults. Options out of range throw gencache::config_error here,
+/// at wrap time.
 template <class KeyFn, class NamespaceFn, class Rep, class Period, class Handler>
 auto cached_call(Cache cache, KeyFn key_fn, NamespaceFn namespace_fn,
                  std::chrono::duration<Rep, Period> ttl, Handler handler, CallOptions options) {
+  detail::validate_call_options(options);
   return CachedCall<KeyFn, NamespaceFn, Handler>(std::move(cache), std::move(key_fn),
                                                  std::move(namespace_fn), detail::checked_ttl(ttl),
                                                  std::move(handler), std::move(options));

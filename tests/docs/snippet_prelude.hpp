@@ -18,6 +18,7 @@
 #include <string_view>
 #include <system_error>
 
+#include <boost/asio/io_context.hpp>
 #include <gencache/gencache.hpp>
 
 using namespace std::chrono_literals;
@@ -43,6 +44,9 @@ struct Money {
   long long cents = 0;
 };
 
+// A user's own Backend (any concrete one will do for compiling).
+struct MyBackend : gencache::MemoryBackend {};
+
 struct Transaction {};
 struct UserChanges {};
 struct Database {
@@ -64,6 +68,7 @@ void retry_later(std::error_code ec);
 template <class... Args>
 void log_warning(std::string_view format, const Args&... args);
 
+inline boost::asio::io_context io;  // the application's event loop
 inline Database db;
 inline Transaction transaction;
 inline UserChanges changes;

@@ -177,7 +177,8 @@ class MemcachedBackend final : public Backend {
   }
 
   void check_value_size(std::string_view value, std::string_view operation) const {
-    if (value.size() > max_value_size_)
+    // The item overhead left room for the entry header too (see kMemcachedItemOverhead).
+    if (value.size() > max_value_size_ + kEntryHeaderAllowance)
       throw backend_error(
           errc::value_too_large,
           fmt::format("{}: {} refused: the value has {} bytes, the limit is {} bytes "

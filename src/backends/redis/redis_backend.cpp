@@ -207,7 +207,7 @@ class RedisBackend final : public Backend {
   }
 
   void check_value_size(std::string_view value, std::string_view operation) const {
-    if (value.size() > config_.max_value_size)
+    if (value.size() > config_.max_value_size + kEntryHeaderAllowance)
       throw backend_error(
           errc::value_too_large,
           fmt::format("{}: {} refused a value of {} bytes: the limit is {} bytes "
