@@ -16,6 +16,18 @@ def free_port():
         return probe.getsockname()[1]
 
 
+_refusing = []
+
+
+def refusing_port():
+    """A loopback port bound but never listening, so every connection to it is refused,
+    for the life of the test process (no other process can take it meanwhile)."""
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    _refusing.append(holder)
+    return holder.getsockname()[1]
+
+
 def accepts_connections(port):
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.2):

@@ -16,8 +16,8 @@ def cache(cache_url):
 
 
 def unreachable_url(scheme):
-    """A URL whose server does not exist (a free port nobody listens on)."""
-    port = servers.free_port()
+    """A URL whose server refuses every connection."""
+    port = servers.refusing_port()
     return f"{scheme}://127.0.0.1:{port}?connect_timeout=50ms&io_timeout=50ms"
 
 
@@ -211,6 +211,15 @@ def test_bump_namespaces_is_one_round_trip_where_the_backend_batches(cache_url):
     assert cache.stats()["round_trips"] - before == expected
 
 
+def wait_for_followers(cache, count, timeout=10):
+    """Returns once `count` callers wait on this compute (single-flight), so a test does
+    not depend on how fast threads start on a loaded machine."""
+    deadline = time.monotonic() + timeout
+    while cache.stats()["coalesced"] < count:
+        assert time.monotonic() < deadline, "the other threads never joined the flight"
+        time.sleep(0.005)
+
+
 def test_single_flight_runs_compute_once_across_python_threads(cache):
     calls = []
     start = threading.Barrier(8)
@@ -218,7 +227,7 @@ def test_single_flight_runs_compute_once_across_python_threads(cache):
 
     def compute():
         calls.append(1)
-        time.sleep(0.3)  # long enough for every thread to arrive while it runs
+        wait_for_followers(cache, 7)
         return {"rendered": True}
 
     def reader():
@@ -232,7 +241,7 @@ def test_single_flight_runs_compute_once_across_python_threads(cache):
         thread.join()
     assert results == [{"rendered": True}] * 8
     assert len(calls) == 1
-    assert cache.stats()["coalesced"] >= 1
+    assert cache.stats()["coalesced"] == 7
 
 
 def test_single_flight_followers_get_the_compute_exception(cache):
@@ -240,7 +249,7 @@ def test_single_flight_followers_get_the_compute_exception(cache):
     raised = []
 
     def compute():
-        time.sleep(0.3)
+        wait_for_followers(cache, 3)
         raise LookupError("not found")
 
     def reader():

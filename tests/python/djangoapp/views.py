@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 import gencache
-from gencache.django import cached_api_response
+from gencache.django import cached_api_response, get_cache
 
 from .models import Item
 
@@ -124,8 +124,12 @@ def fixed_key(request):
 
 @cached_api_response(namespaces=["slow"])
 def slow(request):
-    """Slow enough for concurrent requests to meet in single-flight."""
+    """Returns once ?followers=N other requests wait for it in single-flight (the test
+    then does not depend on how fast threads start on a loaded machine)."""
     calls["slow"] += 1
-    time.sleep(0.3)
+    followers = int(request.GET.get("followers", "0"))
+    deadline = time.monotonic() + 10
+    while get_cache().stats()["coalesced"] < followers and time.monotonic() < deadline:
+        time.sleep(0.005)
     status = int(request.GET.get("status", "200"))
     return HttpResponse(f"status {status}", status=status)
