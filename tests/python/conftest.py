@@ -18,8 +18,11 @@ def pytest_configure(config):
     # Django 3.2 on Python 3.11 warns about cgi and locale at import; not ours to fix.
     warnings.filterwarnings("ignore", category=DeprecationWarning, module="django")
     try:
+        import importlib
+
         import django
-        import rest_framework  # noqa: F401
+
+        importlib.import_module("rest_framework")
     except ImportError as error:
         raise RuntimeError(f"the Python tests need Django and DRF ({error}): apt-get install "
                            "python3-django python3-djangorestframework") from error
