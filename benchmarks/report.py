@@ -679,6 +679,44 @@ class Report:
                 + table(["comparison", "target", "figure", "spread", ""], rows))
 
 
+    # Django -------------------------------------------------------------------------------
+    def django(self, path):
+        """benchmarks/django_bench.py's figures (django.json), when scripts/bench ran it."""
+        if not os.path.exists(path):
+            self.section("Django: gencache.django against django-redis", "Not run.", "")
+            return
+        with open(path) as f:
+            data = json.load(f)
+        rows = [[f"{row['keys']:,}", fmt_time(row["delete_pattern_s"] * 1e9),
+                 fmt_time(row["bump_namespace_s"] * 1e9), fmt_ratio(row["ratio"])]
+                for row in data["invalidation"]]
+        hits = data["hits"]
+        hit_rows = [
+            ["cached Django view (`cached_api_response`, JsonResponse)",
+             fmt_time(hits["gencache_view_hit_s"] * 1e9),
+             "hand-written decorator on django-redis `cache.get`",
+             fmt_time(hits["django_redis_view_hit_s"] * 1e9),
+             f"{hits['gencache_view_hit_s'] / hits['django_redis_view_hit_s']:.2f}"],
+            ["`gencache.Cache.get` (a dict)", fmt_time(hits["gencache_get_hit_s"] * 1e9),
+             "django-redis `cache.get` (GET + unpickle)",
+             fmt_time(hits["django_redis_get_hit_s"] * 1e9),
+             f"{hits['gencache_get_hit_s'] / hits['django_redis_get_hit_s']:.2f}"],
+        ]
+        self.section(
+            "Django: gencache.django against django-redis",
+            "From Python (`benchmarks/django_bench.py`, Debian's python3, client and Redis on "
+            "one core). Debian has no django-redis package, so its `delete_pattern` is written "
+            "as django-redis does it with redis-py: `SCAN MATCH :1:user_42_* COUNT "
+            f"{data['scan_count']}` (its default itersize), the matches deleted in one pipeline; "
+            f"the user has {data['user_entries']} keys, put back untimed after each deletion. "
+            "Beside it, `bump_namespace` of the Python module on the same server. Then one "
+            "cached hit each way, through a Django function view called with a RequestFactory "
+            "request, and the bare reads.",
+            table(["keys in Redis", "delete_pattern", "bump_namespace", "speedup"], rows)
+            + "\n\n" + table(["gencache", "time", "django-redis", "time", "ratio"], hit_rows),
+        )
+
+
 def appendix(results):
     """Every median of the run, program by program, including benchmarks no comparison uses."""
     out = ["## All medians", "",
@@ -851,6 +889,7 @@ def main():
     report.hit_profile(os.path.join(args.results, "instructions.txt"),
                        os.path.join(args.results, "cached_hit_1ns.profile.txt"))
     report.memcached_client(os.path.join(args.results, "instructions.txt"), args.results)
+    report.django(os.path.join(args.results, "django.json"))
 
     out = [
         "# Benchmark results",

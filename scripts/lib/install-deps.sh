@@ -11,6 +11,7 @@ GENCACHE_BUILD_PACKAGES=(
   libmemcached-dev libhiredis-dev libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libfmt-dev libssl-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev
+  python3-dev pybind11-dev
 )
 # Only to run the tests: they start their own memcached and redis servers; clang and its
 # libFuzzer runtime build the fuzz targets (scripts/test fuzz).
@@ -18,9 +19,13 @@ GENCACHE_TEST_PACKAGES=(memcached redis-server python3 clang libclang-rt-14-dev)
 # The interop test runs a Python client (pymemcache); the package test builds a .deb
 # (cpack, dpkg-shlibdeps, file).
 GENCACHE_TEST_PACKAGES+=(python3-pymemcache dpkg-dev file)
+# The Python module's tests: pytest, and a Django + DRF app (tests/python/).
+GENCACHE_TEST_PACKAGES+=(python3-pytest python3-django python3-djangorestframework)
 # Only for scripts/bench: the servers, Python for benchmarks/report.py, gnuplot for the
 # chart, valgrind for instruction counts.
 GENCACHE_BENCH_PACKAGES=(memcached redis-server python3 gnuplot-nox valgrind)
+# benchmarks/django_bench.py: Django, and redis-py for the django-redis style pattern delete.
+GENCACHE_BENCH_PACKAGES+=(python3-django python3-djangorestframework python3-redis)
 
 # install_missing_packages PACKAGE...: apt-get installs the packages dpkg does not know as
 # installed; does nothing (and needs no network) when all are there.
