@@ -6,21 +6,29 @@
 
 #include <fmt/format.h>
 
+#include "gencache/memcached_async_backend.hpp"
 #include "gencache/memcached_backend.hpp"
 #include "gencache/memory_backend.hpp"
 #include "gencache/redis_backend.hpp"
+#include "support/blocking_async_backend.hpp"
 #include "support/memcached_server.hpp"
 #include "support/redis_server.hpp"
 
 namespace gencache::test {
 
 std::vector<std::string> backend_kinds() {
-  return {"memory", "memcached_ascii", "memcached_binary", "redis"};
+  return {"memory", "memcached_ascii", "memcached_binary", "memcached_meta", "redis"};
 }
 
 std::vector<std::string> server_backend_kinds() {
   std::vector<std::string> kinds = backend_kinds();
   std::erase(kinds, "memory");
+  return kinds;
+}
+
+std::vector<std::string> pooled_backend_kinds() {
+  std::vector<std::string> kinds = server_backend_kinds();
+  std::erase(kinds, "memcached_meta");
   return kinds;
 }
 
@@ -53,6 +61,16 @@ TestBackend make_test_backend(std::string_view kind) {
     options.io_timeout = std::chrono::milliseconds(500);
     options.connect_timeout = std::chrono::milliseconds(500);
     return {make_memcached_backend(std::move(options)), random_prefix()};
+  }
+  if (kind == "memcached_meta") {
+    MemcachedAsyncOptions options;
+    options.servers = {shared_server().address()};
+    options.io_timeout = std::chrono::milliseconds(500);
+    options.connect_timeout = std::chrono::milliseconds(500);
+    return {std::make_shared<BlockingAsyncBackend>([&](boost::asio::any_io_executor executor) {
+              return make_memcached_async_backend(std::move(executor), options);
+            }),
+            random_prefix()};
   }
   if (kind == "redis") {
     RedisOptions options;
