@@ -83,13 +83,15 @@ void AsyncBackend::async_increment_or_create(
 void AsyncBackend::async_read_with_lease(std::string_view key, std::chrono::milliseconds,
                                          handler<void(std::exception_ptr, LeaseRead)> done) {
   struct State {
+    // Constructed, never assigned: Boost 1.81's any_completion_handler move assignment
+    // recurses without end.
+    State(std::string_view k, handler<void(std::exception_ptr, LeaseRead)> d)
+        : key(k), done(std::move(d)) {}
     std::string_view key;
     CopyOne visitor;
     handler<void(std::exception_ptr, LeaseRead)> done;
   };
-  auto state = std::make_shared<State>();
-  state->key = key;
-  state->done = std::move(done);
+  auto state = std::make_shared<State>(key, std::move(done));
   async_visit_many(std::span<const std::string_view>(&state->key, 1), state->visitor,
                    [state](std::exception_ptr failure) {
                      LeaseRead read;
