@@ -25,7 +25,7 @@
 #include "key_encoding.hpp"
 #include "random.hpp"
 #include "support/memcached_server.hpp"
-#include "support/test_backends.hpp"
+#include "support/backend_kinds.hpp"
 
 namespace gencache::test {
 namespace {

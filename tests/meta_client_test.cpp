@@ -29,7 +29,6 @@
 #include "support/backend_calls.hpp"
 #include "support/blocking_async_backend.hpp"
 #include "support/memcached_server.hpp"
-#include "support/test_backends.hpp"
 
 namespace gencache {
 namespace {

@@ -7,7 +7,7 @@
 #include "gencache/memory_backend.hpp"
 #include "gencache/testing.hpp"
 #include "support/stale_read_oracle.hpp"
-#include "support/test_backends.hpp"
+#include "support/backend_kinds.hpp"
 
 namespace gencache {
 namespace {

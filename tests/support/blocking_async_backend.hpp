@@ -25,7 +25,8 @@ class BlockingAsyncBackend final : public Backend {
   explicit BlockingAsyncBackend(const Factory& make);
   ~BlockingAsyncBackend() override;
 
-  AsyncBackend& async() { return *backend_; }
+  /// The backend it drives (its handlers run on this adapter's thread).
+  std::shared_ptr<AsyncBackend> shared_async() const { return backend_; }
 
   void get_many(std::span<const std::string_view> keys,
                 std::vector<std::optional<std::string>>& values) override;

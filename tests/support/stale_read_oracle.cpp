@@ -1,6 +1,7 @@
 #include "support/stale_read_oracle.hpp"
 
 #include <atomic>
+#include <cstdio>
 #include <memory>
 #include <random>
 #include <string>
@@ -83,6 +84,17 @@ OracleResult run_stale_read_oracle(Cache& cache, Cache& writers, const OracleCon
   result.failed_bumps = failed;
   result.cache_hits = cache.stats().hits - before.hits;
   return result;
+}
+
+void print_oracle_result(const char* what, const OracleResult& result, const Stats& stats) {
+  std::printf(
+      "[ %-8s ] reads=%lu stale=%lu bumps=%lu failed_bumps=%lu hits=%lu errors=%lu "
+      "recreations=%lu\n",
+      what, static_cast<unsigned long>(result.reads),
+      static_cast<unsigned long>(result.stale_reads), static_cast<unsigned long>(result.bumps),
+      static_cast<unsigned long>(result.failed_bumps),
+      static_cast<unsigned long>(result.cache_hits), static_cast<unsigned long>(stats.errors),
+      static_cast<unsigned long>(stats.counter_recreations));
 }
 
 }  // namespace gencache::test

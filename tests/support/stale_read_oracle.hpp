@@ -39,4 +39,8 @@ struct OracleResult {
 /// act as two processes, so the readers' generation hints really go stale.
 OracleResult run_stale_read_oracle(Cache& readers, Cache& writers, const OracleConfig& config);
 
+/// Prints one line: "[ what ] reads=... stale=... bumps=... ..." from the oracle's result
+/// and the readers' Stats.
+void print_oracle_result(const char* what, const OracleResult& result, const Stats& stats);
+
 }  // namespace gencache::test

@@ -18,6 +18,11 @@
 #include "gencache/clock.hpp"
 #include "gencache/namespace.hpp"
 
+namespace gencache {
+struct CallOptions;
+struct CacheOptions;
+}  // namespace gencache
+
 namespace gencache::detail {
 
 class CacheCore;
@@ -105,6 +110,17 @@ FlightTicket try_lead(CacheCore& core, const std::string& key);
 void finish_flight(CacheCore& core, const std::string& key, const std::shared_ptr<Flight>& flight,
                    std::shared_ptr<const void> value, const std::type_info* type,
                    std::exception_ptr error);
+/// Marks `flight` as led by this thread for its lifetime (the leader's compute runs inside).
+class LeadingOnThisThread {
+ public:
+  explicit LeadingOnThisThread(const Flight& flight);
+  ~LeadingOnThisThread();
+  LeadingOnThisThread(const LeadingOnThisThread&) = delete;
+  LeadingOnThisThread& operator=(const LeadingOnThisThread&) = delete;
+};
+/// Throws gencache::error if this thread leads `flight`: a compute that asks for its own
+/// entry would wait for itself forever.
+void check_not_own_flight(const Flight& flight, std::string_view key);
 /// Waits for the leader. Rethrows its exception; returns null if it produced another type.
 std::shared_ptr<const void> wait_flight(Flight& flight, const std::type_info& type);
 
@@ -119,15 +135,19 @@ std::optional<Entry> poll_for_entry(CacheCore& core, const ReadResult& read,
 
 // ---- freshness ----
 
-/// XFetch: true when this read should recompute although the entry is not yet expired.
-bool refresh_early(const Entry& entry, Clock::time_point now, double beta);
 /// `ttl` spread uniformly by +/- `jitter` (a fraction), at least 1 ms.
 std::chrono::milliseconds jittered(std::chrono::milliseconds ttl, double jitter);
 
 void count(CacheCore& core, Event event) noexcept;
 Clock::time_point now(const CacheCore& core) noexcept;
 
-/// Throws std::invalid_argument unless `ttl` is positive; rounds up to milliseconds.
+/// Throws gencache::config_error unless every field of `options` is in range, naming the
+/// field, its value and what is accepted.
+void validate_call_options(const CallOptions& options);
+/// The same for the CacheOptions fields other than `call` (checked by the above).
+void validate_cache_options(const CacheOptions& options);
+
+/// Throws gencache::config_error unless `ttl` is positive; rounds up to milliseconds.
 std::chrono::milliseconds checked_ttl(std::chrono::nanoseconds ttl);
 
 template <class Rep, class Period>

@@ -9,6 +9,9 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/execution/outstanding_work.hpp>
+#include <boost/asio/prefer.hpp>
 
 #include "backends/memcached/expiration.hpp"
 #include "backends/memcached/memcached_config.hpp"
@@ -57,13 +60,17 @@ std::time_t expiration(std::chrono::milliseconds ttl) {
 }
 
 class MemcachedAsyncBackend final : public AsyncBackend {
+  template <class... Result>
+  using handler_of = handler<void(std::exception_ptr, Result...)>;
+
  public:
   MemcachedAsyncBackend(boost::asio::any_io_executor executor, MemcachedAsyncOptions options,
                         std::vector<ServerAddress> servers, std::string description)
       : description_(std::make_shared<const std::string>(std::move(description))),
         max_value_size_(options.max_item_bytes - detail::kMemcachedItemOverhead),
         selection_(servers, options.ketama.value_or(servers.size() > 1)),
-        servers_(servers.size()) {
+        servers_(servers.size()),
+        executor_(executor) {
     std::shared_ptr<boost::asio::ssl::context> tls;
     if (options.tls.enabled) tls = net::make_tls_context(options.tls, "memcached");
     for (std::size_t i = 0; i < servers.size(); ++i) {
@@ -89,7 +96,8 @@ class MemcachedAsyncBackend final : public AsyncBackend {
   }
 
   void async_visit_many(std::span<const std::string_view> keys, ValueVisitor& visitor,
-                        handler<void(std::exception_ptr)> done) override {
+                        handler<void(std::exception_ptr)> caller_done) override {
+    auto done = at_home(std::move(caller_done));
     const meta::ErrorContext context{description_, "visit_many"};
     if (keys.empty()) return std::move(done)(nullptr);
     for (std::string_view key : keys)
@@ -114,7 +122,8 @@ class MemcachedAsyncBackend final : public AsyncBackend {
   }
 
   void async_set(std::string_view key, std::string_view value, std::chrono::milliseconds ttl,
-                 handler<void(std::exception_ptr)> done) override {
+                 handler<void(std::exception_ptr)> caller_done) override {
+    auto done = at_home(std::move(caller_done));
     const meta::ErrorContext context{description_, "set"};
     if (auto refused = check_store(context, key, value)) return std::move(done)(refused);
     std::string command;
@@ -127,7 +136,8 @@ class MemcachedAsyncBackend final : public AsyncBackend {
   }
 
   void async_add(std::string_view key, std::string_view value, std::chrono::milliseconds ttl,
-                 handler<void(std::exception_ptr, bool)> done) override {
+                 handler<void(std::exception_ptr, bool)> caller_done) override {
+    auto done = at_home(std::move(caller_done));
     const meta::ErrorContext context{description_, "add"};
     if (auto refused = check_store(context, key, value)) return std::move(done)(refused, false);
     std::string command;
@@ -135,7 +145,9 @@ class MemcachedAsyncBackend final : public AsyncBackend {
     submit<bool>(key, std::move(command), meta::interpret_add, context, std::move(done));
   }
 
-  void async_remove(std::string_view key, handler<void(std::exception_ptr, bool)> done) override {
+  void async_remove(std::string_view key,
+                    handler<void(std::exception_ptr, bool)> caller_done) override {
+    auto done = at_home(std::move(caller_done));
     const meta::ErrorContext context{description_, "remove"};
     if (!meta::is_sendable_key(key)) return std::move(done)(bad_key(context, key), false);
     std::string command;
@@ -145,7 +157,8 @@ class MemcachedAsyncBackend final : public AsyncBackend {
 
   void async_increment(
       std::string_view key, std::uint64_t delta,
-      handler<void(std::exception_ptr, std::optional<std::uint64_t>)> done) override {
+      handler<void(std::exception_ptr, std::optional<std::uint64_t>)> caller_done) override {
+    auto done = at_home(std::move(caller_done));
     const meta::ErrorContext context{description_, "increment"};
     if (!meta::is_sendable_key(key)) return std::move(done)(bad_key(context, key), std::nullopt);
     std::string command;
@@ -156,7 +169,8 @@ class MemcachedAsyncBackend final : public AsyncBackend {
 
   void async_create_counter(std::string_view key, std::uint64_t initial,
                             std::chrono::milliseconds ttl,
-                            handler<void(std::exception_ptr, bool)> done) override {
+                            handler<void(std::exception_ptr, bool)> caller_done) override {
+    auto done = at_home(std::move(caller_done));
     const meta::ErrorContext context{description_, "create_counter"};
     if (!meta::is_sendable_key(key)) return std::move(done)(bad_key(context, key), false);
     std::string command;
@@ -165,9 +179,10 @@ class MemcachedAsyncBackend final : public AsyncBackend {
     submit<bool>(key, std::move(command), meta::interpret_add, context, std::move(done));
   }
 
-  void async_increment_or_create(std::string_view key, std::uint64_t delta, std::uint64_t fresh,
-                                 std::chrono::milliseconds ttl,
-                                 handler<void(std::exception_ptr, std::uint64_t)> done) override {
+  void async_increment_or_create(
+      std::string_view key, std::uint64_t delta, std::uint64_t fresh, std::chrono::milliseconds ttl,
+      handler<void(std::exception_ptr, std::uint64_t)> caller_done) override {
+    auto done = at_home(std::move(caller_done));
     const meta::ErrorContext context{description_, "increment_or_create"};
     if (!meta::is_sendable_key(key)) return std::move(done)(bad_key(context, key), 0);
     std::string command;
@@ -177,7 +192,8 @@ class MemcachedAsyncBackend final : public AsyncBackend {
   }
 
   void async_read_with_lease(std::string_view key, std::chrono::milliseconds lease_ttl,
-                             handler<void(std::exception_ptr, LeaseRead)> done) override {
+                             handler<void(std::exception_ptr, LeaseRead)> caller_done) override {
+    auto done = at_home(std::move(caller_done));
     const meta::ErrorContext context{description_, "read_with_lease"};
     if (!meta::is_sendable_key(key)) return std::move(done)(bad_key(context, key), LeaseRead{});
     std::string command;
@@ -193,6 +209,21 @@ class MemcachedAsyncBackend final : public AsyncBackend {
   std::string describe() const override { return *description_; }
 
  private:
+  // `done`, completing on its own associated executor (or this backend's), which is kept
+  // from running out of work meanwhile: the caller sees its completion where it expects.
+  template <class... Result>
+  handler_of<Result...> at_home(handler_of<Result...> done) const {
+    auto home = boost::asio::prefer(boost::asio::get_associated_executor(done, executor_),
+                                    boost::asio::execution::outstanding_work.tracked);
+    return handler_of<Result...>(
+        [home, done = std::move(done)](std::exception_ptr failure, Result... result) mutable {
+          boost::asio::dispatch(
+              home, [done = std::move(done), failure, ... result = std::move(result)]() mutable {
+                std::move(done)(failure, std::move(result)...);
+              });
+        });
+  }
+
   template <class Result>
   void submit(std::string_view key, std::string command,
               typename meta::SingleCommand<Result>::Interpret interpret,
@@ -225,6 +256,7 @@ class MemcachedAsyncBackend final : public AsyncBackend {
   std::size_t max_value_size_;
   meta::ServerSelection selection_;
   std::vector<Server> servers_;
+  boost::asio::any_io_executor executor_;
 };
 
 }  // namespace
