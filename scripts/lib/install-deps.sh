@@ -18,6 +18,8 @@ GENCACHE_TEST_PACKAGES=(memcached redis-server python3 clang libclang-rt-14-dev)
 # The interop test runs a Python client (pymemcache); the package test builds a .deb
 # (cpack, dpkg-shlibdeps, file).
 GENCACHE_TEST_PACKAGES+=(python3-pymemcache dpkg-dev file)
+# The TLS tests of the asynchronous Memcached client make their certificate with `openssl req`.
+GENCACHE_TEST_PACKAGES+=(openssl)
 # Only for scripts/bench: the servers, Python for benchmarks/report.py, gnuplot for the
 # chart, valgrind for instruction counts.
 GENCACHE_BENCH_PACKAGES=(memcached redis-server python3 gnuplot-nox valgrind)
