@@ -32,19 +32,6 @@ namespace meta = detail::meta;
 
 constexpr std::size_t kMostConnections = 64;
 
-template <class Duration>
-void check_range(std::string_view name, Duration value, Duration min, Duration max) {
-  if (value < min || value > max)
-    throw config_error(fmt::format("memcached option {}: {} is out of range; expected {} to {}",
-                                   name, value, min, max));
-}
-
-void check_range(std::string_view name, std::size_t value, std::size_t min, std::size_t max) {
-  if (value < min || value > max)
-    throw config_error(fmt::format("memcached option {}: {} is out of range; expected {} to {}",
-                                   name, value, min, max));
-}
-
 // The connections to one server; requests take them in turn.
 struct Server {
   std::vector<std::shared_ptr<net::PipelinedConnection>> connections;
@@ -278,15 +265,16 @@ std::shared_ptr<AsyncBackend> make_memcached_async_backend(boost::asio::any_io_e
     servers.push_back(std::move(server));
   }
   using std::chrono::milliseconds;
-  check_range("connect_timeout", options.connect_timeout, milliseconds(1),
-              milliseconds(detail::kMemcachedLongestTimeout));
-  check_range("io_timeout", options.io_timeout, milliseconds(1),
-              milliseconds(detail::kMemcachedLongestTimeout));
-  check_range("retry_timeout", options.retry_timeout, milliseconds(0),
-              milliseconds(detail::kMemcachedLongestRetryTimeout));
-  check_range("max_item_bytes", options.max_item_bytes, detail::kMemcachedSmallestItem,
-              detail::kMemcachedLargestItem);
-  check_range("connections", options.connections, std::size_t{1}, kMostConnections);
+  detail::check_memcached_range("connect_timeout", options.connect_timeout, milliseconds(1),
+                                milliseconds(detail::kMemcachedLongestTimeout));
+  detail::check_memcached_range("io_timeout", options.io_timeout, milliseconds(1),
+                                milliseconds(detail::kMemcachedLongestTimeout));
+  detail::check_memcached_range("retry_timeout", options.retry_timeout, milliseconds(0),
+                                milliseconds(detail::kMemcachedLongestRetryTimeout));
+  detail::check_memcached_range("max_item_bytes", options.max_item_bytes,
+                                detail::kMemcachedSmallestItem, detail::kMemcachedLargestItem);
+  detail::check_memcached_range("connections", options.connections, std::size_t{1},
+                                kMostConnections);
   std::string description =
       fmt::format("memcached://{}{}", fmt::join(names, ","), options.tls.enabled ? " (TLS)" : "");
   return std::make_shared<MemcachedAsyncBackend>(std::move(executor), std::move(options),
