@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -27,8 +28,10 @@
 #include "gencache/memcached_async_backend.hpp"
 #include "gencache/memcached_backend.hpp"
 #include "support/backend_calls.hpp"
+#include "support/backend_kinds.hpp"
 #include "support/blocking_async_backend.hpp"
 #include "support/memcached_server.hpp"
+#include "support/stale_read_oracle.hpp"
 
 namespace gencache {
 namespace {
@@ -71,18 +74,23 @@ std::shared_ptr<Backend> blocking_client(const std::vector<const MemcachedServer
   return make_memcached_backend(options);
 }
 
-// memcached's own count of open connections (the stats reader's included).
-std::uint64_t current_connections(const MemcachedServer& server) {
+// One field of memcached's `stats`, read over a connection of its own.
+std::uint64_t server_stat(const MemcachedServer& server, const char* name) {
   memcached_st* memc = memcached_create(nullptr);
   memcached_server_add(memc, "127.0.0.1", server.port());
   memcached_return_t rc{};
   memcached_stat_st* stats = memcached_stat(memc, nullptr, &rc);
-  char* text = memcached_stat_get_value(memc, stats, "curr_connections", &rc);
+  char* text = memcached_stat_get_value(memc, stats, name, &rc);
   const std::uint64_t count = text != nullptr ? std::strtoull(text, nullptr, 10) : 0;
   std::free(text);
   memcached_stat_free(memc, stats);
   memcached_free(memc);
   return count;
+}
+
+// memcached's own count of open connections (the stats reader's included).
+std::uint64_t current_connections(const MemcachedServer& server) {
+  return server_stat(server, "curr_connections");
 }
 
 // Runs `io` until `done()` or 10 s; the connections' reads keep `io` busy forever, so
@@ -486,6 +494,57 @@ TEST_F(MetaClientTls, UnreadableCaFileIsAConfigErrorNamingTheOption) {
     EXPECT_THAT(e.what(), HasSubstr("tls_ca_file"));
     EXPECT_THAT(e.what(), HasSubstr("/nonexistent/ca.pem"));
   }
+}
+
+// --- the stale-read oracle over each kind of server ----------------------------------------
+
+// Readers and writers in two Caches (as two processes) over their own meta clients.
+test::OracleResult run_oracle(const std::function<std::shared_ptr<Backend>()>& connect,
+                              test::OracleConfig config) {
+  config.reads_per_reader = 2000;
+  config.bumps_per_writer = 200;
+  const std::string prefix = test::random_prefix();
+  Cache readers(connect(), CacheOptions{.prefix = prefix});
+  Cache writers(connect(), CacheOptions{.prefix = prefix});
+  const test::OracleResult result = test::run_stale_read_oracle(readers, writers, config);
+  EXPECT_EQ(result.stale_reads, 0u) << "of " << result.reads << " reads";
+  EXPECT_GT(result.bumps, 0u);
+  return result;
+}
+
+TEST(MetaClientOracle, NoStaleReadOnAnEvictingServer) {
+  MemcachedServer server({.memory_mb = 2});
+  test::OracleConfig config;
+  config.keys_per_namespace = 64;
+  config.value_padding = 8192;  // 4 x 64 x 8 KB and more, into 2 MB
+  const auto result = run_oracle([&] { return meta_client({&server}); }, config);
+  EXPECT_GT(result.cache_hits, 0u);
+  EXPECT_GT(server_stat(server, "evictions"), 0u) << "nothing was evicted: the test proves nothing";
+}
+
+TEST(MetaClientOracle, NoStaleReadOnAThreeServerCluster) {
+  MemcachedServer a, b, c;
+  const auto result = run_oracle([&] { return meta_client({&a, &b, &c}); }, {});
+  EXPECT_GT(result.cache_hits, result.reads / 10);
+}
+
+TEST(MetaClientOracle, NoStaleReadWhileTheServerHangsAndResumes) {
+  MemcachedServer server;
+  test::OracleConfig config;
+  config.chaos = [&](const std::atomic<bool>& done) {
+    while (!done) {
+      std::this_thread::sleep_for(50ms);
+      server.pause();
+      std::this_thread::sleep_for(150ms);
+      server.resume();
+    }
+  };
+  run_oracle([&] { return meta_client({&server}, 100ms); }, config);
+}
+
+TEST_F(MetaClientTls, NoStaleReadOverTls) {
+  const auto result = run_oracle([&] { return meta_client(tls_options()); }, {});
+  EXPECT_GT(result.cache_hits, result.reads / 10);
 }
 
 // --- URLs ----------------------------------------------------------------------------------
