@@ -1,9 +1,11 @@
 // The asynchronous meta-protocol client beside the blocking libmemcached backend and raw
 // libmemcached, in one run against one memcached (-t 1) this program starts on loopback.
 //
-//   BM_AsyncRead/in_flight:N   single-key reads (512 B hits) on one thread (one
+//   BM_AsyncRead/in_flight:N/connections:C
+//                              single-key reads (512 B hits) on one thread (one
 //                              io_context), N always in flight (each completion starts
-//                              the next); p50/p99 latency of each read, and the
+//                              the next) over C connections (1 is the default);
+//                              p50/p99 latency of each read, and the
 //                              connections the client opened (memcached's
 //                              curr_connections before and after)
 //   BM_BlockingRead/threads:T  the blocking backend's visit_many of the same key from T
@@ -93,6 +95,7 @@ void BM_AsyncRead(benchmark::State& state) {
   gencache::MemcachedAsyncOptions options;
   options.servers = {w.server.address()};
   options.io_timeout = 2s;
+  options.connections = static_cast<std::size_t>(state.range(1));
   auto backend = gencache::make_memcached_async_backend(io.get_executor(), options);
   CountingVisitor visitor;
   const std::string_view keys[] = {kKey};
@@ -134,7 +137,10 @@ void BM_AsyncRead(benchmark::State& state) {
   backend.reset();
   io.run_for(50ms);
 }
-BENCHMARK(BM_AsyncRead)->ArgName("in_flight")->Arg(1)->Arg(8)->Arg(64)->Arg(256)->UseRealTime();
+BENCHMARK(BM_AsyncRead)
+    ->ArgNames({"in_flight", "connections"})
+    ->ArgsProduct({{1, 8, 64, 256}, {1, 2}})
+    ->UseRealTime();
 
 void BM_BlockingRead(benchmark::State& state) {
   World& w = world();

@@ -39,8 +39,11 @@ struct MemcachedAsyncOptions {
   /// The servers' item size limit (memcached `-I`), 1 KiB to 1 GiB. Default 1 MiB.
   std::size_t max_item_bytes = std::size_t{1} << 20;
   /// Pipelined connections kept to each server, 1 to 64; requests are spread over them
-  /// in turn. Default 2.
-  std::size_t connections = 2;
+  /// in turn. Default 1: one connection carries the most requests per send, which
+  /// measured fastest against a memcached with one worker thread (benchmarks/meta_bench.cpp,
+  /// in_flight:64 at 1 and 2 connections); more help an event loop on several threads or a
+  /// server with many worker threads.
+  std::size_t connections = 1;
   /// TLS for every connection (memcached -Z). Default off.
   TlsOptions tls{};
 };
