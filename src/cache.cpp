@@ -21,6 +21,7 @@
 #include "core/write_step.hpp"
 #include "envelope.hpp"
 #include "gencache/detail/freshness.hpp"
+#include "gencache/memory_backend.hpp"
 #include "key_encoding.hpp"
 #include "random.hpp"
 
@@ -80,6 +81,27 @@ CacheCore::CacheCore(std::shared_ptr<Backend> backend, CacheOptions options)
         options.outbox, [this](const Namespace& ns) { bump(ns); },
         [this](const std::exception& e) { report("bump", e); }, stats_);
   }
+}
+
+CacheCore::CacheCore(std::shared_ptr<AsyncBackend> backend, CacheOptions options)
+    : async_backend_(std::move(backend)),
+      prefix_(std::move(options.prefix)),
+      clock_(options.clock ? std::move(options.clock) : system_clock()),
+      counter_ttl_(options.counter_ttl),
+      hints_(options.generation_hints),
+      call_defaults_(std::move(options.call)),
+      hook_(std::move(options.on_error)) {
+  if (!async_backend_)
+    throw std::invalid_argument("gencache::AsyncCache: the backend must not be null");
+  // memory:// is an in-process store whose calls never block: the async driver calls it
+  // as the blocking one does, so a hit completes without suspending at all.
+  if (auto* memory = dynamic_cast<MemoryBackend*>(async_backend_.get())) {
+    user_backend_ = std::shared_ptr<Backend>(async_backend_, memory);
+    backend_ = user_backend_;
+  }
+  validate_prefix(prefix_);
+  validate_cache_options(options);
+  validate_call_options(call_defaults_);
 }
 
 CacheCore::~CacheCore() = default;
@@ -364,8 +386,26 @@ Clock::time_point now(const CacheCore& core) noexcept {
 
 // ---- single-flight ----
 
+namespace {
+// One table per process, so that every Cache and AsyncCache in it coalesce: a versioned
+// key names one entry at one set of generations, which (with generations drawn at random
+// per counter) is one entry of one storage.
+struct alignas(64) FlightShard {
+  std::mutex mutex;
+  std::unordered_map<std::string, std::shared_ptr<Flight>> running;
+};
+std::array<FlightShard, 16>& flight_table() {
+  static std::array<FlightShard, 16> table;
+  return table;
+}
+FlightShard& flight_shard(const std::string& key) {
+  auto& table = flight_table();
+  return table[std::hash<std::string>{}(key) % table.size()];
+}
+}  // namespace
+
 FlightTicket CacheCore::flight(const std::string& key, bool join_running) {
-  FlightShard& shard = flights_[std::hash<std::string>{}(key) % flights_.size()];
+  FlightShard& shard = flight_shard(key);
   std::lock_guard lock(shard.mutex);
   auto [it, inserted] = shard.running.try_emplace(key);
   if (inserted) {
@@ -377,7 +417,7 @@ FlightTicket CacheCore::flight(const std::string& key, bool join_running) {
 }
 
 void CacheCore::retire(const std::string& key, const std::shared_ptr<Flight>& flight) {
-  FlightShard& shard = flights_[std::hash<std::string>{}(key) % flights_.size()];
+  FlightShard& shard = flight_shard(key);
   std::lock_guard lock(shard.mutex);
   auto it = shard.running.find(key);
   if (it != shard.running.end() && it->second == flight) shard.running.erase(it);
@@ -397,14 +437,46 @@ void finish_flight(CacheCore& core, const std::string& key, const std::shared_pt
   // Retire first: a caller arriving from now on starts a new flight and reads the backend,
   // where the value already is.
   core.retire(key, flight);
+  std::vector<std::pair<std::uint64_t, std::function<void()>>> wake;
   {
     std::lock_guard lock(flight->mutex);
     flight->value = std::move(value);
     flight->type = type;
     flight->error = std::move(error);
     flight->done = true;
+    wake.swap(flight->async_waiters);
   }
   flight->finished.notify_all();
+  for (auto& [id, waiter] : wake) waiter();
+}
+
+std::optional<std::uint64_t> on_flight_done(Flight& flight, std::function<void()> wake) {
+  {
+    std::lock_guard lock(flight.mutex);
+    if (!flight.done) {
+      const std::uint64_t id = flight.next_waiter++;
+      flight.async_waiters.emplace_back(id, std::move(wake));
+      return id;
+    }
+  }
+  wake();
+  return std::nullopt;
+}
+
+bool cancel_flight_wait(Flight& flight, std::uint64_t id) {
+  std::lock_guard lock(flight.mutex);
+  auto& waiters = flight.async_waiters;
+  auto it = std::find_if(waiters.begin(), waiters.end(), [&](auto& w) { return w.first == id; });
+  if (it == waiters.end()) return false;
+  waiters.erase(it);
+  return true;
+}
+
+std::shared_ptr<const void> flight_result(Flight& flight, const std::type_info& type) {
+  std::lock_guard lock(flight.mutex);
+  if (flight.error) std::rethrow_exception(flight.error);
+  if (flight.type == nullptr || *flight.type != type) return nullptr;
+  return flight.value;
 }
 
 namespace {
@@ -505,6 +577,10 @@ std::chrono::milliseconds jittered(std::chrono::milliseconds ttl, double jitter)
 
 // ---- Cache -------------------------------------------------------------------------
 
+Ticket detail::make_ticket(std::string versioned_key, bool valid) {
+  return Ticket(std::move(versioned_key), valid);
+}
+
 Cache::Cache(std::shared_ptr<Backend> backend, CacheOptions options)
     : core_(std::make_shared<detail::CacheCore>(std::move(backend), std::move(options))) {}
 
@@ -552,7 +628,7 @@ std::uint64_t Cache::generation(const Namespace& ns) {
 
 Ticket Cache::reserve(std::string_view key, const NamespaceSet& namespaces) {
   detail::ReadResult read = detail::resolve_key(*core_, key, namespaces);
-  return Ticket(std::move(read.versioned_key), read.backend_ok);
+  return detail::make_ticket(std::move(read.versioned_key), read.backend_ok);
 }
 
 Stats Cache::stats() const {

@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "core/read_step.hpp"
+#include "gencache/async_backend.hpp"
 #include "gencache/cache.hpp"
 #include "generation_hints.hpp"
 
@@ -70,6 +71,9 @@ class StripedStats {
 class CacheCore {
  public:
   CacheCore(std::shared_ptr<Backend> backend, CacheOptions options);
+  /// The core of an AsyncCache: the same keys, hints, stats, hook and defaults, over an
+  /// AsyncBackend (the blocking calls above are not used). No breaker and no outbox yet.
+  CacheCore(std::shared_ptr<AsyncBackend> backend, CacheOptions options);
   ~CacheCore();
 
   /// Reads the entry; see read_entry() in detail/core.hpp.
@@ -103,13 +107,21 @@ class CacheCore {
   const std::string& prefix() const noexcept { return prefix_; }
   const Clock& clock() const noexcept { return *clock_; }
   StripedStats& stats() noexcept { return stats_; }
+  /// What a ReadStep needs from this cache.
+  ReadContext read_context() noexcept;
+  GenerationHints& hints() noexcept { return hints_; }
+  std::chrono::milliseconds counter_ttl() const noexcept { return counter_ttl_; }
+  /// The AsyncBackend of an AsyncCache's core (null for a Cache's).
+  AsyncBackend* async_backend() const noexcept { return async_backend_.get(); }
+  /// For an AsyncCache's core: whether its backend never blocks (memory://), so the
+  /// blocking calls above serve it directly.
+  bool serves_inline() const noexcept { return async_backend_ && backend_; }
 
  private:
   // Runs a core step (core/*_step.hpp) against the backend until it is done; throws the
   // backend's failure, or a backend_error for a failure the step itself decided.
   template <class Step>
   void drive(Step& step, StepAction action);
-  ReadContext read_context() noexcept;
   // read() and read_batch(): one versioned key and one entry slot per user key, and the
   // generations read (when `generations` is not empty). Returns false (and reports, and
   // sets `error`) when the backend failed.
@@ -119,6 +131,7 @@ class CacheCore {
                  std::error_code& error);
 
   std::shared_ptr<Backend> user_backend_;
+  std::shared_ptr<AsyncBackend> async_backend_;
   std::shared_ptr<Backend> backend_;  // user_backend_, behind the circuit breaker if on
   std::string prefix_;
   std::shared_ptr<const Clock> clock_;
@@ -126,11 +139,6 @@ class CacheCore {
   GenerationHints hints_;
   StripedStats stats_;
   CallOptions call_defaults_;
-  struct alignas(64) FlightShard {
-    std::mutex mutex;
-    std::unordered_map<std::string, std::shared_ptr<Flight>> running;
-  };
-  std::array<FlightShard, 16> flights_;
   mutable std::shared_mutex hook_mutex_;
   ErrorHook hook_;
   std::unique_ptr<BumpOutbox> outbox_;  // last: its thread calls into the members above

@@ -150,6 +150,11 @@ template <class T>
 struct value_traits;
 }  // namespace detail
 
+class Ticket;
+namespace detail {
+Ticket make_ticket(std::string versioned_key, bool valid);
+}
+
 /// Where a value produced elsewhere goes: the generations Cache::reserve read, so that
 /// Cache::store writes under them even if a namespace was bumped in between (the value,
 /// built from data read before the bump, then lands where no read looks).
@@ -162,8 +167,7 @@ class Ticket {
   const std::string& versioned_key() const noexcept { return versioned_key_; }
 
  private:
-  friend class Cache;
-  friend class AsyncCache;
+  friend Ticket detail::make_ticket(std::string versioned_key, bool valid);
   Ticket(std::string versioned_key, bool valid)
       : versioned_key_(std::move(versioned_key)), valid_(valid) {}
   std::string versioned_key_;
@@ -258,7 +262,11 @@ class Cache {
   /// Read-through for many keys of the same namespaces: the hits come from one batched
   /// read (as get_many); `compute(key)` then runs once per missing key, in order, and its
   /// result is cached for `ttl`. Element i answers keys[i]. Exceptions and backend
-  /// failures behave as in `cached` (single-flight and the CallOptions do not apply here).
+  /// failures behave as in `cached`. Single-flight and the CallOptions do not apply, by
+  /// design: the batch answers its hits in one round trip and computes its misses in
+  /// order, and joining other callers' flights key by key would make it wait behind
+  /// unrelated requests in turn (a lease would add a round trip per key). Call `cached`
+  /// per key where one miss is expensive enough to coalesce.
   template <class F, class Rep, class Period>
   requires std::invocable<F&, const std::string&>
       std::vector<std::decay_t<std::invoke_result_t<F&, const std::string&>>> cached_many(

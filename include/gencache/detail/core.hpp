@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -13,6 +14,7 @@
 #include <string_view>
 #include <system_error>
 #include <typeinfo>
+#include <utility>
 #include <vector>
 
 #include "gencache/clock.hpp"
@@ -87,7 +89,8 @@ void write_entry(CacheCore& core, const ReadResult& read, EntryKind kind, std::s
 
 // ---- single-flight: one compute per entry per process ----
 
-/// One in-progress compute that other callers may wait for.
+/// One in-progress compute that other callers may wait for: blocking callers on the
+/// condition variable, AsyncCache coroutines through a wake-up each (never a thread).
 struct Flight {
   std::mutex mutex;
   std::condition_variable finished;
@@ -95,6 +98,8 @@ struct Flight {
   const std::type_info* type = nullptr;  ///< the type `value` points to
   std::shared_ptr<const void> value;
   std::exception_ptr error;
+  std::uint64_t next_waiter = 0;
+  std::vector<std::pair<std::uint64_t, std::function<void()>>> async_waiters;
 };
 
 struct FlightTicket {
@@ -123,6 +128,13 @@ class LeadingOnThisThread {
 void check_not_own_flight(const Flight& flight, std::string_view key);
 /// Waits for the leader. Rethrows its exception; returns null if it produced another type.
 std::shared_ptr<const void> wait_flight(Flight& flight, const std::type_info& type);
+/// Calls `wake` once the leader has finished (at once, here, if it has): returns the id
+/// that cancels it, or nullopt when it ran already.
+std::optional<std::uint64_t> on_flight_done(Flight& flight, std::function<void()> wake);
+/// Withdraws a wake-up that has not run; returns whether it was withdrawn.
+bool cancel_flight_wait(Flight& flight, std::uint64_t id);
+/// A finished flight's result, as wait_flight returns it.
+std::shared_ptr<const void> flight_result(Flight& flight, const std::type_info& type);
 
 // ---- leases: one compute per entry across processes ----
 
