@@ -23,8 +23,7 @@ asio::awaitable<HttpResult> AsyncDashboardApp::handle(std::string_view method,
   try {
     co_return co_await act(decide(method, target, body));
   } catch (const std::exception& e) {
-    co_return HttpResult{500,
-                         boost::json::serialize(boost::json::object{{"error", e.what()}})};
+    co_return HttpResult{500, boost::json::serialize(boost::json::object{{"error", e.what()}})};
   }
 }
 

@@ -24,7 +24,7 @@ using tcp = asio::ip::tcp;
 
 // What stop() needs of a live connection; touched only on the connection's strand.
 struct CoroutineServer::Connection {
-  Connection(tcp::socket socket, std::uint64_t id) : stream(std::move(socket)), id(id) {}
+  Connection(tcp::socket socket, std::uint64_t number) : stream(std::move(socket)), id(number) {}
   beast::tcp_stream stream;
   std::uint64_t id;
   bool reading = false;
@@ -49,8 +49,8 @@ void CoroutineServer::start() {
 
 asio::awaitable<void> CoroutineServer::accept_loop() {
   for (;;) {
-    auto [ec, socket] =
-        co_await acceptor_.async_accept(asio::make_strand(io_), asio::as_tuple(asio::use_awaitable));
+    auto [ec, socket] = co_await acceptor_.async_accept(asio::make_strand(io_),
+                                                        asio::as_tuple(asio::use_awaitable));
     if (ec) co_return;  // the acceptor was closed by stop()
     std::shared_ptr<Connection> connection;
     {
@@ -82,7 +82,8 @@ asio::awaitable<void> CoroutineServer::serve(std::shared_ptr<Connection> connect
     const std::string_view method(request.method_string().data(), request.method_string().size());
     const auto started = std::chrono::steady_clock::now();
     HttpResult result = co_await app_.handle(method, target, request.body());
-    app_.state().observe(DashboardState::route_of(target), std::chrono::steady_clock::now() - started);
+    app_.state().observe(DashboardState::route_of(target),
+                         std::chrono::steady_clock::now() - started);
     requests_.fetch_add(1, std::memory_order_relaxed);
 
     http::response<http::string_body> response;
