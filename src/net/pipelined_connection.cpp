@@ -86,10 +86,12 @@ void PipelinedConnection::enqueue(std::unique_ptr<PipelinedRequest> request) {
   request->write(write_buffer_);
   pending_.push_back({std::move(request), deadline});
   arm_deadline();
-  if (state_ == State::idle)
+  if (state_ == State::idle) {
     start_connect();
-  else if (state_ == State::connected)
+  } else if (state_ == State::connected) {
+    start_read();
     schedule_flush();
+  }
 }
 
 asio::ip::tcp::socket& PipelinedConnection::lowest_layer() {
@@ -201,6 +203,7 @@ void PipelinedConnection::fail_all(errc code, const std::string& why) {
   write_buffer_.clear();
   sending_.clear();
   sending_now_ = false;
+  reading_ = false;  // the socket was closed: its read, if any, ends aborted
   read_begin_ = read_end_ = 0;
   if (doomed.empty()) return;
   const auto failure = std::make_exception_ptr(
@@ -247,6 +250,12 @@ void PipelinedConnection::flush() {
 }
 
 void PipelinedConnection::start_read() {
+  // Only while replies are due: an idle connection leaves its event loop no work, so
+  // io_context::run() can return. A server that closed it meanwhile is noticed by the
+  // next request (which fails as backend_unavailable; the one after reconnects).
+  // While replies are being handed out, the receive waits until they are (the buffer's
+  // offsets still move); the read handler starts it afterwards.
+  if (reading_ || handing_out_ || pending_.empty() || state_ != State::connected) return;
   if (read_end_ == read_buffer_.size()) {
     if (read_begin_ > 0) {
       std::copy(read_buffer_.begin() + static_cast<std::ptrdiff_t>(read_begin_),
@@ -259,11 +268,13 @@ void PipelinedConnection::start_read() {
     }
   }
   const std::uint64_t epoch = epoch_;
+  reading_ = true;
   with_stream([&](auto& stream) {
     stream.async_read_some(
         asio::buffer(read_buffer_.data() + read_end_, read_buffer_.size() - read_end_),
         [self = shared_from_this(), epoch](boost::system::error_code ec, std::size_t received) {
           if (epoch != self->epoch_) return;
+          self->reading_ = false;
           if (ec)
             return self->connection_lost(errc::backend_unavailable,
                                          ec == asio::error::eof
@@ -278,6 +289,11 @@ void PipelinedConnection::start_read() {
 
 void PipelinedConnection::process_replies() {
   const std::uint64_t epoch = epoch_;
+  handing_out_ = true;
+  struct Done {
+    bool& flag;
+    ~Done() { flag = false; }
+  } done{handing_out_};
   while (read_begin_ < read_end_) {
     if (pending_.empty())
       return connection_lost(errc::protocol, "the server sent a reply nothing asked for");
@@ -298,6 +314,8 @@ void PipelinedConnection::process_replies() {
       break;  // the rest of this reply is still on its way
     }
   }
+  // Nothing due: no deadline either, so the idle connection holds no work on the loop.
+  if (pending_.empty() && deadline_armed_) deadline_timer_.cancel();
   if (read_begin_ == read_end_) {
     read_begin_ = read_end_ = 0;
     if (read_buffer_.size() > kLargestIdleReadBuffer) {

@@ -127,6 +127,8 @@ class PipelinedConnection : public std::enable_shared_from_this<PipelinedConnect
   bool sending_now_ = false;
   bool flush_posted_ = false;
   bool deadline_armed_ = false;
+  bool reading_ = false;      // a receive is under way
+  bool handing_out_ = false;  // process_replies is running (completions may submit)
   std::vector<char> read_buffer_;
   std::size_t read_begin_ = 0;
   std::size_t read_end_ = 0;
