@@ -68,6 +68,10 @@ struct MemcachedAsyncOptions {
 /// errc::backend_unavailable (refused, lost, a TLS handshake or certificate that failed,
 /// or a server skipped after a failed connect), errc::value_too_large, errc::not_stored,
 /// errc::protocol. Nothing is sent in plaintext when TLS is asked for. Connects lazily.
+/// An idle connection waits for nothing, so it keeps no work on the executor (a
+/// run() returns once the program's own work is done); a server that closed it meanwhile
+/// is noticed by the next request, which fails as backend_unavailable (the one after
+/// reconnects), as with libmemcached.
 /// Throws gencache::config_error for invalid options (or unreadable TLS files), naming
 /// the option and what is accepted.
 std::shared_ptr<AsyncBackend> make_memcached_async_backend(boost::asio::any_io_executor executor,
