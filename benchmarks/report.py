@@ -492,6 +492,66 @@ class Report:
             table(["read", "median time", "vs Cache", ""], rows),
         )
 
+    # 11 --------------------------------------------------------------------------------------
+    def meta_client(self):
+        """The asynchronous meta-protocol Memcached client (meta_bench) beside blocking reads."""
+        r = self.r
+        prefix = "meta_bench:"
+        async_name = lambda n, c=1: f"{prefix}BM_AsyncRead/in_flight:{n}/connections:{c}"
+        blocking = {t: f"{prefix}BM_BlockingRead/threads:{t}" for t in (1, 8, 16)}
+        rate = lambda name: r.counter(name, "items_per_second")
+
+        def best_blocking():
+            return max(rate(name) for name in blocking.values())
+
+        ratio64, mark64 = self.target("11. Async reads, 64 in flight, vs the best blocking pool",
+                                      ">= 3x", lambda: rate(async_name(64)) / best_blocking(),
+                                      lambda x: x >= 3)
+        single, mark1 = self.target("11. One async read in flight vs raw memcached_get", "<= 1.10x",
+                                    lambda: r.ns(async_name(1)) / r.ns(f"{prefix}BM_RawGet"),
+                                    lambda x: x <= 1.10,
+                                    noise=lambda: r.spread(async_name(1), f"{prefix}BM_RawGet"))
+        conns, markc = self.target("11. Connections used by 256 reads in flight", "<= 4 per server",
+                                   lambda: r.counter(async_name(256), "connections"),
+                                   lambda x: x <= 4)
+        rows = []
+        for n in (1, 8, 64, 256):
+            for c in (1, 2):
+                name = async_name(n, c)
+                rows.append([f"async, {n} in flight, {c} connection{'s' if c > 1 else ''}",
+                             cell(lambda: f"{rate(name) / 1e3:,.0f} k/s"),
+                             cell(lambda: f"{r.counter(name, 'p50_us'):,.0f} us"),
+                             cell(lambda: f"{r.counter(name, 'p99_us'):,.0f} us"),
+                             cell(lambda: f"{r.counter(name, 'connections'):.0f}")])
+        for t, name in blocking.items():
+            rows.append([f"blocking backend, {t} thread{'s' if t > 1 else ''}",
+                         cell(lambda: f"{rate(name) / 1e3:,.0f} k/s"), "", "", ""])
+        for t in (1, 8, 16):
+            name = f"{prefix}BM_BlockingCacheHit/threads:{t}"
+            rows.append([f"blocking `Cache` hit, {t} thread{'s' if t > 1 else ''}",
+                         cell(lambda: f"{rate(name) / 1e3:,.0f} k/s"), "", "", ""])
+        rows.append(["raw `memcached_get`", cell(lambda: f"{rate(prefix + 'BM_RawGet') / 1e3:,.0f} k/s"),
+                     cell(lambda: fmt_time(r.ns(prefix + "BM_RawGet"))), "", ""])
+        targets = table(["target", "figure", ""], [
+            [">= 3x the best blocking pool at 64 in flight", fmt_ratio(ratio64) if ratio64 is not None else mark64,
+             mark64 if ratio64 is not None else ""],
+            ["one read in flight <= 1.10x a raw `memcached_get`", fmt_ratio(single) if single is not None else mark1,
+             mark1 if single is not None else ""],
+            ["<= 4 connections at 256 in flight", f"{conns:.0f}" if conns is not None else markc,
+             markc if conns is not None else ""],
+        ])
+        self.section(
+            "11. The asynchronous Memcached client: pipelined reads vs blocking threads",
+            "Single-key reads of a 512 B value against one memcached (-t 1) on the same core as "
+            "the client (meta_bench). The async rows run on one thread: N reads always in "
+            "flight, each completion starting the next, over 1 or 2 pipelined connections; "
+            "p50/p99 is each read's latency, and connections is what the client opened (the "
+            "server's curr_connections before and after). The blocking rows are the libmemcached "
+            "backend's `visit_many` (and a `Cache` hit) from T threads on a pool of 16. "
+            "Throughput is reads per second of wall-clock time.",
+            table(["read", "throughput", "p50", "p99", "connections"], rows) + "\n\n" + targets,
+        )
+
     # 10 --------------------------------------------------------------------------------------
     def demo_servers(self, path):
         """The demo servers, blocking and coroutine, at the same thread count under the same
@@ -885,6 +945,7 @@ def main():
     report.memory()
     report.async_hit()
     report.demo_servers(os.path.join(args.results, "demo_servers.txt"))
+    report.meta_client()
     report.instructions(os.path.join(args.results, "instructions.txt"))
     report.hit_profile(os.path.join(args.results, "instructions.txt"),
                        os.path.join(args.results, "cached_hit_1ns.profile.txt"))

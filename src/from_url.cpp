@@ -15,11 +15,13 @@
 
 #include "backend_from_url.hpp"
 #include "backends/memcached/memcached_url.hpp"
+#include "backends/memcached/meta/meta_url.hpp"
 #include "backends/memory/memory_url.hpp"
 #include "backends/redis/redis_url.hpp"
 #include "cache_url.hpp"
 #include "gencache/blocking_bridge.hpp"
 #include "gencache/cache.hpp"
+#include "gencache/memcached_async_backend.hpp"
 #include "gencache/memcached_backend.hpp"
 #include "gencache/memory_backend.hpp"
 #include "gencache/redis_backend.hpp"
@@ -76,6 +78,18 @@ std::shared_ptr<Backend> memcached_from_url(const UrlParts& url) {
   return make_memcached_backend(std::move(memcached));
 }
 
+// AsyncCache's memcached:// is the native meta-protocol client (TLS included), not
+// libmemcached on the bridge.
+std::shared_ptr<AsyncBackend> memcached_async_from_url(const UrlParts& url,
+                                                       const AsyncSetting& setting) {
+  if (!url.split.path.empty() && url.split.path != "/")
+    throw config_error(fmt::format("memcached:// URL '{}' takes no path", redacted(url.url)));
+  MemcachedAsyncOptions memcached =
+      detail::memcached_async_options_from_url(url.split.authority, url.params);
+  url.params.finish();
+  return make_memcached_async_backend(setting.executor, std::move(memcached));
+}
+
 std::shared_ptr<Backend> redis_from_url(const UrlParts& url) {
   RedisOptions redis =
       detail::redis_options_from_url(url.split.authority, url.split.path, url.params);
@@ -101,7 +115,7 @@ constexpr Scheme kSchemes[] = {
      [](const UrlParts& url, const AsyncSetting&) -> std::shared_ptr<AsyncBackend> {
        return memory_from_url(url);
      }},
-    {"memcached", memcached_from_url, bridged<memcached_from_url>},
+    {"memcached", memcached_from_url, memcached_async_from_url},
     {"redis", redis_from_url, bridged<redis_from_url>},
 };
 

@@ -19,13 +19,15 @@
 
 #include "envelope.hpp"
 #include "gencache/cache.hpp"
+#include "gencache/memcached_async_backend.hpp"
 #include "gencache/memory_backend.hpp"
 #include "gencache/namespace.hpp"
 #include "interop/subprocess.hpp"
 #include "key_encoding.hpp"
 #include "random.hpp"
-#include "support/memcached_server.hpp"
 #include "support/backend_kinds.hpp"
+#include "support/blocking_async_backend.hpp"
+#include "support/memcached_server.hpp"
 
 namespace gencache::test {
 namespace {
@@ -296,6 +298,38 @@ TEST_F(Interop, TheEnvelopeTtlRulesFreshnessNotTheServersExpiry) {
   Cache library = cache();
   EXPECT_EQ(library.get("/short", ns("user", 6)), std::nullopt);
   EXPECT_EQ(py({"read", "/short", "--ns", "user:6"}).status, 3);
+}
+
+// ---- the asynchronous meta-protocol client beside the Python add/incr client --------------
+
+TEST_F(Interop, TheMetaClientAndPythonReadEachOthersEntriesAndSeeEachOthersBumps) {
+  MemcachedAsyncOptions options;
+  options.servers = {server_->address()};
+  auto meta = std::make_shared<BlockingAsyncBackend>([&](boost::asio::any_io_executor executor) {
+    return make_memcached_async_backend(std::move(executor), options);
+  });
+  CacheOptions cache_options;
+  cache_options.prefix = prefix_;
+  Cache over_meta(meta, cache_options);
+  const NamespaceSet deps{ns("user", 42)};
+  int computes = 0;
+  auto render = [&] { return "meta page v" + std::to_string(++computes); };
+  EXPECT_EQ(over_meta.cached("/meta", deps, 10min, render), "meta page v1");
+  const PythonResult read = py({"read", "/meta", "--ns", "user:42"});
+  ASSERT_EQ(read.status, 0) << read.err;
+  EXPECT_EQ(as_string(read.json.at("payload")), "meta page v1");
+
+  ASSERT_EQ(py({"bump", "user:42"}).status, 0);
+  EXPECT_EQ(over_meta.cached("/meta", deps, 10min, render), "meta page v2");
+
+  // The one-command bump (ma ... N J) creates a missing counter that Python's incr bumps.
+  const std::uint64_t fresh = detail::min_fresh_generation + 12345;
+  EXPECT_EQ(meta->increment_or_create(detail::counter_key(prefix_, ns("org", 8)), 1, fresh,
+                                      std::chrono::milliseconds(0)),
+            fresh);
+  const PythonResult bump = py({"bump", "org:8"});
+  ASSERT_EQ(bump.status, 0) << bump.err;
+  EXPECT_EQ(as_u64(bump.json.at("generation")), fresh + 1);
 }
 
 }  // namespace

@@ -21,6 +21,8 @@ GENCACHE_TEST_PACKAGES=(memcached redis-server python3 clang libclang-rt-14-dev)
 GENCACHE_TEST_PACKAGES+=(python3-pymemcache dpkg-dev file)
 # The Python module's tests: pytest, and a Django + DRF app (tests/python/).
 GENCACHE_TEST_PACKAGES+=(python3-pytest python3-django python3-djangorestframework)
+# The TLS tests of the asynchronous Memcached client make their certificate with `openssl req`.
+GENCACHE_TEST_PACKAGES+=(openssl)
 # Only for scripts/bench: the servers, Python for benchmarks/report.py, gnuplot for the
 # chart, valgrind for instruction counts.
 GENCACHE_BENCH_PACKAGES=(memcached redis-server python3 gnuplot-nox valgrind)

@@ -12,9 +12,11 @@
 
 #include "backends/complete_with.hpp"
 #include "gencache/blocking_bridge.hpp"
+#include "gencache/memcached_async_backend.hpp"
 #include "gencache/memcached_backend.hpp"
 #include "gencache/memory_backend.hpp"
 #include "gencache/redis_backend.hpp"
+#include "support/blocking_async_backend.hpp"
 #include "support/memcached_server.hpp"
 #include "support/redis_server.hpp"
 
@@ -24,6 +26,7 @@ namespace {
 constexpr std::string_view kMemory = "memory";
 constexpr std::string_view kMemcachedAscii = "memcached_ascii";
 constexpr std::string_view kMemcachedBinary = "memcached_binary";
+constexpr std::string_view kMemcachedMeta = "memcached_meta";
 constexpr std::string_view kRedis = "redis";
 
 bool is_memcached(std::string_view kind) {
@@ -54,6 +57,20 @@ std::shared_ptr<Backend> memcached_client(std::vector<std::string> servers, bool
   return make_memcached_backend(std::move(options));
 }
 
+// The asynchronous meta-protocol client, driven through BlockingAsyncBackend so the
+// blocking suites run over it too (it has no pool: pool settings do not apply).
+std::shared_ptr<Backend> memcached_meta_client(std::vector<std::string> servers,
+                                               const ClientSettings& settings) {
+  MemcachedAsyncOptions options;
+  options.servers = std::move(servers);
+  options.connect_timeout = settings.timeouts.connect;
+  options.io_timeout = settings.timeouts.io;
+  options.retry_timeout = settings.timeouts.retry;
+  return std::make_shared<BlockingAsyncBackend>([&](boost::asio::any_io_executor executor) {
+    return make_memcached_async_backend(std::move(executor), options);
+  });
+}
+
 std::shared_ptr<Backend> redis_client(std::uint16_t port, const ClientSettings& settings) {
   RedisOptions options;
   options.port = port;
@@ -74,9 +91,10 @@ class MemoryServer final : public TestServer {
 
 class MemcachedTestServer final : public TestServer {
  public:
-  explicit MemcachedTestServer(bool binary) : binary_(binary) {}
+  explicit MemcachedTestServer(std::string_view kind) : kind_(kind) {}
   std::shared_ptr<Backend> connect(const ClientSettings& settings) const override {
-    return memcached_client({server_.address()}, binary_, settings);
+    if (kind_ == kMemcachedMeta) return memcached_meta_client({server_.address()}, settings);
+    return memcached_client({server_.address()}, kind_ == kMemcachedBinary, settings);
   }
   void stop() override { server_.stop(); }
   void start() override { server_.start(); }
@@ -84,7 +102,7 @@ class MemcachedTestServer final : public TestServer {
   void resume() override { server_.resume(); }
 
  private:
-  bool binary_;
+  std::string_view kind_;
   MemcachedServer server_;
 };
 
@@ -149,7 +167,7 @@ class InlineAsyncBackend final : public AsyncBackend {
 
 std::vector<std::string> backend_kinds() {
   return {std::string(kMemory), std::string(kMemcachedAscii), std::string(kMemcachedBinary),
-          std::string(kRedis)};
+          std::string(kMemcachedMeta), std::string(kRedis)};
 }
 
 std::vector<std::string> server_backend_kinds() {
@@ -158,9 +176,18 @@ std::vector<std::string> server_backend_kinds() {
   return kinds;
 }
 
+std::vector<std::string> pooled_backend_kinds() {
+  std::vector<std::string> kinds = server_backend_kinds();
+  std::erase(kinds, kMemcachedMeta);
+  return kinds;
+}
+
 std::unique_ptr<TestServer> start_server(std::string_view kind) {
   if (kind == kMemory) return std::make_unique<MemoryServer>();
-  if (is_memcached(kind)) return std::make_unique<MemcachedTestServer>(kind == kMemcachedBinary);
+  if (is_memcached(kind) || kind == kMemcachedMeta)
+    return std::make_unique<MemcachedTestServer>(kind == kMemcachedBinary ? kMemcachedBinary
+                                                 : kind == kMemcachedMeta ? kMemcachedMeta
+                                                                          : kMemcachedAscii);
   if (kind == kRedis) return std::make_unique<RedisTestServer>();
   unknown_kind(kind);
 }
@@ -175,8 +202,10 @@ std::string random_prefix() {
 TestBackend make_test_backend(std::string_view kind) {
   if (kind == kMemory) return {std::make_shared<MemoryBackend>(), ""};
   // One server per process and protocol family, stopped at exit by its destructor.
-  if (is_memcached(kind)) {
+  if (is_memcached(kind) || kind == kMemcachedMeta) {
     static MemcachedServer server;
+    if (kind == kMemcachedMeta)
+      return {memcached_meta_client({server.address()}, {}), random_prefix()};
     return {memcached_client({server.address()}, kind == kMemcachedBinary, {}), random_prefix()};
   }
   if (kind == kRedis) {
@@ -189,7 +218,13 @@ TestBackend make_test_backend(std::string_view kind) {
 std::shared_ptr<AsyncBackend> as_async_backend(std::string_view kind,
                                                std::shared_ptr<Backend> blocking) {
   if (kind == kMemory) return std::make_shared<InlineAsyncBackend>(std::move(blocking));
-  if (is_memcached(kind) || kind == kRedis)
+  // The meta client is asynchronous itself: AsyncCache drives it directly (a wrapper of
+  // it, such as a fault injector, goes through the bridge like the others).
+  if (kind == kMemcachedMeta)
+    if (auto meta = std::dynamic_pointer_cast<BlockingAsyncBackend>(blocking))
+      // Owning the adapter: its thread runs the client's I/O.
+      return std::shared_ptr<AsyncBackend>(meta, meta->shared_async().get());
+  if (is_memcached(kind) || kind == kMemcachedMeta || kind == kRedis)
     return make_blocking_bridge(std::move(blocking), {.threads = kBridgeThreads});
   unknown_kind(kind);
 }

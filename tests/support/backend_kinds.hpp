@@ -16,11 +16,17 @@
 
 namespace gencache::test {
 
-/// "memory", "memcached_ascii", "memcached_binary", "redis".
+/// "memory", "memcached_ascii", "memcached_binary", "memcached_meta" (the asynchronous
+/// meta-protocol client; blocking suites drive it through test::BlockingAsyncBackend),
+/// "redis".
 std::vector<std::string> backend_kinds();
 
 /// The kinds of backend_kinds() that talk to a server (all but "memory").
 std::vector<std::string> server_backend_kinds();
+
+/// The server kinds whose clients check connections out of a pool: all but
+/// "memcached_meta", which pipelines.
+std::vector<std::string> pooled_backend_kinds();
 
 /// A client's timeouts, the one place tests choose them.
 struct Timeouts {

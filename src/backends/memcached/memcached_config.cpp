@@ -23,19 +23,6 @@ constexpr std::array<std::string_view, 20> kConfigKeywords = {
     "false",    "consistent", "modula",   "random",  "md5",    "crc",       "fnv1_64",
     "fnv1a_64", "fnv1_32",    "fnv1a_32", "hsieh",   "murmur", "jenkins"};
 
-template <class Duration>
-void check_range(std::string_view name, Duration value, Duration min, Duration max) {
-  if (value < min || value > max)
-    throw config_error(fmt::format("memcached option {}: {} is out of range; expected {} to {}",
-                                   name, value, min, max));
-}
-
-void check_range(std::string_view name, std::size_t value, std::size_t min, std::size_t max) {
-  if (value < min || value > max)
-    throw config_error(fmt::format("memcached option {}: {} is out of range; expected {} to {}",
-                                   name, value, min, max));
-}
-
 bool equals_ignoring_case(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) ==
@@ -97,16 +84,18 @@ MemcachedConfig make_memcached_config(const MemcachedOptions& options) {
   }
   config.description = fmt::format("memcached://{}", fmt::join(names, ","));
 
-  check_range("connect_timeout", options.connect_timeout, milliseconds(1),
-              kMemcachedLongestTimeout);
-  check_range("io_timeout", options.io_timeout, milliseconds(1), kMemcachedLongestTimeout);
-  check_range("pool_max", options.pool_max, std::size_t{1}, kMemcachedLargestPool);
+  check_memcached_range("connect_timeout", options.connect_timeout, milliseconds(1),
+                        kMemcachedLongestTimeout);
+  check_memcached_range("io_timeout", options.io_timeout, milliseconds(1),
+                        kMemcachedLongestTimeout);
+  check_memcached_range("pool_max", options.pool_max, std::size_t{1}, kMemcachedLargestPool);
   config.pool_max = options.pool_max;
   config.pool_wait = options.pool_wait.value_or(options.io_timeout);
-  check_range("pool_wait", config.pool_wait, milliseconds(0), kMemcachedLongestTimeout);
-  check_range("retry_timeout", options.retry_timeout, seconds(0), kMemcachedLongestRetryTimeout);
-  check_range("max_item_bytes", options.max_item_bytes, kMemcachedSmallestItem,
-              kMemcachedLargestItem);
+  check_memcached_range("pool_wait", config.pool_wait, milliseconds(0), kMemcachedLongestTimeout);
+  check_memcached_range("retry_timeout", options.retry_timeout, seconds(0),
+                        kMemcachedLongestRetryTimeout);
+  check_memcached_range("max_item_bytes", options.max_item_bytes, kMemcachedSmallestItem,
+                        kMemcachedLargestItem);
   config.max_value_size = options.max_item_bytes - kMemcachedItemOverhead;
 
   if (!options.username.empty() && options.protocol != MemcachedOptions::Protocol::binary)

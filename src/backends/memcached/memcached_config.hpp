@@ -10,7 +10,11 @@
 #include <string_view>
 #include <vector>
 
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
 #include "backends/memcached/server_address.hpp"
+#include "gencache/error.hpp"
 #include "gencache/memcached_backend.hpp"
 
 namespace gencache::detail {
@@ -26,6 +30,15 @@ inline constexpr std::chrono::seconds kMemcachedLongestRetryTimeout = std::chron
 inline constexpr std::size_t kMemcachedLargestPool = 1024;
 inline constexpr std::size_t kMemcachedSmallestItem = std::size_t{1} << 10;
 inline constexpr std::size_t kMemcachedLargestItem = std::size_t{1} << 30;
+
+/// Throws config_error "memcached option <name>: <value> is out of range; expected <min>
+/// to <max>" unless min <= value <= max: one wording for both Memcached clients.
+template <class Value>
+void check_memcached_range(std::string_view name, Value value, Value min, Value max) {
+  if (value < min || value > max)
+    throw config_error(fmt::format("memcached option {}: {} is out of range; expected {} to {}",
+                                   name, value, min, max));
+}
 
 struct MemcachedFree {
   void operator()(memcached_st* memc) const noexcept { memcached_free(memc); }
