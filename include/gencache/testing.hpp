@@ -21,6 +21,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <vector>
 
 #include "gencache/backend.hpp"
 #include "gencache/clock.hpp"
@@ -89,6 +90,9 @@ class FaultInjectingBackend : public Backend {
                       std::chrono::milliseconds ttl) override;
   std::size_t max_value_size() const noexcept override;
   std::string describe() const override;
+  /// The wrapped backend's statistics, never failed: it is not a storage call. (Its
+  /// increment_many is Backend's loop over increment, so each counter can be failed.)
+  std::vector<ServerStats> server_stats() override { return inner_->server_stats(); }
 
  private:
   void before(Operation op);

@@ -54,7 +54,8 @@ class RedisBackend final : public Backend {
   explicit RedisBackend(detail::RedisConfig config)
       : config_(std::move(config)),
         pool_(config_),
-        script_sha1_(detail::script_sha1(detail::kIncrementIfExistsScript)) {}
+        script_sha1_(detail::script_sha1(detail::kIncrementIfExistsScript)),
+        many_script_sha1_(detail::script_sha1(detail::kIncrementManyIfExistScript)) {}
 
   void get_many(std::span<const std::string_view> keys,
                 std::vector<std::optional<std::string>>& values) override {
@@ -127,6 +128,68 @@ class RedisBackend final : public Backend {
     return value;
   }
 
+  // One atomic script for all the keys: one round trip, and every counter moves or none.
+  std::vector<CounterIncrement> increment_many(std::span<const std::string_view> keys,
+                                               std::uint64_t delta) override {
+    std::vector<CounterIncrement> results(keys.size());
+    if (keys.empty()) return results;
+    const std::string_view operation = "increment";
+    auto lease = pool_.acquire(operation);
+    const std::string by = std::to_string(delta);
+    const std::string key_count = std::to_string(keys.size());
+    const auto send = [&](std::string_view verb, std::string_view script) {
+      auto command = lease->command().begin(keys.size() + 4).arg(verb).arg(script).arg(key_count);
+      for (const std::string_view key : keys) command.arg(key);
+      command.arg(by);
+      return lease->round_trip(operation);
+    };
+    Reply reply;
+    if (!many_script_sha1_.empty()) reply = send("EVALSHA", many_script_sha1_);
+    if (reply == nullptr ||
+        (reply->type == REDIS_REPLY_ERROR && text_of(*reply).starts_with("NOSCRIPT")))
+      reply = send("EVAL", detail::kIncrementManyIfExistScript);
+    check_not_error(*reply, operation);
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != keys.size())
+      unexpected(*lease, *reply, operation, fmt::format("an array of {} values", keys.size()));
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      const redisReply& element = *reply->element[i];
+      if (element.type == REDIS_REPLY_NIL) continue;
+      if (element.type != REDIS_REPLY_STRING)
+        unexpected(*lease, element, operation, "the new value as a bulk string, or nil");
+      results[i].value = parse_counter(*lease, text_of(element));
+    }
+    return results;
+  }
+
+  bool batches_increments() const noexcept override { return true; }
+
+  std::vector<ServerStats> server_stats() override {
+    ServerStats stats;
+    stats.server = fmt::format("{}:{}", config_.host, config_.port);
+    try {
+      auto lease = pool_.acquire("stats");
+      lease->command().begin(1).arg("INFO");
+      const Reply reply = lease->round_trip("stats");
+      check_not_error(*reply, "stats");
+      if (reply->type != REDIS_REPLY_STRING && reply->type != REDIS_REPLY_STATUS)
+        unexpected(*lease, *reply, "stats", "INFO's text");
+      std::string_view text = text_of(*reply);
+      while (!text.empty()) {
+        const auto end = text.find('\n');
+        std::string_view line = text.substr(0, end);
+        text = end == std::string_view::npos ? std::string_view() : text.substr(end + 1);
+        if (line.ends_with('\r')) line.remove_suffix(1);
+        const auto colon = line.find(':');
+        if (line.empty() || line.front() == '#' || colon == std::string_view::npos) continue;
+        stats.values.emplace_back(line.substr(0, colon), line.substr(colon + 1));
+      }
+    } catch (const backend_error& e) {
+      stats.values.clear();
+      stats.error = e.what();
+    }
+    return {std::move(stats)};
+  }
+
   bool create_counter(std::string_view key, std::uint64_t initial,
                       std::chrono::milliseconds ttl) override {
     return store_if_absent(key, std::to_string(initial), ttl, "create_counter");
@@ -144,12 +207,25 @@ class RedisBackend final : public Backend {
   }
 
   void check_value_size(std::string_view value, std::string_view operation) const {
-    if (value.size() > config_.max_value_size)
+    if (value.size() > config_.max_value_size + kEntryHeaderAllowance)
       throw backend_error(
           errc::value_too_large,
           fmt::format("{}: {} refused a value of {} bytes: the limit is {} bytes "
                       "(max_item_bytes)",
                       config_.description, operation, value.size(), config_.max_value_size));
+  }
+
+  // A counter's value as the scripts return it: decimal text of an unsigned 64-bit number.
+  std::uint64_t parse_counter(RedisConnection& connection, std::string_view text) const {
+    std::uint64_t value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size() || text.empty()) {
+      connection.mark_broken();
+      detail::throw_redis_error(
+          config_.description, "increment", errc::protocol,
+          fmt::format("expected the new value in decimal, got '{}'", text.substr(0, 40)));
+    }
+    return value;
   }
 
   void check_not_error(const redisReply& reply, std::string_view operation) const {
@@ -225,6 +301,7 @@ class RedisBackend final : public Backend {
   detail::RedisConfig config_;  // outlives pool_, which refers to it
   detail::RedisPool pool_;
   std::string script_sha1_;
+  std::string many_script_sha1_;
 };
 
 }  // namespace
