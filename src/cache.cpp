@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "async_circuit_breaker.hpp"
 #include "bump_outbox.hpp"
 #include "circuit_breaker.hpp"
 #include "core/bump_step.hpp"
@@ -74,7 +75,8 @@ CacheCore::CacheCore(std::shared_ptr<Backend> backend, CacheOptions options)
   validate_cache_options(options);
   validate_call_options(call_defaults_);
   if (options.breaker.failure_threshold > 0) {
-    backend_ = std::make_shared<CircuitBreaker>(user_backend_, options.breaker, clock_, stats_);
+    backend_ = std::make_shared<CircuitBreaker>(
+        user_backend_, std::make_shared<BreakerState>(options.breaker, clock_, stats_));
   }
   if (options.outbox.enabled) {
     outbox_ = std::make_unique<BumpOutbox>(
@@ -102,6 +104,12 @@ CacheCore::CacheCore(std::shared_ptr<AsyncBackend> backend, CacheOptions options
   validate_prefix(prefix_);
   validate_cache_options(options);
   validate_call_options(call_defaults_);
+  if (options.breaker.failure_threshold > 0) {
+    // One breaker for both paths of memory://: the in-place blocking calls and the async ones.
+    auto breaker = std::make_shared<BreakerState>(options.breaker, clock_, stats_);
+    async_backend_ = std::make_shared<AsyncCircuitBreaker>(std::move(async_backend_), breaker);
+    if (backend_) backend_ = std::make_shared<CircuitBreaker>(user_backend_, std::move(breaker));
+  }
 }
 
 CacheCore::~CacheCore() = default;

@@ -79,7 +79,8 @@ class CacheCore {
  public:
   CacheCore(std::shared_ptr<Backend> backend, CacheOptions options);
   /// The core of an AsyncCache: the same keys, hints, stats, hook and defaults, over an
-  /// AsyncBackend (the blocking calls above are not used). No breaker and no outbox yet.
+  /// AsyncBackend (the blocking calls above are not used), behind an AsyncCircuitBreaker
+  /// sharing the BreakerState logic with Cache's.
   CacheCore(std::shared_ptr<AsyncBackend> backend, CacheOptions options);
   ~CacheCore();
 
