@@ -78,11 +78,7 @@ CacheCore::CacheCore(std::shared_ptr<Backend> backend, CacheOptions options)
     backend_ = std::make_shared<CircuitBreaker>(
         user_backend_, std::make_shared<BreakerState>(options.breaker, clock_, stats_));
   }
-  if (options.outbox.enabled) {
-    outbox_ = std::make_unique<BumpOutbox>(
-        options.outbox, [this](const Namespace& ns) { bump(ns); },
-        [this](const std::exception& e) { report("bump", e); }, stats_);
-  }
+  if (options.outbox.enabled) use_outbox(options.outbox, [this](const Namespace& ns) { bump(ns); });
 }
 
 CacheCore::CacheCore(std::shared_ptr<AsyncBackend> backend, CacheOptions options)
@@ -113,6 +109,11 @@ CacheCore::CacheCore(std::shared_ptr<AsyncBackend> backend, CacheOptions options
 }
 
 CacheCore::~CacheCore() = default;
+
+void CacheCore::use_outbox(OutboxOptions options, std::function<void(const Namespace&)> retry) {
+  outbox_ = std::make_unique<BumpOutbox>(
+      options, std::move(retry), [this](const std::exception& e) { report("bump", e); }, stats_);
+}
 
 bool CacheCore::queue_failed_bump(const Namespace& ns) {
   if (!outbox_) return false;

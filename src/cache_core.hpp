@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <shared_mutex>
 #include <string>
@@ -117,6 +118,9 @@ class CacheCore {
 
   /// The backend the user gave (what Cache::backend() returns).
   Backend& backend() const noexcept { return *user_backend_; }
+  /// Turns the bump outbox on: `retry` applies one queued bump (from the outbox's thread)
+  /// and throws while it still fails.
+  void use_outbox(OutboxOptions options, std::function<void(const Namespace&)> retry);
   /// Queues a failed bump when the outbox is on; returns whether it did.
   bool queue_failed_bump(const Namespace& ns);
   bool flush_outbox(std::chrono::milliseconds timeout);

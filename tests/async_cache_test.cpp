@@ -521,5 +521,56 @@ TEST(AsyncCircuitBreaker, ABumpWhileOpenFailsAtOnceWithCircuitOpenAndReachesTheH
   EXPECT_EQ(rig.events[1].code, errc::circuit_open);
 }
 
+TEST(AsyncBumpOutbox, ABumpFailingWhileTheBackendIsDownIsAppliedOnceItIsBack) {
+  AsyncResilienceRig rig;
+  AsyncCache cache = rig.make(
+      {.breaker = {.failure_threshold = 0}, .outbox = {.enabled = true, .initial_backoff = 5ms}});
+  const std::uint64_t g0 = rig.run(cache.async_generation(ns("u"), asio::use_awaitable));
+  rig.run(cache.async_set("k", ns("u"), std::string("old"), 1min, asio::use_awaitable));
+  rig.faulty->fail_always(true);
+  EXPECT_THROW(rig.run(cache.async_bump_namespace(ns("u"), asio::use_awaitable)),
+               boost::system::system_error)
+      << "never silent, even with the outbox";
+  EXPECT_EQ(cache.stats().outbox_pending, 1u);
+  EXPECT_FALSE(cache.flush_pending_bumps(50ms)) << "still down";
+  rig.faulty->fail_always(false);
+  EXPECT_TRUE(cache.flush_pending_bumps(5s));
+  EXPECT_NE(rig.run(cache.async_generation(ns("u"), asio::use_awaitable)), g0);
+  EXPECT_EQ(rig.run(cache.async_get("k", ns("u"), asio::use_awaitable)), std::nullopt)
+      << "the retried bump invalidated the entry";
+  EXPECT_EQ(cache.stats().outbox_retried, 1u);
+  EXPECT_EQ(cache.stats().outbox_pending, 0u);
+}
+
+TEST(AsyncBumpOutbox, FailedBumpsOfBumpNamespacesAreQueuedOncePerNamespace) {
+  AsyncResilienceRig rig;
+  AsyncCache cache = rig.make({.breaker = {.failure_threshold = 0}, .outbox = {.enabled = true}});
+  rig.faulty->fail_always(true);
+  const std::vector<Namespace> both{ns("u"), ns("v")};
+  for (int i = 0; i < 3; ++i) {
+    const boost::system::error_code code =
+        rig.run([&]() -> asio::awaitable<boost::system::error_code> {
+          boost::system::error_code ec;
+          co_await cache.async_bump_namespaces(both, asio::redirect_error(asio::use_awaitable, ec));
+          co_return ec;
+        }());
+    EXPECT_TRUE(code.failed());
+  }
+  EXPECT_EQ(cache.stats().outbox_pending, 2u);
+  rig.faulty->fail_always(false);
+  EXPECT_TRUE(cache.flush_pending_bumps(5s));
+  EXPECT_EQ(cache.stats().outbox_retried, 2u);
+}
+
+TEST(AsyncBumpOutbox, WithoutTheOutboxFlushReturnsAtOnceAndNothingIsQueued) {
+  AsyncResilienceRig rig;
+  AsyncCache cache = rig.make({.breaker = {.failure_threshold = 0}});
+  rig.faulty->fail_always(true);
+  EXPECT_THROW(rig.run(cache.async_bump_namespace(ns("u"), asio::use_awaitable)),
+               boost::system::system_error);
+  EXPECT_EQ(cache.stats().outbox_pending, 0u);
+  EXPECT_TRUE(cache.flush_pending_bumps(0ms));
+}
+
 }  // namespace
 }  // namespace gencache

@@ -45,13 +45,13 @@ awaitable<void> async_write_entry(CacheCore& core, const ReadResult& read, Entry
                                   std::string payload, std::chrono::milliseconds ttl,
                                   std::chrono::milliseconds storage_ttl,
                                   std::chrono::microseconds compute_time);
-/// The bump and the generation; a failure is reported and thrown as backend_error.
+/// The bump and the generation; a failure is reported and thrown as backend_error (a
+/// failed bump is also queued in the outbox when it is on).
 awaitable<std::uint64_t> async_bump(CacheCore& core, const Namespace& ns);
 awaitable<std::uint64_t> async_generation(CacheCore& core, const Namespace& ns);
 /// Bumps each namespace in turn (AsyncBackend has no batch increment: one round trip
-/// each). Each failure is reported (and offered to the outbox, which AsyncCache does not
-/// have yet); if any failed, throws
-/// bump_namespaces_error naming them.
+/// each). Each failure is reported and queued in the outbox when it is on; if any failed,
+/// throws bump_namespaces_error naming them.
 awaitable<std::vector<std::uint64_t>> async_bump_namespaces(CacheCore& core,
                                                             std::vector<Namespace> namespaces);
 /// Cache::etag over the AsyncBackend: one counters-only read; a failure is reported and
