@@ -516,6 +516,25 @@ awaitable<void> async_wait_flight(const std::shared_ptr<Flight>& flight) {
       WaitForFlight{}, asio::use_awaitable, flight);
 }
 
+void mark_async_leader(Flight& flight, const asio::cancellation_slot& compute_slot) {
+  auto identity = std::make_shared<const asio::cancellation_slot>(compute_slot);
+  std::lock_guard lock(flight.mutex);
+  flight.async_leader = std::move(identity);
+}
+
+void check_not_own_async_flight(Flight& flight, const asio::cancellation_slot& slot,
+                                std::string_view key) {
+  // Unconnected slots all compare equal: they identify no thread.
+  if (!slot.is_connected()) return;
+  std::shared_ptr<const void> leader;
+  {
+    std::lock_guard lock(flight.mutex);
+    leader = flight.async_leader;
+  }
+  if (leader && *static_cast<const asio::cancellation_slot*>(leader.get()) == slot)
+    throw own_flight_error(key);
+}
+
 boost::system::error_code failure_code_of(const std::exception_ptr& failure) noexcept {
   if (!failure) return {};
   try {

@@ -517,10 +517,14 @@ LeadingOnThisThread::~LeadingOnThisThread() {
 void check_not_own_flight(const Flight& flight, std::string_view key) {
   if (std::find(flights_led_here.begin(), flights_led_here.end(), &flight) !=
       flights_led_here.end())
-    throw error(fmt::format(
-        "gencache: the compute of entry {} called cached() for that same entry on a miss; it "
-        "would wait for its own result forever (compute the value directly instead)",
-        key));
+    throw own_flight_error(key);
+}
+
+error own_flight_error(std::string_view key) {
+  return error(fmt::format(
+      "gencache: the compute of entry {} called cached() for that same entry on a miss; it "
+      "would wait for its own result forever (compute the value directly instead)",
+      key));
 }
 
 std::shared_ptr<const void> wait_flight(Flight& flight, const std::type_info& type) {

@@ -393,6 +393,55 @@ TEST(AsyncCacheLease, AWaiterInAnotherCacheGetsTheLeaseHoldersValueOnATimer) {
   EXPECT_EQ(waiter.stats().lease_waits, 1u);
 }
 
+TEST_F(AsyncCacheTest, ComputeAwaitingItsOwnEntryFailsWithAClearErrorInsteadOfWaitingForever) {
+  std::string inner_error;
+  auto outer = [&]() -> asio::awaitable<int> {
+    try {
+      co_return co_await cache.async_cached(
+          "k", ns("self"), 1min, [] { return 1; }, asio::use_awaitable);
+    } catch (const error& e) {
+      inner_error = e.what();
+      throw;
+    }
+  };
+  auto read = [&]() -> asio::awaitable<int> {
+    co_return co_await cache.async_cached("k", ns("self"), 1min, outer, asio::use_awaitable);
+  };
+  std::future<int> result = asio::co_spawn(io, read(), asio::use_future);
+  io.run_for(5s);
+  ASSERT_EQ(result.wait_for(0s), std::future_status::ready) << "the nested call waited for itself";
+  EXPECT_THROW(result.get(), error);
+  EXPECT_NE(inner_error.find("same entry"), std::string::npos) << inner_error;
+  EXPECT_EQ(run(cache.async_cached(
+                "k", ns("self"), 1min, [] { return 2; }, asio::use_awaitable)),
+            2)
+      << "the entry still works";
+}
+
+TEST_F(AsyncCacheTest, ConcurrentCallersOfOneEntryAreNotMistakenForTheLeadersOwnCall) {
+  // Waiters in other coroutines join the leader's flight: only the compute's own nested
+  // call is refused.
+  int computes = 0;
+  std::vector<std::future<int>> results;
+  for (int i = 0; i < 3; ++i) {
+    results.push_back(asio::co_spawn(io,
+                                     cache.async_cached(
+                                         "k", ns("many"), 1min,
+                                         [&]() -> asio::awaitable<int> {
+                                           ++computes;
+                                           asio::steady_timer timer(
+                                               co_await asio::this_coro::executor, 10ms);
+                                           co_await timer.async_wait(asio::use_awaitable);
+                                           co_return 5;
+                                         },
+                                         asio::use_awaitable),
+                                     asio::use_future));
+  }
+  io.run_for(5s);
+  for (auto& result : results) EXPECT_EQ(result.get(), 5);
+  EXPECT_EQ(computes, 1);
+}
+
 struct Request {
   int user = 0;
   std::string path;

@@ -14,6 +14,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/system/error_code.hpp>
 
 #include "gencache/async_backend.hpp"
@@ -70,6 +71,14 @@ awaitable<std::optional<Entry>> async_poll_for_entry(CacheCore& core, const Read
 /// through the awaiting coroutine's slot withdraws only this waiter and throws
 /// system_error(operation_aborted).
 awaitable<void> async_wait_flight(const std::shared_ptr<Flight>& flight);
+
+/// Records that `flight`'s leader computes in the awaitable thread whose cancellation slot
+/// is `compute_slot` (a connected slot of that thread alone).
+void mark_async_leader(Flight& flight, const boost::asio::cancellation_slot& compute_slot);
+/// Throws gencache::error (own_flight_error) when `slot`, the calling coroutine's
+/// cancellation slot, is that of `flight`'s leader's compute: waiting would never end.
+void check_not_own_async_flight(Flight& flight, const boost::asio::cancellation_slot& slot,
+                                std::string_view key);
 
 /// The error code a bump or generation failure completes with.
 boost::system::error_code failure_code_of(const std::exception_ptr& failure) noexcept;
