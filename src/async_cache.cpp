@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <future>
 #include <mutex>
 #include <utility>
 #include <vector>
@@ -11,10 +12,13 @@
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
 
 #include <fmt/format.h>
 
@@ -87,6 +91,15 @@ awaitable<std::optional<std::uint64_t>> increment(AsyncBackend& backend, std::st
   co_return co_await asio::async_initiate<const use_awaitable_t,
                                           void(std::exception_ptr, std::optional<std::uint64_t>)>(
       [&](auto handler) { backend.async_increment(key, delta, posting(std::move(handler))); },
+      asio::use_awaitable);
+}
+
+awaitable<std::vector<CounterIncrement>> increment_many(AsyncBackend& backend,
+                                                        std::span<const std::string_view> keys,
+                                                        std::uint64_t delta) {
+  co_return co_await asio::async_initiate<const use_awaitable_t,
+                                          void(std::exception_ptr, std::vector<CounterIncrement>)>(
+      [&](auto handler) { backend.async_increment_many(keys, delta, posting(std::move(handler))); },
       asio::use_awaitable);
 }
 
@@ -301,21 +314,51 @@ awaitable<void> async_write_entry(CacheCore& core, const ReadResult& read, Entry
     report_failure(core, "write", failure);
 }
 
+namespace {
+
+// The bump itself; a failure is thrown as it came, neither reported nor queued.
+awaitable<std::uint64_t> async_bump_unreported(CacheCore& core, const Namespace& ns) {
+  if (core.serves_inline()) co_return core.bump(ns);
+  BumpStep step(counter_key(core.prefix(), ns), &fresh_generation);
+  co_await drive(core, step, step.start());
+  if (step.recreated()) core.stats().add(StripedStats::counter_recreations);
+  if (step.repaired()) core.stats().add(StripedStats::corrupt);
+  core.hints().remember(step.key(), step.generation());
+  core.stats().add(StripedStats::bumps);
+  co_return step.generation();
+}
+
+// The outbox's retry of a failed bump, on the outbox's thread: the same coroutine, run to
+// completion on a private io_context, so a retry needs neither the AsyncCache's executor
+// nor one of its threads (flush_pending_bumps may block one). A failure is thrown and not
+// reported again: the bump that failed first was.
+void retry_bump(CacheCore& core, const Namespace& ns) {
+  asio::io_context context(1);
+  std::future<std::uint64_t> bumped =
+      asio::co_spawn(context, async_bump_unreported(core, ns), asio::use_future);
+  context.run();
+  bumped.get();
+}
+
+}  // namespace
+
 awaitable<std::uint64_t> async_bump(CacheCore& core, const Namespace& ns) {
   std::exception_ptr failure;
   try {
-    if (core.serves_inline()) co_return core.bump(ns);
-    BumpStep step(counter_key(core.prefix(), ns), &fresh_generation);
-    co_await drive(core, step, step.start());
-    if (step.recreated()) core.stats().add(StripedStats::counter_recreations);
-    if (step.repaired()) core.stats().add(StripedStats::corrupt);
-    core.hints().remember(step.key(), step.generation());
-    core.stats().add(StripedStats::bumps);
-    co_return step.generation();
+    co_return co_await async_bump_unreported(core, ns);
   } catch (...) {
     failure = std::current_exception();
   }
-  throw_reported(core, "bump", failure);
+  // As Cache::bump_namespace: reported, queued for retry when the outbox is on, and thrown.
+  const std::error_code code = report_failure(core, "bump", failure);
+  core.queue_failed_bump(ns);
+  try {
+    std::rethrow_exception(failure);
+  } catch (const backend_error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw backend_error(code, e.what());
+  }
 }
 
 awaitable<std::uint64_t> async_generation(CacheCore& core, const Namespace& ns) {
@@ -333,21 +376,95 @@ awaitable<std::uint64_t> async_generation(CacheCore& core, const Namespace& ns) 
   throw_reported(core, "generation", failure);
 }
 
+namespace {
+
+using BumpFailures = std::vector<std::pair<std::size_t, std::exception_ptr>>;
+
+// CacheCore::bump_many over the AsyncBackend: every counter in one async_increment_many,
+// then the one-namespace bump for each counter that was absent or refused by a server that
+// answered. Failures go to `failures`, neither reported nor queued.
+awaitable<std::vector<std::uint64_t>> async_bump_many(CacheCore& core,
+                                                      const std::vector<Namespace>& namespaces,
+                                                      BumpFailures& failures) {
+  AsyncBackend& backend = *core.async_backend();
+  std::vector<std::string> keys;
+  keys.reserve(namespaces.size());
+  for (const Namespace& ns : namespaces) keys.push_back(counter_key(core.prefix(), ns));
+  const std::vector<std::string_view> views(keys.begin(), keys.end());
+  std::vector<std::uint64_t> generations(namespaces.size(), 0);
+  if (namespaces.empty()) co_return generations;
+
+  core.stats().add(StripedStats::round_trips,
+                   backend.batches_async_increments() ? 1 : namespaces.size());
+  std::vector<CounterIncrement> results;
+  try {
+    results = co_await increment_many(backend, views, 1);
+    if (results.size() != namespaces.size())
+      throw backend_error(
+          errc::protocol,
+          fmt::format("{}: async_increment_many returned {} results for {} counters",
+                      backend.describe(), results.size(), namespaces.size()));
+  } catch (const std::exception&) {
+    // The call failed as a whole: every counter may or may not have moved.
+    results.assign(namespaces.size(), CounterIncrement{std::nullopt, std::current_exception()});
+  }
+  for (std::size_t i = 0; i < namespaces.size(); ++i) {
+    CounterIncrement& result = results[i];
+    if (result.value) {
+      generations[i] = *result.value;
+      core.hints().remember(keys[i], *result.value);
+      core.stats().add(StripedStats::bumps);
+      continue;
+    }
+    // As bump_many: an unreachable server is not asked again, so N namespaces cost one
+    // timeout, not N.
+    bool retry = !result.failure;
+    if (result.failure) {
+      try {
+        std::rethrow_exception(result.failure);
+      } catch (const std::exception& e) {
+        retry = server_answered(failure_code(e));
+      } catch (...) {
+      }
+    }
+    if (retry) {
+      try {
+        generations[i] = co_await async_bump_unreported(core, namespaces[i]);
+        continue;
+      } catch (...) {
+        result.failure = std::current_exception();
+      }
+    }
+    failures.emplace_back(i, result.failure);
+  }
+  co_return generations;
+}
+
+}  // namespace
+
 awaitable<std::vector<std::uint64_t>> async_bump_namespaces(CacheCore& core,
                                                             std::vector<Namespace> namespaces) {
-  std::vector<std::uint64_t> generations(namespaces.size(), 0);
+  BumpFailures failures;
+  std::vector<std::uint64_t> generations;
+  if (core.serves_inline())
+    generations = core.bump_many(namespaces, failures);
+  else
+    generations = co_await async_bump_many(core, namespaces, failures);
   std::vector<Namespace> not_bumped;
   std::error_code first_code;
   std::string first_message;
-  for (std::size_t i = 0; i < namespaces.size(); ++i) {
-    try {
-      generations[i] = co_await async_bump(core, namespaces[i]);  // reports a failure
-    } catch (const std::exception& e) {
-      core.queue_failed_bump(namespaces[i]);  // a no-op while AsyncCache has no outbox
-      not_bumped.push_back(namespaces[i]);
-      if (!first_code) {
-        first_code = failure_code(e);
+  // As Cache::bump_namespaces: each failure reported and queued for retry.
+  for (const auto& [index, failure] : failures) {
+    not_bumped.push_back(namespaces[index]);
+    const std::error_code code = report_failure(core, "bump", failure);
+    core.queue_failed_bump(namespaces[index]);
+    if (!first_code) {
+      first_code = code;
+      try {
+        std::rethrow_exception(failure);
+      } catch (const std::exception& e) {
         first_message = e.what();
+      } catch (...) {
       }
     }
   }
@@ -489,6 +606,25 @@ awaitable<void> async_wait_flight(const std::shared_ptr<Flight>& flight) {
       WaitForFlight{}, asio::use_awaitable, flight);
 }
 
+void mark_async_leader(Flight& flight, const asio::cancellation_slot& compute_slot) {
+  auto identity = std::make_shared<const asio::cancellation_slot>(compute_slot);
+  std::lock_guard lock(flight.mutex);
+  flight.async_leader = std::move(identity);
+}
+
+void check_not_own_async_flight(Flight& flight, const asio::cancellation_slot& slot,
+                                std::string_view key) {
+  // Unconnected slots all compare equal: they identify no thread.
+  if (!slot.is_connected()) return;
+  std::shared_ptr<const void> leader;
+  {
+    std::lock_guard lock(flight.mutex);
+    leader = flight.async_leader;
+  }
+  if (leader && *static_cast<const asio::cancellation_slot*>(leader.get()) == slot)
+    throw own_flight_error(key);
+}
+
 boost::system::error_code failure_code_of(const std::exception_ptr& failure) noexcept {
   if (!failure) return {};
   try {
@@ -508,7 +644,11 @@ bool serves_inline(const CacheCore& core) noexcept {
 
 std::shared_ptr<CacheCore> make_async_core(std::shared_ptr<AsyncBackend> backend,
                                            CacheOptions options) {
-  return std::make_shared<CacheCore>(std::move(backend), std::move(options));
+  const OutboxOptions outbox = options.outbox;
+  auto core = std::make_shared<CacheCore>(std::move(backend), std::move(options));
+  if (outbox.enabled)
+    core->use_outbox(outbox, [raw = core.get()](const Namespace& ns) { retry_bump(*raw, ns); });
+  return core;
 }
 
 }  // namespace detail
@@ -536,7 +676,13 @@ const CallOptions& AsyncCache::call_defaults() const noexcept {
 }
 
 Stats AsyncCache::stats() const {
-  return core_->stats().snapshot();
+  Stats s = core_->stats().snapshot();
+  s.outbox_pending = core_->outbox_pending();
+  return s;
+}
+
+bool AsyncCache::flush_pending_bumps(std::chrono::milliseconds timeout) {
+  return core_->flush_outbox(timeout);
 }
 
 void AsyncCache::set_error_hook(ErrorHook hook) {
