@@ -62,6 +62,20 @@ struct RedisOptions {
   /// needs a password. Never printed.
   std::string username;
   std::string password;
+  /// Replicas that must acknowledge a counter write (a bump's increment, a counter's
+  /// creation) before it counts as done, from 0 to 255: each is followed by
+  /// `WAIT wait_replicas wait_timeout` on the same connection, and fewer acknowledgements
+  /// in time make the call throw errc::timeout (the counter may have changed on the
+  /// master alone; Cache::bump_namespace reports it and queues it in the outbox when that
+  /// is on). With 1 or more, a bump that returned survives the master's failover to a
+  /// replica that acknowledged it. 0 (the default): no WAIT; Redis replicates
+  /// asynchronously, so a bump acknowledged just before a failover can be lost and the
+  /// promoted replica serve the entries it invalidated.
+  std::uint32_t wait_replicas = 0;
+  /// How long a counter write waits for wait_replicas acknowledgements, from 1 ms to
+  /// 10 min, and shorter than io_timeout (which bounds the wait for WAIT's reply).
+  /// Default 50 ms.
+  std::chrono::milliseconds wait_timeout{50};
 };
 
 /// A Redis backend on one server (not Redis Cluster). Thread-safe: each call borrows a

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <stdexcept>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -132,6 +133,32 @@ std::string RedisServer::address() const {
 
 std::string RedisServer::command(std::initializer_list<std::string_view> args) const {
   return command_on_port(port(), args);
+}
+
+bool wait_for_master_link(const RedisServer& replica, std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    try {
+      if (replica.command({"INFO", "replication"}).find("master_link_status:up") !=
+          std::string::npos)
+        return true;
+    } catch (const std::runtime_error&) {
+      // Still starting: ask again.
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+std::unique_ptr<RedisServer> start_replica_of(const RedisServer& master) {
+  // The master would otherwise wait 5 s for more replicas before its first sync.
+  master.command({"CONFIG", "SET", "repl-diskless-sync-delay", "0"});
+  auto replica = std::make_unique<RedisServer>(RedisServer::Options{
+      .extra_args = {"--replicaof", "127.0.0.1", std::to_string(master.port())}});
+  if (!wait_for_master_link(*replica))
+    throw std::runtime_error(fmt::format("redis replica on port {} never linked to its master {}",
+                                         replica->port(), master.address()));
+  return replica;
 }
 
 std::string redis_url(const RedisServer& server, std::string_view path, std::string_view query) {

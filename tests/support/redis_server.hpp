@@ -2,8 +2,10 @@
 // A real redis-server for tests: started on a free loopback port, stopped in the
 // destructor, with crash (stop/start) and hang (pause/resume) controls.
 
+#include <chrono>
 #include <cstdint>
 #include <initializer_list>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,6 +51,16 @@ class RedisServer {
  private:
   ServerProcess process_;
 };
+
+/// Starts a redis-server replicating `master` (`--replicaof`; the master is set to sync
+/// diskless at once) and
+/// waits (at most 10 s) until its `master_link_status` is up, so it holds the master's
+/// data and acknowledges WAIT. Throws std::runtime_error if the link does not come up.
+std::unique_ptr<RedisServer> start_replica_of(const RedisServer& master);
+
+/// Waits (at most `limit`) until `replica` reports `master_link_status:up`; false if not.
+bool wait_for_master_link(const RedisServer& replica,
+                          std::chrono::milliseconds limit = std::chrono::seconds(10));
 
 /// "redis://127.0.0.1:PORT" plus `path` (such as "/2") and "?query" when not empty.
 std::string redis_url(const RedisServer& server, std::string_view path = "",

@@ -7,8 +7,10 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <tuple>
 #include <utility>
 
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include "backends/redis/counter_script.hpp"
@@ -48,6 +50,9 @@ std::string_view type_name(int type) noexcept {
       return "an unknown reply";
   }
 }
+
+// Whether a write waits for wait_replicas acknowledgements (counter writes do).
+enum class WaitForReplicas { no, yes };
 
 class RedisBackend final : public Backend {
  public:
@@ -94,9 +99,10 @@ class RedisBackend final : public Backend {
     auto lease = pool_.acquire("increment");
     const std::string by = std::to_string(delta);
     Reply reply;
+    Reply replicated;
     if (!script_sha1_.empty()) {
       lease->command().begin(5).arg("EVALSHA").arg(script_sha1_).arg("1").arg(key).arg(by);
-      reply = lease->round_trip("increment");
+      std::tie(reply, replicated) = send_with_wait(*lease, "increment");
     }
     // The server lost its script cache (a restart, SCRIPT FLUSH): NOSCRIPT means nothing
     // ran, so sending the script itself is safe, and loads it for the next EVALSHA.
@@ -109,10 +115,10 @@ class RedisBackend final : public Backend {
           .arg("1")
           .arg(key)
           .arg(by);
-      reply = lease->round_trip("increment");
+      std::tie(reply, replicated) = send_with_wait(*lease, "increment");
     }
     check_not_error(*reply, "increment");
-    if (reply->type == REDIS_REPLY_NIL) return std::nullopt;
+    if (reply->type == REDIS_REPLY_NIL) return std::nullopt;  // nothing written to wait for
     if (reply->type != REDIS_REPLY_STRING)
       unexpected(*lease, *reply, "increment", "the new value as a bulk string, or nil");
     const std::string_view text = text_of(*reply);
@@ -124,12 +130,14 @@ class RedisBackend final : public Backend {
           config_.description, "increment", errc::protocol,
           fmt::format("expected the new value in decimal, got '{}'", text.substr(0, 40)));
     }
+    check_replicated(*lease, replicated.get(), "increment");
     return value;
   }
 
   bool create_counter(std::string_view key, std::uint64_t initial,
                       std::chrono::milliseconds ttl) override {
-    return store_if_absent(key, std::to_string(initial), ttl, "create_counter");
+    return store_if_absent(key, std::to_string(initial), ttl, "create_counter",
+                           WaitForReplicas::yes);
   }
 
   std::size_t max_value_size() const noexcept override { return config_.max_value_size; }
@@ -201,7 +209,7 @@ class RedisBackend final : public Backend {
   }
 
   bool store_if_absent(std::string_view key, std::string_view value, std::chrono::milliseconds ttl,
-                       std::string_view operation) {
+                       std::string_view operation, WaitForReplicas wait = WaitForReplicas::no) {
     auto lease = pool_.acquire(operation);
     if (ttl.count() < 0) {
       // An item stored already expired is gone at once: only whether `key` was free shows.
@@ -215,16 +223,48 @@ class RedisBackend final : public Backend {
     auto command =
         lease->command().begin(px.empty() ? 4 : 6).arg("SET").arg(key).arg(value).arg("NX");
     if (!px.empty()) command.arg("PX").arg(px);
-    const Reply reply = lease->round_trip(operation);
+    const auto [reply, replicated] = wait == WaitForReplicas::yes
+                                         ? send_with_wait(*lease, operation)
+                                         : std::pair(lease->round_trip(operation), Reply());
     check_not_error(*reply, operation);
-    if (reply->type == REDIS_REPLY_STATUS) return true;
     if (reply->type == REDIS_REPLY_NIL) return false;
-    unexpected(*lease, *reply, operation, "a status or nil");
+    if (reply->type != REDIS_REPLY_STATUS) unexpected(*lease, *reply, operation, "a status or nil");
+    check_replicated(*lease, replicated.get(), operation);
+    return true;
+  }
+
+  // Sends the command just written, followed (with wait_replicas) by WAIT in the same
+  // write: the command's reply, then WAIT's (null without wait_replicas).
+  std::pair<Reply, Reply> send_with_wait(RedisConnection& connection, std::string_view operation) {
+    if (config_.wait_replicas != 0)
+      connection.command().begin(3).arg("WAIT").arg(wait_replicas_).arg(wait_timeout_);
+    connection.send(operation);
+    Reply reply = connection.receive(operation);
+    Reply replicated = config_.wait_replicas != 0 ? connection.receive(operation) : Reply();
+    return {std::move(reply), std::move(replicated)};
+  }
+
+  // A counter write that fewer than wait_replicas replicas acknowledged may vanish in a
+  // failover, bringing back what it invalidated: it must not count as done.
+  void check_replicated(RedisConnection& connection, const redisReply* replicated,
+                        std::string_view operation) const {
+    if (replicated == nullptr) return;
+    check_not_error(*replicated, operation);
+    if (replicated->type != REDIS_REPLY_INTEGER)
+      unexpected(connection, *replicated, operation, "WAIT's count of replicas, an integer");
+    if (replicated->integer < static_cast<long long>(config_.wait_replicas))
+      detail::throw_redis_error(
+          config_.description, operation, errc::timeout,
+          fmt::format("{} of wait_replicas {} replicas acknowledged the counter write within "
+                      "wait_timeout {} (it may be applied on the master alone)",
+                      replicated->integer, config_.wait_replicas, config_.wait_timeout));
   }
 
   detail::RedisConfig config_;  // outlives pool_, which refers to it
   detail::RedisPool pool_;
   std::string script_sha1_;
+  std::string wait_replicas_ = std::to_string(config_.wait_replicas);
+  std::string wait_timeout_ = std::to_string(config_.wait_timeout.count());
 };
 
 }  // namespace

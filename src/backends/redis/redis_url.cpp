@@ -104,6 +104,10 @@ RedisOptions redis_options_from_url(std::string_view authority, std::string_view
     options.pool_wait = *wait;
   if (auto bytes = params.take_size_in("max_item_bytes", kRedisSmallestItem, kRedisLargestItem))
     options.max_item_bytes = *bytes;
+  if (auto replicas = params.take_uint("wait_replicas", 0, kRedisMostWaitReplicas))
+    options.wait_replicas = static_cast<std::uint32_t>(*replicas);
+  if (auto wait = params.take_duration_in("wait_timeout", milliseconds(1), kRedisLongestTimeout))
+    options.wait_timeout = *wait;
   return options;
 }
 

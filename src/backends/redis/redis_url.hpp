@@ -12,7 +12,8 @@ namespace gencache::detail {
 /// where host is a name, an IPv4 address or `[IPv6]`, the port defaults to 6379 and the
 /// user name and password are percent-decoded. `path` is empty, `/` or `/db` (a database
 /// number). Takes `connect_timeout`, `io_timeout` and `pool_wait` (durations), `pool_max`
-/// (1..1024) and `max_item_bytes` (size) from `params`; absent ones keep their
+/// (1..1024), `max_item_bytes` (size), `wait_replicas` (0..255) and `wait_timeout`
+/// (duration) from `params`; absent ones keep their
 /// RedisOptions defaults. Throws config_error naming the bad part, parameter or value
 /// (never a password). The caller calls `params.finish()` afterwards, so other parameters
 /// are left in place for it to reject.

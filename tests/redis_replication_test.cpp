@@ -1,0 +1,159 @@
+// Failover-safe bumps on Redis (wait_replicas): a counter write counts as done only once
+// the replicas acknowledged it, against a master and a replica started by each test.
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "backends/redis/redis_config.hpp"
+#include "backends/redis/redis_url.hpp"
+#include "gencache/cache.hpp"
+#include "gencache/error.hpp"
+#include "gencache/redis_backend.hpp"
+#include "gencache/testing.hpp"
+#include "support/backend_calls.hpp"
+#include "support/redis_server.hpp"
+#include "url_options.hpp"
+
+namespace gencache {
+namespace {
+
+using namespace std::chrono_literals;
+using ::testing::HasSubstr;
+
+RedisOptions waiting_options(const test::RedisServer& master, std::uint32_t replicas) {
+  RedisOptions options;
+  options.port = master.port();
+  options.io_timeout = 1s;
+  options.connect_timeout = 1s;
+  options.wait_replicas = replicas;
+  options.wait_timeout = 200ms;
+  return options;
+}
+
+class RedisReplicationTest : public ::testing::Test {
+ protected:
+  test::RedisServer master;
+  std::unique_ptr<test::RedisServer> replica = test::start_replica_of(master);
+};
+
+TEST_F(RedisReplicationTest, ABumpThatReturnedIsAlreadyOnTheReplica) {
+  Cache cache(make_redis_backend(waiting_options(master, 1)));
+  const Namespace user = ns("user", 42);
+  cache.generation(user);  // creates the counter
+  const std::string key = testing::counter_key(user);
+  for (int i = 0; i < 20; ++i) {
+    const std::uint64_t generation = cache.bump_namespace(user);
+    // Read from the replica at once: a bump acknowledged only by the master would
+    // often not be there yet.
+    EXPECT_EQ(replica->command({"GET", key}), std::to_string(generation));
+  }
+}
+
+TEST_F(RedisReplicationTest, ACreatedCounterIsAlreadyOnTheReplica) {
+  auto backend = make_redis_backend(waiting_options(master, 1));
+  ASSERT_TRUE(backend->create_counter("gc1:n:fresh", 4294967296, test::kNoTtl));
+  EXPECT_EQ(replica->command({"GET", "gc1:n:fresh"}), "4294967296");
+}
+
+TEST_F(RedisReplicationTest, AnIncrementTheReplicaDoesNotAcknowledgeThrowsTimeoutNamingWait) {
+  auto backend = make_redis_backend(waiting_options(master, 1));
+  ASSERT_TRUE(backend->create_counter("gc1:n:c", 4294967296, test::kNoTtl));
+  replica->pause();  // connected, but acknowledges nothing
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(test::code_thrown_by([&] { backend->increment("gc1:n:c", 1); }), errc::timeout);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 900ms);  // wait_timeout, not io_timeout
+  EXPECT_THAT(test::message_thrown_by([&] { backend->increment("gc1:n:c", 1); }),
+              HasSubstr("0 of wait_replicas 1 replicas acknowledged"));
+  replica->resume();
+}
+
+TEST_F(RedisReplicationTest, AnUnacknowledgedBumpIsNeverSilentAndIsQueuedInTheOutbox) {
+  CacheOptions options;
+  options.outbox.enabled = true;
+  options.outbox.initial_backoff = 10ms;
+  Cache cache(make_redis_backend(waiting_options(master, 1)), options);
+  const Namespace user = ns("user", 7);
+  cache.generation(user);
+  replica->pause();
+  EXPECT_THROW(cache.bump_namespace(user), backend_error);
+  EXPECT_GE(cache.stats().outbox_pending, 1u);
+  replica->resume();
+  ASSERT_TRUE(test::wait_for_master_link(*replica));
+  // Once the replica acknowledges again, the queued bump is applied.
+  EXPECT_TRUE(cache.flush_pending_bumps(5s));
+  EXPECT_EQ(cache.stats().outbox_pending, 0u);
+}
+
+TEST_F(RedisReplicationTest, MoreReplicasThanExistMakeEveryCounterWriteFail) {
+  auto backend = make_redis_backend(waiting_options(master, 2));
+  EXPECT_EQ(
+      test::code_thrown_by([&] { backend->create_counter("gc1:n:two", 4294967296, test::kNoTtl); }),
+      errc::timeout);
+  // The value was written on the master; only the promise of surviving a failover failed.
+  EXPECT_EQ(master.command({"GET", "gc1:n:two"}), "4294967296");
+}
+
+TEST_F(RedisReplicationTest, WithoutWaitReplicasNoWaitIsSent) {
+  auto backend = make_redis_backend(waiting_options(master, 0));
+  replica->pause();
+  ASSERT_TRUE(backend->create_counter("gc1:n:c", 4294967296, test::kNoTtl));
+  EXPECT_EQ(backend->increment("gc1:n:c", 1), std::optional<std::uint64_t>(4294967297));
+  replica->resume();
+}
+
+TEST_F(RedisReplicationTest, EntriesAreWrittenWithoutWaiting) {
+  auto backend = make_redis_backend(waiting_options(master, 1));
+  replica->pause();
+  const auto start = std::chrono::steady_clock::now();
+  backend->set("gc1:k:|entry", "value", test::kNoTtl);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 150ms);
+  replica->resume();
+}
+
+TEST(RedisWaitOptions, UrlParametersMapToOptions) {
+  detail::UrlOptions query("redis", {{"wait_replicas", "1"}, {"wait_timeout", "20ms"}});
+  const RedisOptions options = detail::redis_options_from_url("127.0.0.1:6379", "", query);
+  EXPECT_NO_THROW(query.finish());
+  EXPECT_EQ(options.wait_replicas, 1u);
+  EXPECT_EQ(options.wait_timeout, 20ms);
+  const RedisOptions defaults;
+  EXPECT_EQ(defaults.wait_replicas, 0u);
+  EXPECT_EQ(defaults.wait_timeout, 50ms);
+}
+
+TEST(RedisWaitOptions, OutOfRangeValuesAreRejectedNamingThem) {
+  detail::UrlOptions query("redis", {{"wait_replicas", "256"}});
+  EXPECT_THAT(
+      test::message_thrown_by([&] { detail::redis_options_from_url("127.0.0.1", "", query); }),
+      HasSubstr("wait_replicas"));
+  RedisOptions options;
+  options.wait_replicas = 1;
+  options.wait_timeout = 0ms;
+  EXPECT_THAT(test::message_thrown_by([&] { detail::make_redis_config(options); }),
+              HasSubstr("wait_timeout"));
+}
+
+TEST(RedisWaitOptions, AWaitTimeoutNotShorterThanIoTimeoutIsRejected) {
+  RedisOptions options;
+  options.wait_replicas = 1;
+  options.io_timeout = 100ms;
+  options.wait_timeout = 100ms;
+  EXPECT_THROW(
+      {
+        try {
+          detail::make_redis_config(options);
+        } catch (const config_error& e) {
+          EXPECT_THAT(e.what(), HasSubstr("shorter than io_timeout"));
+          throw;
+        }
+      },
+      config_error);
+  options.wait_replicas = 0;  // no WAIT is sent, so the timeouts do not matter
+  EXPECT_NO_THROW(detail::make_redis_config(options));
+}
+
+}  // namespace
+}  // namespace gencache
