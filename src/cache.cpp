@@ -70,6 +70,7 @@ CacheCore::CacheCore(std::shared_ptr<Backend> backend, CacheOptions options)
     : user_backend_(std::move(backend)),
       backend_(user_backend_),
       prefix_(std::move(options.prefix)),
+      hash_tags_(user_backend_ != nullptr && user_backend_->wants_hash_tags()),
       clock_(options.clock ? std::move(options.clock) : system_clock()),
       counter_ttl_(options.counter_ttl),
       hints_(options.generation_hints),
@@ -212,6 +213,8 @@ struct ReadScratch {
   std::vector<std::uint64_t> generations;
   std::vector<CounterSlot> counters;
   std::string head;
+  std::string counter_prefix;  // hash-tagged prefixes, when the backend wants them
+  std::string entry_prefix;
   bool in_use = false;
 
   // Only the capacity of ordinary reads is kept.
@@ -253,6 +256,12 @@ class ScratchLease {
 };
 
 }  // namespace
+
+std::string_view CacheCore::key_prefix(const Namespace& ns, std::string& buffer) const {
+  if (!hash_tags_) return prefix_;
+  build_hash_tagged_prefix(buffer, prefix_, ns);
+  return buffer;
+}
 
 std::vector<std::optional<std::string>> CacheCore::fetch(std::span<const std::string_view> keys) {
   std::vector<std::optional<std::string>> values;
@@ -339,7 +348,10 @@ bool CacheCore::read_into(std::span<const std::string_view> user_keys,
     ScratchLease scratch;
     std::vector<std::string>& counter_keys = scratch->counter_keys;
     if (counter_keys.size() < n) counter_keys.resize(n);
-    for (std::size_t i = 0; i < n; ++i) build_counter_key(counter_keys[i], prefix_, namespaces[i]);
+    for (std::size_t i = 0; i < n; ++i)
+      build_counter_key(counter_keys[i], key_prefix(namespaces[i], scratch->counter_prefix),
+                        namespaces[i]);
+    const std::string_view entry_prefix = this->entry_prefix(namespaces, scratch->entry_prefix);
 
     std::vector<std::string_view>& keys = scratch->keys;
     keys.assign(counter_keys.begin(), counter_keys.begin() + static_cast<std::ptrdiff_t>(n));
@@ -361,12 +373,13 @@ bool CacheCore::read_into(std::span<const std::string_view> user_keys,
     std::string& head = scratch->head;
     auto build_keys = [&] {
       if (count == 1) {
-        build_versioned_key(versioned_keys[0], prefix_, namespaces, generations, user_keys[0]);
+        build_versioned_key(versioned_keys[0], entry_prefix, namespaces, generations,
+                            user_keys[0]);
         return;
       }
-      build_versioned_head(head, prefix_, namespaces, generations);
+      build_versioned_head(head, entry_prefix, namespaces, generations);
       for (std::size_t k = 0; k < count; ++k)
-        finish_versioned_key(versioned_keys[k], head, prefix_, user_keys[k]);
+        finish_versioned_key(versioned_keys[k], head, entry_prefix, user_keys[k]);
     };
     if (speculate) {
       build_keys();
@@ -471,7 +484,8 @@ void CacheCore::write(const ReadResult& read, EntryKind kind, std::string_view p
 }
 
 std::uint64_t CacheCore::bump(const Namespace& ns) {
-  const std::string key = counter_key(prefix_, ns);
+  std::string tagged;
+  const std::string key = counter_key(key_prefix(ns, tagged), ns);
   std::optional<std::uint64_t> generation;
   // A counter can vanish between our calls (eviction, restart); each attempt either
   // increments it or re-creates it at a fresh value, which invalidates just as well.
@@ -497,7 +511,8 @@ std::uint64_t CacheCore::bump(const Namespace& ns) {
 }
 
 std::uint64_t CacheCore::generation(const Namespace& ns) {
-  const std::string key = counter_key(prefix_, ns);
+  std::string tagged;
+  const std::string key = counter_key(key_prefix(ns, tagged), ns);
   const std::string_view view = key;
   auto values = fetch(std::span(&view, 1));
   std::optional<std::uint64_t> current = parse_counter(key, values[0]);
@@ -767,7 +782,9 @@ Backend& Cache::backend() const noexcept {
 
 std::string Cache::versioned_key(std::string_view key, const NamespaceSet& namespaces,
                                  std::span<const std::uint64_t> generations) const {
-  return detail::versioned_key(core_->prefix(), namespaces, generations, key);
+  std::string tagged;
+  return detail::versioned_key(core_->entry_prefix(namespaces, tagged), namespaces, generations,
+                               key);
 }
 
 Cache Cache::from_env(CacheOptions options) {

@@ -111,9 +111,7 @@ Cache Cache::from_url(std::string_view url, CacheOptions options) {
     params.finish();
     backend = make_memcached_backend(std::move(memcached));
   } else {
-    RedisOptions redis = detail::redis_options_from_url(parts.authority, parts.path, params);
-    params.finish();
-    backend = make_redis_backend(std::move(redis));
+    backend = detail::redis_backend_from_url(parts.authority, parts.path, params);
   }
   return Cache(std::move(backend), std::move(options));
 }

@@ -29,6 +29,7 @@
 #include "gencache/redis_backend.hpp"
 #include "support/backend_calls.hpp"
 #include "support/memcached_server.hpp"
+#include "support/redis_cluster.hpp"
 #include "support/redis_server.hpp"
 #include "support/test_backends.hpp"
 
@@ -65,6 +66,13 @@ class BackendContract : public ::testing::TestWithParam<std::string> {
   void SetUp() override {
     if (kind().starts_with("memcached")) memcached_server_.emplace();
     if (kind() == "redis") redis_server_.emplace();
+    if (kind() == "redis_cluster") {
+      // One cluster for the whole program (making one takes seconds), emptied per test.
+      cluster_ = &test::shared_redis_cluster();
+      for (std::uint16_t port : cluster_->master_ports())
+        for (const auto& node : cluster_->nodes())
+          if (node->port() == port) node->command({"FLUSHALL"});
+    }
     backend = connect();
   }
 
@@ -92,11 +100,19 @@ class BackendContract : public ::testing::TestWithParam<std::string> {
       if (tuning.pool_wait) options.pool_wait = *tuning.pool_wait;
       return make_redis_backend(options);
     }
+    if (cluster_ != nullptr) {
+      RedisClusterOptions options = cluster_->options();
+      options.connection.io_timeout = tuning.io_timeout;
+      if (tuning.pool_max) options.connection.pool_max = *tuning.pool_max;
+      if (tuning.pool_wait) options.connection.pool_wait = *tuning.pool_wait;
+      return make_redis_cluster_backend(options);
+    }
     return std::make_shared<MemoryBackend>();
   }
 
   std::optional<test::MemcachedServer> memcached_server_;
   std::optional<test::RedisServer> redis_server_;
+  test::RedisClusterServers* cluster_ = nullptr;
   std::shared_ptr<Backend> backend;
 };
 

@@ -74,6 +74,12 @@ class Backend {
   /// The largest value (in bytes) this backend accepts; larger values are not cached.
   virtual std::size_t max_value_size() const noexcept = 0;
 
+  /// Whether the Cache must build every key with the hash tag of its namespace
+  /// (docs/PROTOCOL.md, "Redis Cluster"), so that a namespace's counter and its entries
+  /// share a slot and a read of one namespace goes to one server in one round trip. A
+  /// Cache asks once, when it is constructed. Default false; a Redis Cluster says true.
+  virtual bool wants_hash_tags() const noexcept { return false; }
+
   /// A short human-readable description for messages and logs (never credentials),
   /// e.g. "memory://" or "memcached://127.0.0.1:11211".
   virtual std::string describe() const = 0;

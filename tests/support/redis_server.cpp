@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <functional>
+#include <random>
 #include <stdexcept>
 #include <thread>
 
@@ -101,6 +103,25 @@ std::string command_on_port(std::uint16_t port, std::initializer_list<std::strin
   }
 }
 
+bool can_bind(std::uint16_t port) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  const sockaddr_in address = loopback(port);
+  const bool bound = bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0;
+  close(fd);
+  return bound;
+}
+
+// A cluster node's bus listens on port + 10000, which must exist and be free as well.
+std::uint16_t free_cluster_port() {
+  static std::mt19937 rng(std::random_device{}());
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    const auto port = static_cast<std::uint16_t>(20000 + rng() % 35536);  // 20000..55535
+    if (can_bind(port) && can_bind(static_cast<std::uint16_t>(port + 10000))) return port;
+  }
+  throw std::runtime_error("no free port pair (port, port + 10000) for a Redis Cluster node");
+}
+
 }  // namespace
 
 RedisServer::RedisServer() : RedisServer(Options{}) {}
@@ -125,7 +146,10 @@ RedisServer::RedisServer(Options options)
                       } catch (const std::runtime_error&) {
                         return false;  // not listening yet
                       }
-                    }}) {}
+                    },
+                .pick_port = options.cluster_port
+                                 ? std::function<std::uint16_t()>(free_cluster_port)
+                                 : std::function<std::uint16_t()>()}) {}
 
 std::string RedisServer::address() const {
   return fmt::format("127.0.0.1:{}", port());

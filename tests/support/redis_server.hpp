@@ -22,6 +22,9 @@ class RedisServer {
   struct Options {
     /// More redis-server arguments, such as {"--maxmemory", "2mb"}.
     std::vector<std::string> extra_args;
+    /// A port for a Redis Cluster node: at most 55535, with port + 10000 (its cluster bus)
+    /// free too.
+    bool cluster_port = false;
   };
 
   /// Starts `redis-server --port P --bind 127.0.0.1 --save '' --appendonly no` on a free

@@ -10,18 +10,25 @@
 #include "gencache/memory_backend.hpp"
 #include "gencache/redis_backend.hpp"
 #include "support/memcached_server.hpp"
+#include "support/redis_cluster.hpp"
 #include "support/redis_server.hpp"
 
 namespace gencache::test {
 
 std::vector<std::string> backend_kinds() {
-  return {"memory", "memcached_ascii", "memcached_binary", "redis"};
+  return {"memory", "memcached_ascii", "memcached_binary", "redis", "redis_cluster"};
 }
 
 std::vector<std::string> server_backend_kinds() {
   std::vector<std::string> kinds = backend_kinds();
   std::erase(kinds, "memory");
+  std::erase(kinds, "redis_cluster");  // a cluster has no one server to stop or pause
   return kinds;
+}
+
+RedisClusterServers& shared_redis_cluster() {
+  static RedisClusterServers cluster({.masters = 3});  // stopped at exit by its destructor
+  return cluster;
 }
 
 std::string random_prefix() {
@@ -60,6 +67,12 @@ TestBackend make_test_backend(std::string_view kind) {
     options.io_timeout = std::chrono::milliseconds(500);
     options.connect_timeout = std::chrono::milliseconds(500);
     return {make_redis_backend(std::move(options)), random_prefix()};
+  }
+  if (kind == "redis_cluster") {
+    RedisClusterOptions options = shared_redis_cluster().options();
+    options.connection.io_timeout = std::chrono::milliseconds(500);
+    options.connection.connect_timeout = std::chrono::milliseconds(500);
+    return {make_redis_cluster_backend(std::move(options)), random_prefix()};
   }
   throw std::invalid_argument(fmt::format("unknown test backend kind '{}'", kind));
 }

@@ -13,12 +13,16 @@
 
 namespace gencache::test {
 
-/// "memory", "memcached_ascii", "memcached_binary", "redis".
+/// "memory", "memcached_ascii", "memcached_binary", "redis", "redis_cluster" (3 masters).
 std::vector<std::string> backend_kinds();
 
-/// The kinds of backend_kinds() that talk to a server: "memcached_ascii",
-/// "memcached_binary", "redis".
+/// The kinds of backend_kinds() that talk to one server, which tests may stop or pause:
+/// "memcached_ascii", "memcached_binary", "redis".
 std::vector<std::string> server_backend_kinds();
+
+class RedisClusterServers;
+/// The 3-master Redis Cluster this process shares (started on first use).
+RedisClusterServers& shared_redis_cluster();
 
 struct TestBackend {
   std::shared_ptr<Backend> backend;

@@ -111,4 +111,48 @@ RedisOptions redis_options_from_url(std::string_view authority, std::string_view
   return options;
 }
 
+std::shared_ptr<Backend> redis_backend_from_url(std::string_view authority, std::string_view path,
+                                                UrlOptions& params) {
+  const bool cluster = params.take_bool("cluster").value_or(false);
+  const auto at = authority.rfind('@');
+  const std::string_view userinfo =
+      at == std::string_view::npos ? std::string_view() : authority.substr(0, at + 1);
+  const std::string_view servers =
+      at == std::string_view::npos ? authority : authority.substr(at + 1);
+  const auto comma = servers.find(',');
+  if (!cluster) {
+    if (comma != std::string_view::npos)
+      throw config_error(fmt::format(
+          "redis:// URL lists several servers ({}): that is a Redis Cluster, add cluster=true "
+          "(one server otherwise)",
+          servers));
+    RedisOptions options = redis_options_from_url(authority, path, params);
+    params.finish();
+    return make_redis_backend(std::move(options));
+  }
+  if (!path.empty() && path != "/")
+    throw config_error(fmt::format(
+        "redis:// URL with cluster=true: '{}' names a database, but a Redis Cluster has only "
+        "database 0",
+        path));
+  RedisClusterOptions options;
+  const std::string first = std::string(userinfo) + std::string(servers.substr(0, comma));
+  options.connection = redis_options_from_url(first, path, params);
+  options.seeds.push_back({options.connection.host, options.connection.port});
+  // The other seeds: servers after the first, each host[:port].
+  std::string_view rest = servers.substr(comma == std::string_view::npos ? servers.size() : comma);
+  while (!rest.empty()) {
+    rest.remove_prefix(1);  // the ','
+    const std::string_view server = rest.substr(0, rest.find(','));
+    if (server.empty())
+      throw config_error(fmt::format("redis:// URL: empty server in the list '{}'", servers));
+    RedisOptions seed;
+    read_host_and_port(server, seed);
+    options.seeds.push_back({seed.host, seed.port});
+    rest.remove_prefix(server.size());
+  }
+  params.finish();
+  return make_redis_cluster_backend(std::move(options));
+}
+
 }  // namespace gencache::detail

@@ -1,6 +1,7 @@
 #pragma once
 // Internal: reads the authority, path and query parameters of a redis:// URL.
 
+#include <memory>
 #include <string_view>
 
 #include "gencache/redis_backend.hpp"
@@ -19,5 +20,14 @@ namespace gencache::detail {
 /// are left in place for it to reject.
 RedisOptions redis_options_from_url(std::string_view authority, std::string_view path,
                                     UrlOptions& params);
+
+/// The backend of a redis:// URL: one server, or with `cluster=true` a Redis Cluster
+/// whose seed nodes are the servers listed with commas
+/// (`redis://[user:password@]h1:p1,h2:p2?cluster=true`; no database path). Takes the
+/// parameters of redis_options_from_url and `cluster`, then calls `params.finish()`.
+/// Throws config_error as redis_options_from_url does, and for several servers without
+/// `cluster=true`.
+std::shared_ptr<Backend> redis_backend_from_url(std::string_view authority, std::string_view path,
+                                                UrlOptions& params);
 
 }  // namespace gencache::detail
