@@ -102,6 +102,12 @@ TEST(ClusterHashTag, TheTagIsTheCrc16OfTheNameInLowercaseHex) {
   detail::build_hash_tagged_prefix(prefix, "app:", ns("user", 42));
   EXPECT_EQ(prefix, "{3e08}app:");  // binascii.crc_hqx(b"user:42", 0) == 0x3e08
   EXPECT_EQ(detail::counter_key(prefix, ns("user", 42)), "{3e08}app:gc1:n:user:42");
+  // docs/PROTOCOL.md's example: the entry is placed by its first namespace, catalog.
+  detail::build_hash_tagged_prefix(prefix, "app:", ns("catalog"));
+  const std::vector<std::uint64_t> generations{4294967296, 5208315727};
+  EXPECT_EQ(detail::versioned_key(prefix, {ns("user", 42), ns("catalog")}, generations,
+                                  "/dashboard?page=2"),
+            "{2399}app:gc1:k:catalog@4294967296,user:42@5208315727|/dashboard?page=2");
 }
 
 // A reply parsed by hiredis from RESP text, as it would come from a server.
