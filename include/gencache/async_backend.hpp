@@ -67,6 +67,37 @@ class AsyncBackend {
                                     std::chrono::milliseconds ttl,
                                     handler<void(std::exception_ptr, bool)> done) = 0;
 
+  /// A bump in one call: atomically adds `delta` to the counter at `key`, or, when it is
+  /// absent, creates it at `fresh` (the caller's fresh random value), and completes with
+  /// the counter's value afterwards (`fresh` itself when it was created). A counter that
+  /// is evicted between the steps is retried; after 3 attempts the call fails with
+  /// errc::not_stored. The default runs async_increment, then async_create_counter, then
+  /// async_increment again on a lost race: up to three round trips. A backend with an
+  /// atomic increment-or-create (memcached's `ma ... N J`) overrides it with one.
+  virtual void async_increment_or_create(std::string_view key, std::uint64_t delta,
+                                         std::uint64_t fresh, std::chrono::milliseconds ttl,
+                                         handler<void(std::exception_ptr, std::uint64_t)> done);
+
+  /// What a read with a lease found (async_read_with_lease).
+  struct LeaseRead {
+    enum class Lease {
+      unsupported,  ///< the backend has no read-borne leases: use another lease
+      not_needed,   ///< the key was present; `value` holds it
+      won,          ///< absent, and this caller holds the lease: it computes and stores
+      held,         ///< absent, and another caller holds the lease: wait for its value
+    };
+    Lease lease = Lease::unsupported;
+    std::optional<std::string> value;
+  };
+
+  /// Reads `key` and, when it is absent, takes a lease on computing it in the same round
+  /// trip: the first reader of a missing key gets Lease::won (for `lease_ttl`, or until
+  /// it stores the key) and the others Lease::held. The default reads the key and
+  /// reports Lease::unsupported (with the value, if present), so the caller falls back to
+  /// its own lease. Failures are as for async_visit_many.
+  virtual void async_read_with_lease(std::string_view key, std::chrono::milliseconds lease_ttl,
+                                     handler<void(std::exception_ptr, LeaseRead)> done);
+
   /// The largest value (in bytes) this backend accepts; larger values are not cached.
   virtual std::size_t max_value_size() const noexcept = 0;
 

@@ -6,9 +6,11 @@
 
 #include <fmt/format.h>
 
+#include "gencache/memcached_async_backend.hpp"
 #include "gencache/memcached_backend.hpp"
 #include "gencache/memory_backend.hpp"
 #include "gencache/redis_backend.hpp"
+#include "support/blocking_async_backend.hpp"
 #include "support/memcached_server.hpp"
 #include "support/redis_cluster.hpp"
 #include "support/redis_server.hpp"
@@ -16,13 +18,20 @@
 namespace gencache::test {
 
 std::vector<std::string> backend_kinds() {
-  return {"memory", "memcached_ascii", "memcached_binary", "redis", "redis_cluster"};
+  return {"memory",         "memcached_ascii", "memcached_binary",
+          "memcached_meta", "redis",           "redis_cluster"};
 }
 
 std::vector<std::string> server_backend_kinds() {
   std::vector<std::string> kinds = backend_kinds();
   std::erase(kinds, "memory");
   std::erase(kinds, "redis_cluster");  // a cluster has no one server to stop or pause
+  return kinds;
+}
+
+std::vector<std::string> pooled_backend_kinds() {
+  std::vector<std::string> kinds = server_backend_kinds();
+  std::erase(kinds, "memcached_meta");
   return kinds;
 }
 
@@ -60,6 +69,16 @@ TestBackend make_test_backend(std::string_view kind) {
     options.io_timeout = std::chrono::milliseconds(500);
     options.connect_timeout = std::chrono::milliseconds(500);
     return {make_memcached_backend(std::move(options)), random_prefix()};
+  }
+  if (kind == "memcached_meta") {
+    MemcachedAsyncOptions options;
+    options.servers = {shared_server().address()};
+    options.io_timeout = std::chrono::milliseconds(500);
+    options.connect_timeout = std::chrono::milliseconds(500);
+    return {std::make_shared<BlockingAsyncBackend>([&](boost::asio::any_io_executor executor) {
+              return make_memcached_async_backend(std::move(executor), options);
+            }),
+            random_prefix()};
   }
   if (kind == "redis") {
     RedisOptions options;

@@ -13,12 +13,18 @@
 
 namespace gencache::test {
 
-/// "memory", "memcached_ascii", "memcached_binary", "redis", "redis_cluster" (3 masters).
+/// "memory", "memcached_ascii", "memcached_binary", "memcached_meta" (the asynchronous
+/// meta-protocol client, driven through test::BlockingAsyncBackend), "redis",
+/// "redis_cluster" (3 masters).
 std::vector<std::string> backend_kinds();
 
 /// The kinds of backend_kinds() that talk to one server, which tests may stop or pause:
-/// "memcached_ascii", "memcached_binary", "redis".
+/// all but "memory" and "redis_cluster".
 std::vector<std::string> server_backend_kinds();
+
+/// The server kinds whose clients check connections out of a pool: all but
+/// "memcached_meta", which pipelines.
+std::vector<std::string> pooled_backend_kinds();
 
 class RedisClusterServers;
 /// The 3-master Redis Cluster this process shares (started on first use).

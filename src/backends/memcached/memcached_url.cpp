@@ -20,6 +20,19 @@ void read_userinfo(std::string_view userinfo, MemcachedOptions& options) {
   options.password = std::move(credentials.password);
 }
 
+// libmemcached cannot speak TLS, and a URL asking for it must never connect in plaintext.
+void refuse_tls(UrlOptions& params) {
+  constexpr std::string_view kHowToGetTls =
+      "Cache (libmemcached) cannot use TLS; AsyncCache::from_url with the same URL connects "
+      "over TLS through the asynchronous meta-protocol client";
+  if (params.take_bool("tls").value_or(false))
+    throw config_error(fmt::format("memcached option tls: {}", kHowToGetTls));
+  for (std::string_view name :
+       {"tls_ca_file", "tls_cert_file", "tls_key_file", "tls_verify", "tls_server_name"})
+    if (params.take_string(name))
+      throw config_error(fmt::format("memcached option {}: {}", name, kHowToGetTls));
+}
+
 }  // namespace
 
 MemcachedOptions memcached_options_from_url(std::string_view authority, UrlOptions& params) {
@@ -39,6 +52,7 @@ MemcachedOptions memcached_options_from_url(std::string_view authority, UrlOptio
     if (comma == std::string_view::npos) break;
     hosts.remove_prefix(comma + 1);
   }
+  refuse_tls(params);
 
   if (auto protocol = params.take_choice("protocol", {"ascii", "binary"}))
     options.protocol = *protocol == "binary" ? MemcachedOptions::Protocol::binary

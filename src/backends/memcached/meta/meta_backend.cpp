@@ -1,0 +1,264 @@
+// The asynchronous Memcached backend: meta commands over pipelined connections.
+
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "backends/memcached/expiration.hpp"
+#include "backends/memcached/memcached_config.hpp"
+#include "backends/memcached/meta/meta_commands.hpp"
+#include "backends/memcached/meta/meta_request.hpp"
+#include "backends/memcached/meta/server_selection.hpp"
+#include "backends/memcached/server_address.hpp"
+#include "gencache/error.hpp"
+#include "gencache/memcached_async_backend.hpp"
+#include "net/pipelined_connection.hpp"
+#include "net/tls_context.hpp"
+
+namespace gencache {
+namespace {
+
+using detail::ServerAddress;
+namespace meta = detail::meta;
+
+constexpr std::size_t kMostConnections = 64;
+
+template <class Duration>
+void check_range(std::string_view name, Duration value, Duration min, Duration max) {
+  if (value < min || value > max)
+    throw config_error(fmt::format("memcached option {}: {} is out of range; expected {} to {}",
+                                   name, value, min, max));
+}
+
+void check_range(std::string_view name, std::size_t value, std::size_t min, std::size_t max) {
+  if (value < min || value > max)
+    throw config_error(fmt::format("memcached option {}: {} is out of range; expected {} to {}",
+                                   name, value, min, max));
+}
+
+// The connections to one server; requests take them in turn.
+struct Server {
+  std::vector<std::shared_ptr<net::PipelinedConnection>> connections;
+  std::atomic<std::size_t> next{0};
+
+  net::PipelinedConnection& pick() {
+    return *connections[next.fetch_add(1, std::memory_order_relaxed) % connections.size()];
+  }
+};
+
+std::time_t expiration(std::chrono::milliseconds ttl) {
+  return detail::memcached_expiration(ttl, std::chrono::system_clock::now());
+}
+
+class MemcachedAsyncBackend final : public AsyncBackend {
+ public:
+  MemcachedAsyncBackend(boost::asio::any_io_executor executor, MemcachedAsyncOptions options,
+                        std::vector<ServerAddress> servers, std::string description)
+      : description_(std::make_shared<const std::string>(std::move(description))),
+        max_value_size_(options.max_item_bytes - detail::kMemcachedItemOverhead),
+        selection_(servers, options.ketama.value_or(servers.size() > 1)),
+        servers_(servers.size()) {
+    std::shared_ptr<boost::asio::ssl::context> tls;
+    if (options.tls.enabled) tls = net::make_tls_context(options.tls, "memcached");
+    for (std::size_t i = 0; i < servers.size(); ++i) {
+      net::ConnectionSettings settings;
+      settings.host = servers[i].host;
+      settings.port = servers[i].port;
+      settings.description = servers[i].to_string();
+      settings.connect_timeout = options.connect_timeout;
+      settings.io_timeout = options.io_timeout;
+      settings.retry_timeout = options.retry_timeout;
+      settings.tls = tls;
+      settings.tls_server_name =
+          options.tls.server_name.empty() ? servers[i].host : options.tls.server_name;
+      settings.tls_verify = options.tls.verify;
+      for (std::size_t c = 0; c < options.connections; ++c)
+        servers_[i].connections.push_back(net::PipelinedConnection::create(executor, settings));
+    }
+  }
+
+  ~MemcachedAsyncBackend() override {
+    for (Server& server : servers_)
+      for (auto& connection : server.connections) connection->close();
+  }
+
+  void async_visit_many(std::span<const std::string_view> keys, ValueVisitor& visitor,
+                        handler<void(std::exception_ptr)> done) override {
+    const meta::ErrorContext context{description_, "visit_many"};
+    if (keys.empty()) return std::move(done)(nullptr);
+    for (std::string_view key : keys)
+      if (!meta::is_sendable_key(key)) return std::move(done)(bad_key(context, key));
+    // One batch per server that holds any of the keys.
+    std::vector<std::unique_ptr<meta::ServerBatch>> batches(servers_.size());
+    std::size_t used = 0;
+    std::vector<std::size_t> server_of(keys.size());
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      server_of[i] = selection_.server_for(keys[i]);
+      if (!batches[server_of[i]]) {
+        batches[server_of[i]] = std::make_unique<meta::ServerBatch>(nullptr, keys);
+        ++used;
+      }
+    }
+    auto read = std::make_shared<meta::BatchRead>(visitor, used, context, std::move(done));
+    for (std::size_t s = 0; s < servers_.size(); ++s)
+      if (batches[s]) batches[s] = std::make_unique<meta::ServerBatch>(read, keys);
+    for (std::size_t i = 0; i < keys.size(); ++i) batches[server_of[i]]->add(i);
+    for (std::size_t s = 0; s < servers_.size(); ++s)
+      if (batches[s]) servers_[s].pick().submit(std::move(batches[s]));
+  }
+
+  void async_set(std::string_view key, std::string_view value, std::chrono::milliseconds ttl,
+                 handler<void(std::exception_ptr)> done) override {
+    const meta::ErrorContext context{description_, "set"};
+    if (auto refused = check_store(context, key, value)) return std::move(done)(refused);
+    std::string command;
+    meta::append_store(command, key, value, expiration(ttl), meta::StoreMode::set);
+    submit<meta::Stored>(
+        key, std::move(command), meta::interpret_set, context,
+        [done = std::move(done)](std::exception_ptr failure, meta::Stored) mutable {
+          std::move(done)(std::move(failure));
+        });
+  }
+
+  void async_add(std::string_view key, std::string_view value, std::chrono::milliseconds ttl,
+                 handler<void(std::exception_ptr, bool)> done) override {
+    const meta::ErrorContext context{description_, "add"};
+    if (auto refused = check_store(context, key, value)) return std::move(done)(refused, false);
+    std::string command;
+    meta::append_store(command, key, value, expiration(ttl), meta::StoreMode::add);
+    submit<bool>(key, std::move(command), meta::interpret_add, context, std::move(done));
+  }
+
+  void async_remove(std::string_view key, handler<void(std::exception_ptr, bool)> done) override {
+    const meta::ErrorContext context{description_, "remove"};
+    if (!meta::is_sendable_key(key)) return std::move(done)(bad_key(context, key), false);
+    std::string command;
+    meta::append_delete(command, key);
+    submit<bool>(key, std::move(command), meta::interpret_delete, context, std::move(done));
+  }
+
+  void async_increment(
+      std::string_view key, std::uint64_t delta,
+      handler<void(std::exception_ptr, std::optional<std::uint64_t>)> done) override {
+    const meta::ErrorContext context{description_, "increment"};
+    if (!meta::is_sendable_key(key)) return std::move(done)(bad_key(context, key), std::nullopt);
+    std::string command;
+    meta::append_increment(command, key, delta);
+    submit<std::optional<std::uint64_t>>(key, std::move(command), meta::interpret_increment,
+                                         context, std::move(done));
+  }
+
+  void async_create_counter(std::string_view key, std::uint64_t initial,
+                            std::chrono::milliseconds ttl,
+                            handler<void(std::exception_ptr, bool)> done) override {
+    const meta::ErrorContext context{description_, "create_counter"};
+    if (!meta::is_sendable_key(key)) return std::move(done)(bad_key(context, key), false);
+    std::string command;
+    meta::append_store(command, key, std::to_string(initial), expiration(ttl),
+                       meta::StoreMode::add);
+    submit<bool>(key, std::move(command), meta::interpret_add, context, std::move(done));
+  }
+
+  void async_increment_or_create(std::string_view key, std::uint64_t delta, std::uint64_t fresh,
+                                 std::chrono::milliseconds ttl,
+                                 handler<void(std::exception_ptr, std::uint64_t)> done) override {
+    const meta::ErrorContext context{description_, "increment_or_create"};
+    if (!meta::is_sendable_key(key)) return std::move(done)(bad_key(context, key), 0);
+    std::string command;
+    meta::append_increment_or_create(command, key, delta, fresh, expiration(ttl));
+    submit<std::uint64_t>(key, std::move(command), meta::interpret_increment_or_create, context,
+                          std::move(done));
+  }
+
+  void async_read_with_lease(std::string_view key, std::chrono::milliseconds lease_ttl,
+                             handler<void(std::exception_ptr, LeaseRead)> done) override {
+    const meta::ErrorContext context{description_, "read_with_lease"};
+    if (!meta::is_sendable_key(key)) return std::move(done)(bad_key(context, key), LeaseRead{});
+    std::string command;
+    // A lease always expires: a zero TTL would make the placeholder item permanent.
+    meta::append_lease_get(command, key,
+                           expiration(std::max(lease_ttl, std::chrono::milliseconds(1))));
+    submit<LeaseRead>(key, std::move(command), meta::interpret_lease_read, context,
+                      std::move(done));
+  }
+
+  std::size_t max_value_size() const noexcept override { return max_value_size_; }
+
+  std::string describe() const override { return *description_; }
+
+ private:
+  template <class Result>
+  void submit(std::string_view key, std::string command,
+              typename meta::SingleCommand<Result>::Interpret interpret,
+              const meta::ErrorContext& context, handler<void(std::exception_ptr, Result)> done) {
+    servers_[selection_.server_for(key)].pick().submit(
+        std::make_unique<meta::SingleCommand<Result>>(std::move(command), interpret, context,
+                                                      std::move(done)));
+  }
+
+  static std::exception_ptr bad_key(const meta::ErrorContext& context, std::string_view key) {
+    return context.failure(errc::protocol,
+                           fmt::format("the key '{}' is not 1 to 250 printable ASCII bytes "
+                                       "without spaces",
+                                       key.substr(0, 60)));
+  }
+
+  std::exception_ptr check_store(const meta::ErrorContext& context, std::string_view key,
+                                 std::string_view value) const {
+    if (!meta::is_sendable_key(key)) return bad_key(context, key);
+    if (value.size() > max_value_size_)
+      return context.failure(
+          errc::value_too_large,
+          fmt::format("a value of {} bytes is over the limit of {} bytes "
+                      "(max_item_bytes minus {} for the key and item header)",
+                      value.size(), max_value_size_, detail::kMemcachedItemOverhead));
+    return nullptr;
+  }
+
+  std::shared_ptr<const std::string> description_;
+  std::size_t max_value_size_;
+  meta::ServerSelection selection_;
+  std::vector<Server> servers_;
+};
+
+}  // namespace
+
+std::shared_ptr<AsyncBackend> make_memcached_async_backend(boost::asio::any_io_executor executor,
+                                                           MemcachedAsyncOptions options) {
+  if (options.servers.empty())
+    throw config_error(
+        "memcached option servers: no server given; expected at least one, such as "
+        "127.0.0.1:11211");
+  std::vector<ServerAddress> servers;
+  std::vector<std::string> names;
+  for (const std::string& text : options.servers) {
+    ServerAddress server = detail::parse_server_address(text);
+    std::string name = server.to_string();
+    if (std::find(names.begin(), names.end(), name) != names.end())
+      throw config_error(fmt::format("memcached option servers: {} is listed twice", name));
+    names.push_back(std::move(name));
+    servers.push_back(std::move(server));
+  }
+  using std::chrono::milliseconds;
+  check_range("connect_timeout", options.connect_timeout, milliseconds(1),
+              milliseconds(detail::kMemcachedLongestTimeout));
+  check_range("io_timeout", options.io_timeout, milliseconds(1),
+              milliseconds(detail::kMemcachedLongestTimeout));
+  check_range("retry_timeout", options.retry_timeout, milliseconds(0),
+              milliseconds(detail::kMemcachedLongestRetryTimeout));
+  check_range("max_item_bytes", options.max_item_bytes, detail::kMemcachedSmallestItem,
+              detail::kMemcachedLargestItem);
+  check_range("connections", options.connections, std::size_t{1}, kMostConnections);
+  std::string description =
+      fmt::format("memcached://{}{}", fmt::join(names, ","), options.tls.enabled ? " (TLS)" : "");
+  return std::make_shared<MemcachedAsyncBackend>(std::move(executor), std::move(options),
+                                                 std::move(servers), std::move(description));
+}
+
+}  // namespace gencache

@@ -1,0 +1,57 @@
+#include "backends/memcached/meta/meta_request.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace gencache::detail::meta {
+namespace {
+
+constexpr std::size_t kLongestKey = 250;
+
+void append(std::string& out, std::string_view text) {
+  out.append(text.data(), text.size());
+}
+
+}  // namespace
+
+bool is_sendable_key(std::string_view key) noexcept {
+  return !key.empty() && key.size() <= kLongestKey &&
+         std::all_of(key.begin(), key.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+}
+
+void append_batch_get(std::string& out, std::string_view key, std::size_t opaque) {
+  fmt::format_to(std::back_inserter(out), "mg {} v q O{}\r\n", key, opaque);
+}
+
+void append_noop(std::string& out) {
+  append(out, "mn\r\n");
+}
+
+void append_lease_get(std::string& out, std::string_view key, std::time_t lease_expiration) {
+  fmt::format_to(std::back_inserter(out), "mg {} v N{}\r\n", key, lease_expiration);
+}
+
+void append_store(std::string& out, std::string_view key, std::string_view value,
+                  std::time_t expiration, StoreMode mode) {
+  fmt::format_to(std::back_inserter(out), "ms {} {} T{}{}\r\n", key, value.size(), expiration,
+                 mode == StoreMode::add ? " ME" : "");
+  append(out, value);
+  append(out, "\r\n");
+}
+
+void append_delete(std::string& out, std::string_view key) {
+  fmt::format_to(std::back_inserter(out), "md {}\r\n", key);
+}
+
+void append_increment(std::string& out, std::string_view key, std::uint64_t delta) {
+  fmt::format_to(std::back_inserter(out), "ma {} D{} v\r\n", key, delta);
+}
+
+void append_increment_or_create(std::string& out, std::string_view key, std::uint64_t delta,
+                                std::uint64_t initial, std::time_t expiration) {
+  fmt::format_to(std::back_inserter(out), "ma {} N{} J{} D{} v\r\n", key, expiration, initial,
+                 delta);
+}
+
+}  // namespace gencache::detail::meta

@@ -1,0 +1,232 @@
+// The meta-protocol response parser, request writer and server selection, without a server.
+
+#include <libmemcached-1.0/memcached.h>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "backends/memcached/meta/meta_request.hpp"
+#include "backends/memcached/meta/meta_response.hpp"
+#include "backends/memcached/meta/server_selection.hpp"
+
+namespace gencache::detail::meta {
+namespace {
+
+// Feeds `input` to a parser `piece` bytes at a time, as a socket might deliver it, and
+// returns every response, each copied out before its bytes are dropped.
+struct Parsed {
+  Code code;
+  std::string flags;
+  std::string value;
+};
+
+std::vector<Parsed> parse_in_pieces(std::string_view input, std::size_t piece) {
+  ResponseParser parser;
+  std::vector<Parsed> out;
+  std::string buffered;
+  std::size_t fed = 0;
+  while (fed < input.size() || !buffered.empty()) {
+    const std::size_t more = std::min(piece, input.size() - fed);
+    buffered.append(input.substr(fed, more));
+    fed += more;
+    while (true) {
+      const ResponseParser::Step step = parser.parse(buffered);
+      if (!step.response) break;
+      out.push_back({step.response->code, std::string(step.response->flags),
+                     std::string(step.response->value)});
+      buffered.erase(0, step.consumed);
+    }
+    if (more == 0) break;  // input exhausted with an incomplete response left
+  }
+  return out;
+}
+
+TEST(MetaResponseParser, ReadsEveryCodeWithItsFlags) {
+  const auto parsed = parse_in_pieces(
+      "HD\r\nEN\r\nNF\r\nNS\r\nEX\r\nMN\r\nHD O7 c99\r\nERROR\r\nCLIENT_ERROR bad command line "
+      "format\r\nSERVER_ERROR out of memory storing object\r\n",
+      1000);
+  ASSERT_EQ(parsed.size(), 10u);
+  EXPECT_EQ(parsed[0].code, Code::done);
+  EXPECT_EQ(parsed[1].code, Code::miss);
+  EXPECT_EQ(parsed[2].code, Code::not_found);
+  EXPECT_EQ(parsed[3].code, Code::not_stored);
+  EXPECT_EQ(parsed[4].code, Code::exists);
+  EXPECT_EQ(parsed[5].code, Code::noop);
+  EXPECT_EQ(parsed[6].code, Code::done);
+  EXPECT_EQ(parsed[6].flags, "O7 c99");
+  EXPECT_EQ(parsed[7].code, Code::error);
+  EXPECT_EQ(parsed[8].code, Code::client_error);
+  EXPECT_EQ(parsed[8].value, "bad command line format");
+  EXPECT_EQ(parsed[9].code, Code::server_error);
+  EXPECT_EQ(parsed[9].value, "out of memory storing object");
+}
+
+TEST(MetaResponseParser, ValueSplitAcrossEveryByteBoundaryIsReadWhole) {
+  const std::string value = "binary\r\nwith CR LF\0inside";
+  const std::string input = fmt::format("VA {} O3 W\r\n{}\r\nMN\r\n", value.size(), value);
+  for (std::size_t piece = 1; piece <= input.size(); ++piece) {
+    const auto parsed = parse_in_pieces(input, piece);
+    ASSERT_EQ(parsed.size(), 2u) << "piece " << piece;
+    EXPECT_EQ(parsed[0].code, Code::value);
+    EXPECT_EQ(parsed[0].value, value);
+    EXPECT_EQ(parsed[0].flags, "O3 W");
+    EXPECT_EQ(parsed[1].code, Code::noop);
+  }
+}
+
+TEST(MetaResponseParser, EmptyValueAndValueWithoutFlags) {
+  const auto parsed = parse_in_pieces("VA 0 W\r\n\r\nVA 4\r\n5000\r\n", 3);
+  ASSERT_EQ(parsed.size(), 2u);
+  EXPECT_EQ(parsed[0].value, "");
+  EXPECT_EQ(parsed[0].flags, "W");
+  EXPECT_EQ(parsed[1].value, "5000");
+  EXPECT_EQ(parsed[1].flags, "");
+}
+
+TEST(MetaResponseParser, IncompleteInputConsumesNothing) {
+  ResponseParser parser;
+  EXPECT_FALSE(parser.parse("VA 10 O1\r\nabc").response);
+  EXPECT_EQ(parser.parse("VA 10 O1\r\nabc").consumed, 0u);
+  const auto step = parser.parse("VA 10 O1\r\n0123456789\r\nHD\r\n");
+  ASSERT_TRUE(step.response);
+  EXPECT_EQ(step.consumed, 22u);
+  EXPECT_EQ(step.response->value, "0123456789");
+}
+
+TEST(MetaResponseParser, FlagTokensAreFoundByLetter) {
+  const Response response{Code::value, "O12 W t-1 k", ""};
+  EXPECT_EQ(response.flag_token('O'), "12");
+  EXPECT_EQ(response.flag_token('t'), "-1");
+  EXPECT_EQ(response.flag_token('k'), "");
+  EXPECT_TRUE(response.has_flag('W'));
+  EXPECT_FALSE(response.has_flag('Z'));
+}
+
+void expect_violation(std::string_view input) {
+  ResponseParser parser;
+  EXPECT_THROW(
+      {
+        std::string buffered(input);
+        while (true) {
+          const auto step = parser.parse(buffered);
+          if (!step.response) break;
+          buffered.erase(0, step.consumed);
+        }
+      },
+      ProtocolViolation)
+      << input;
+}
+
+TEST(MetaResponseParser, MalformedResponsesAreViolations) {
+  expect_violation("XX\r\n");
+  expect_violation("HDX\r\n");
+  expect_violation("HD\n");
+  expect_violation("VA\r\n");
+  expect_violation("VA x\r\n");
+  expect_violation("VA -1\r\n");
+  expect_violation("VA 3 \r\nabc\r\n");
+  expect_violation("VA 3  W\r\nabc\r\n");
+  expect_violation("VA 3 1\r\nabc\r\n");
+  expect_violation("VA 3\r\nabcd\r\n");
+  expect_violation("VA 99999999999\r\n");
+  expect_violation("VA 18446744073709551616\r\n");
+  expect_violation("HD \x01\r\n");
+  expect_violation(std::string(3000, 'H'));
+}
+
+TEST(MetaRequestWriter, WritesTheDocumentedCommands) {
+  std::string out;
+  append_batch_get(out, "gc1:k:|a", 3);
+  append_noop(out);
+  append_lease_get(out, "k", 30);
+  append_store(out, "k", "v\r\n", 0, StoreMode::set);
+  append_store(out, "k", "", 60, StoreMode::add);
+  append_delete(out, "k");
+  append_increment(out, "n", 1);
+  append_increment_or_create(out, "n", 1, 4294967296, 0);
+  EXPECT_EQ(out,
+            "mg gc1:k:|a v q O3\r\nmn\r\nmg k v N30\r\nms k 3 T0\r\nv\r\n\r\nms k 0 T60 ME\r\n\r\n"
+            "md k\r\nma n D1 v\r\nma n N0 J4294967296 D1 v\r\n");
+}
+
+TEST(MetaRequestWriter, OnlyPrintableKeysUpTo250BytesAreSendable) {
+  EXPECT_TRUE(is_sendable_key(std::string(250, 'k')));
+  EXPECT_FALSE(is_sendable_key(std::string(251, 'k')));
+  EXPECT_FALSE(is_sendable_key(""));
+  EXPECT_FALSE(is_sendable_key("a b"));
+  EXPECT_FALSE(is_sendable_key("a\r\nmn"));
+  EXPECT_FALSE(is_sendable_key("caf\xc3\xa9"));
+}
+
+// libmemcached's own choice, for a handle configured as the blocking backend configures it.
+std::vector<std::size_t> libmemcached_choices(const std::vector<ServerAddress>& servers,
+                                              bool consistent,
+                                              const std::vector<std::string>& keys) {
+  const std::string config = consistent ? "--DISTRIBUTION=consistent" : "--DISTRIBUTION=modula";
+  memcached_st* memc = memcached(config.data(), config.size());
+  for (const ServerAddress& server : servers)
+    memcached_server_add(memc, server.host.c_str(), server.port);
+  std::vector<std::size_t> choices;
+  for (const std::string& key : keys) {
+    memcached_return_t rc{};
+    const memcached_instance_st* chosen =
+        memcached_server_by_key(memc, key.data(), key.size(), &rc);
+    std::size_t index = servers.size();
+    for (std::size_t i = 0; i < servers.size(); ++i)
+      if (memcached_server_port(chosen) == servers[i].port &&
+          servers[i].host == memcached_server_name(chosen))
+        index = i;
+    choices.push_back(index);
+  }
+  memcached_free(memc);
+  return choices;
+}
+
+void expect_same_choices_as_libmemcached(const std::vector<ServerAddress>& servers,
+                                         bool consistent) {
+  std::vector<std::string> keys;
+  for (int i = 0; i < 5000; ++i)
+    keys.push_back(fmt::format("gc1:k:user:{}@{}|/p?{}", i % 97, i, i));
+  const auto expected = libmemcached_choices(servers, consistent, keys);
+  const ServerSelection selection(servers, consistent);
+  std::vector<std::size_t> used(servers.size(), 0);
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    ASSERT_EQ(selection.server_for(keys[i]), expected[i]) << keys[i];
+    ++used[expected[i]];
+  }
+  for (std::size_t count : used) EXPECT_GT(count, 0u);  // the keys really spread
+}
+
+TEST(MetaServerSelection, ConsistentChoiceMatchesLibmemcachedOnThreeServers) {
+  expect_same_choices_as_libmemcached(
+      {{"127.0.0.1", 40001, false}, {"127.0.0.1", 40002, false}, {"127.0.0.1", 40003, false}},
+      true);
+}
+
+TEST(MetaServerSelection, ConsistentChoiceMatchesLibmemcachedWithTheDefaultPortAndNames) {
+  expect_same_choices_as_libmemcached({{"cache-a.example", 11211, false},
+                                       {"127.0.0.1", 11211, false},
+                                       {"::1", 11299, true},
+                                       {"localhost", 12000, false},
+                                       {"10.1.2.3", 11211, false}},
+                                      true);
+}
+
+TEST(MetaServerSelection, ModulaChoiceMatchesLibmemcached) {
+  expect_same_choices_as_libmemcached(
+      {{"127.0.0.1", 40001, false}, {"127.0.0.1", 40002, false}, {"127.0.0.1", 40003, false}},
+      false);
+}
+
+TEST(MetaServerSelection, OneServerTakesEveryKey) {
+  const ServerSelection selection({{"127.0.0.1", 40001, false}}, true);
+  EXPECT_EQ(selection.server_for("anything"), 0u);
+}
+
+}  // namespace
+}  // namespace gencache::detail::meta
