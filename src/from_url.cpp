@@ -22,7 +22,7 @@
 namespace gencache {
 namespace {
 
-constexpr std::string_view kSchemes = "memory, memcached, redis";
+constexpr std::string_view kSchemes = "memory, memcached, redis, rediss";
 
 // The URL as it may appear in a message: any user:password@ is replaced.
 std::string redacted(std::string_view url) {
@@ -80,7 +80,8 @@ CacheUrl split_cache_url(std::string_view url) {
 
 Cache Cache::from_url(std::string_view url, CacheOptions options) {
   detail::CacheUrl parts = detail::split_cache_url(url);
-  if (parts.scheme != "memory" && parts.scheme != "memcached" && parts.scheme != "redis")
+  if (parts.scheme != "memory" && parts.scheme != "memcached" && parts.scheme != "redis" &&
+      parts.scheme != "rediss")
     throw config_error(
         fmt::format("cache URL '{}' has unknown scheme '{}': accepted schemes are {}",
                     redacted(url), parts.scheme, kSchemes));
@@ -111,7 +112,7 @@ Cache Cache::from_url(std::string_view url, CacheOptions options) {
     params.finish();
     backend = make_memcached_backend(std::move(memcached));
   } else {
-    backend = detail::redis_backend_from_url(parts.authority, parts.path, params);
+    backend = detail::redis_backend_from_url(parts.scheme, parts.authority, parts.path, params);
   }
   return Cache(std::move(backend), std::move(options));
 }

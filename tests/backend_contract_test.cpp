@@ -27,6 +27,7 @@
 #include "gencache/memcached_async_backend.hpp"
 #include "gencache/memcached_backend.hpp"
 #include "gencache/memory_backend.hpp"
+#include "gencache/redis_async_backend.hpp"
 #include "gencache/redis_backend.hpp"
 #include "support/backend_calls.hpp"
 #include "support/blocking_async_backend.hpp"
@@ -67,7 +68,7 @@ class BackendContract : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     if (kind().starts_with("memcached")) memcached_server_.emplace();
-    if (kind() == "redis") redis_server_.emplace();
+    if (kind() == "redis" || kind() == "redis_async") redis_server_.emplace();
     if (kind() == "redis_cluster") {
       // One cluster for the whole program (making one takes seconds), emptied per test.
       cluster_ = &test::shared_redis_cluster();
@@ -101,6 +102,16 @@ class BackendContract : public ::testing::TestWithParam<std::string> {
       if (tuning.pool_max) options.pool_max = *tuning.pool_max;
       if (tuning.pool_wait) options.pool_wait = *tuning.pool_wait;
       return make_memcached_backend(options);
+    }
+    if (redis_server_ && kind() == "redis_async") {
+      RedisAsyncOptions options;
+      options.server.port = redis_server_->port();
+      options.server.io_timeout = tuning.io_timeout;
+      options.server.connect_timeout = 1s;
+      return std::make_shared<test::BlockingAsyncBackend>(
+          [&](boost::asio::any_io_executor executor) {
+            return make_redis_async_backend(std::move(executor), options);
+          });
     }
     if (redis_server_) {
       RedisOptions options;
@@ -465,7 +476,8 @@ TEST_P(ServerBackendContract, HungServerMakesCallsTimeOutWithinTheBoundAndResume
     EXPECT_GE(took, 90ms) << name << " gave up before io_timeout";
     // AsyncBackend has only visit_many, which the adapter's get_many calls.
     const std::string operation =
-        kind() == "memcached_meta" && name == "get_many" ? "visit_many" : name;
+        (kind() == "memcached_meta" || kind() == "redis_async") && name == "get_many" ? "visit_many"
+                                                                                      : name;
     const std::string failed = fmt::format("{}: {} failed: ", hung->describe(), operation);
     EXPECT_THAT(message, HasSubstr(failed));
     // After that, libmemcached words a timeout its own way; the Redis backend says this.

@@ -188,7 +188,7 @@ TEST(ClusterRedirect, MovedAndAskAreRead) {
 std::shared_ptr<Backend> from_url(std::string_view authority, std::string_view path,
                                   std::vector<std::pair<std::string, std::string>> query) {
   detail::UrlOptions params("redis", std::move(query));
-  return detail::redis_backend_from_url(authority, path, params);
+  return detail::redis_backend_from_url("redis", authority, path, params);
 }
 
 TEST(ClusterUrl, SeveralServersWithClusterTrueAreTheSeeds) {

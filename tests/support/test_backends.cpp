@@ -9,6 +9,7 @@
 #include "gencache/memcached_async_backend.hpp"
 #include "gencache/memcached_backend.hpp"
 #include "gencache/memory_backend.hpp"
+#include "gencache/redis_async_backend.hpp"
 #include "gencache/redis_backend.hpp"
 #include "support/blocking_async_backend.hpp"
 #include "support/memcached_server.hpp"
@@ -18,8 +19,8 @@
 namespace gencache::test {
 
 std::vector<std::string> backend_kinds() {
-  return {"memory",         "memcached_ascii", "memcached_binary",
-          "memcached_meta", "redis",           "redis_cluster"};
+  return {"memory", "memcached_ascii", "memcached_binary", "memcached_meta",
+          "redis",  "redis_async",     "redis_cluster"};
 }
 
 std::vector<std::string> server_backend_kinds() {
@@ -32,6 +33,7 @@ std::vector<std::string> server_backend_kinds() {
 std::vector<std::string> pooled_backend_kinds() {
   std::vector<std::string> kinds = server_backend_kinds();
   std::erase(kinds, "memcached_meta");
+  std::erase(kinds, "redis_async");
   return kinds;
 }
 
@@ -86,6 +88,17 @@ TestBackend make_test_backend(std::string_view kind) {
     options.io_timeout = std::chrono::milliseconds(500);
     options.connect_timeout = std::chrono::milliseconds(500);
     return {make_redis_backend(std::move(options)), random_prefix()};
+  }
+  if (kind == "redis_async") {
+    RedisAsyncOptions options;
+    options.server.port = shared_redis_server().port();
+    options.server.io_timeout = std::chrono::milliseconds(500);
+    options.server.connect_timeout = std::chrono::milliseconds(500);
+    return {
+        std::make_shared<BlockingAsyncBackend>([options](boost::asio::any_io_executor executor) {
+          return make_redis_async_backend(std::move(executor), options);
+        }),
+        random_prefix()};
   }
   if (kind == "redis_cluster") {
     RedisClusterOptions options = shared_redis_cluster().options();

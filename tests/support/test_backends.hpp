@@ -15,7 +15,8 @@ namespace gencache::test {
 
 /// "memory", "memcached_ascii", "memcached_binary", "memcached_meta" (the asynchronous
 /// meta-protocol client, driven through test::BlockingAsyncBackend), "redis",
-/// "redis_cluster" (3 masters).
+/// "redis_async" (the asynchronous RESP client, driven the same way), "redis_cluster"
+/// (3 masters).
 std::vector<std::string> backend_kinds();
 
 /// The kinds of backend_kinds() that talk to one server, which tests may stop or pause:
@@ -23,7 +24,7 @@ std::vector<std::string> backend_kinds();
 std::vector<std::string> server_backend_kinds();
 
 /// The server kinds whose clients check connections out of a pool: all but
-/// "memcached_meta", which pipelines.
+/// "memcached_meta" and "redis_async", which pipeline.
 std::vector<std::string> pooled_backend_kinds();
 
 class RedisClusterServers;

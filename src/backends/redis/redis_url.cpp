@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "async_backend_thread.hpp"
 #include "backends/redis/redis_config.hpp"
 #include "gencache/error.hpp"
 
@@ -111,9 +112,37 @@ RedisOptions redis_options_from_url(std::string_view authority, std::string_view
   return options;
 }
 
-std::shared_ptr<Backend> redis_backend_from_url(std::string_view authority, std::string_view path,
-                                                UrlOptions& params) {
+RedisAsyncOptions redis_async_options_from_url(std::string_view scheme, std::string_view authority,
+                                               std::string_view path, UrlOptions& params) {
+  RedisAsyncOptions options;
+  options.server = redis_options_from_url(authority, path, params);
+  if (auto connections = params.take_uint("connections", 1, 64))
+    options.connections = static_cast<std::size_t>(*connections);
+  if (scheme == "rediss") {
+    options.tls.enabled = true;
+    if (auto file = params.take_string("tls_ca_file")) options.tls.ca_file = *file;
+    if (auto file = params.take_string("tls_cert_file")) options.tls.cert_file = *file;
+    if (auto file = params.take_string("tls_key_file")) options.tls.key_file = *file;
+    if (auto verify = params.take_bool("tls_verify")) options.tls.verify = *verify;
+    if (auto name = params.take_string("tls_server_name")) options.tls.server_name = *name;
+  }
+  return options;
+}
+
+std::shared_ptr<Backend> redis_backend_from_url(std::string_view scheme, std::string_view authority,
+                                                std::string_view path, UrlOptions& params) {
   const bool cluster = params.take_bool("cluster").value_or(false);
+  if (scheme == "rediss") {
+    if (cluster || authority.find(',') != std::string_view::npos)
+      throw config_error(
+          "rediss:// URL: Redis Cluster over TLS is not supported; use redis://...?cluster=true "
+          "for a cluster, or rediss:// with one server");
+    RedisAsyncOptions options = redis_async_options_from_url(scheme, authority, path, params);
+    params.finish();
+    return std::make_shared<AsyncBackendThread>([&](boost::asio::any_io_executor executor) {
+      return make_redis_async_backend(std::move(executor), options);
+    });
+  }
   const auto at = authority.rfind('@');
   const std::string_view userinfo =
       at == std::string_view::npos ? std::string_view() : authority.substr(0, at + 1);

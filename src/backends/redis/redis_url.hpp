@@ -4,6 +4,7 @@
 #include <memory>
 #include <string_view>
 
+#include "gencache/redis_async_backend.hpp"
 #include "gencache/redis_backend.hpp"
 #include "url_options.hpp"
 
@@ -27,7 +28,18 @@ RedisOptions redis_options_from_url(std::string_view authority, std::string_view
 /// parameters of redis_options_from_url and `cluster`, then calls `params.finish()`.
 /// Throws config_error as redis_options_from_url does, and for several servers without
 /// `cluster=true`.
-std::shared_ptr<Backend> redis_backend_from_url(std::string_view authority, std::string_view path,
-                                                UrlOptions& params);
+///
+/// `scheme` "rediss" is Redis over TLS (`tls_ca_file`, `tls_cert_file`, `tls_key_file`,
+/// `tls_verify`, `tls_server_name`, as redis_async_options_from_url): hiredis 0.14 has no
+/// TLS, so the asynchronous client serves it, driven on an I/O thread of its own.
+std::shared_ptr<Backend> redis_backend_from_url(std::string_view scheme, std::string_view authority,
+                                                std::string_view path, UrlOptions& params);
+
+/// The asynchronous client's options from a `redis://` or `rediss://` URL (one server):
+/// what redis_options_from_url takes, plus `connections` (1..64) and, for rediss, TLS on
+/// with `tls_ca_file`, `tls_cert_file`, `tls_key_file` (paths), `tls_verify` (bool,
+/// default true) and `tls_server_name`. The caller calls `params.finish()`.
+RedisAsyncOptions redis_async_options_from_url(std::string_view scheme, std::string_view authority,
+                                               std::string_view path, UrlOptions& params);
 
 }  // namespace gencache::detail
