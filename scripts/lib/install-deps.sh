@@ -18,6 +18,9 @@ GENCACHE_TEST_PACKAGES=(memcached redis-server python3 clang libclang-rt-14-dev)
 # The interop test runs a Python client (pymemcache); the package test builds a .deb
 # (cpack, dpkg-shlibdeps, file).
 GENCACHE_TEST_PACKAGES+=(python3-pymemcache dpkg-dev file)
+# The Redis tests: redis-cli makes the clusters, openssl the TLS certificates, and the
+# interop test's Python client speaks to a cluster through redis-py.
+GENCACHE_TEST_PACKAGES+=(redis-tools openssl python3-redis)
 # Only for scripts/bench: the servers, Python for benchmarks/report.py, gnuplot for the
 # chart, valgrind for instruction counts.
 GENCACHE_BENCH_PACKAGES=(memcached redis-server python3 gnuplot-nox valgrind)
