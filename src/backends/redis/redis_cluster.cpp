@@ -158,16 +158,14 @@ class RedisCluster final : public Backend {
         if (is_unreachable(e.code())) refresh_wanted_ = true;
         throw;
       }
+      // send_and_receive let only redirects through: those groups go again, elsewhere.
       std::vector<SlotGroup*> redirected;
       for (SlotGroup* group : unanswered) {
         const redisReply& reply = *group->reply;
-        if (reply.type == REDIS_REPLY_ERROR) {
-          if (auto redirect = parse_redis_redirect({reply.str, reply.len})) {
-            std::tie(group->node, group->asking) = follow(*redirect);
-            redirected.push_back(group);
-            continue;
-          }
-        }
+        if (reply.type != REDIS_REPLY_ERROR) continue;
+        std::tie(group->node, group->asking) =
+            follow(*parse_redis_redirect({reply.str, reply.len}));
+        redirected.push_back(group);
       }
       unanswered = std::move(redirected);
     }
