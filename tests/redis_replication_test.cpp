@@ -23,13 +23,16 @@ namespace {
 using namespace std::chrono_literals;
 using ::testing::HasSubstr;
 
-RedisOptions waiting_options(const test::RedisServer& master, std::uint32_t replicas) {
+// A generous wait_timeout where the replica is expected to acknowledge (a loaded machine
+// must not fail the test), a short one where it cannot.
+RedisOptions waiting_options(const test::RedisServer& master, std::uint32_t replicas,
+                             std::chrono::milliseconds wait_timeout = 1s) {
   RedisOptions options;
   options.port = master.port();
-  options.io_timeout = 1s;
+  options.io_timeout = wait_timeout + 1s;
   options.connect_timeout = 1s;
   options.wait_replicas = replicas;
-  options.wait_timeout = 200ms;
+  options.wait_timeout = wait_timeout;
   return options;
 }
 
@@ -59,7 +62,7 @@ TEST_F(RedisReplicationTest, ACreatedCounterIsAlreadyOnTheReplica) {
 }
 
 TEST_F(RedisReplicationTest, AnIncrementTheReplicaDoesNotAcknowledgeThrowsTimeoutNamingWait) {
-  auto backend = make_redis_backend(waiting_options(master, 1));
+  auto backend = make_redis_backend(waiting_options(master, 1, 200ms));
   ASSERT_TRUE(backend->create_counter("gc1:n:c", 4294967296, test::kNoTtl));
   replica->pause();  // connected, but acknowledges nothing
   const auto start = std::chrono::steady_clock::now();
@@ -74,7 +77,7 @@ TEST_F(RedisReplicationTest, AnUnacknowledgedBumpIsNeverSilentAndIsQueuedInTheOu
   CacheOptions options;
   options.outbox.enabled = true;
   options.outbox.initial_backoff = 10ms;
-  Cache cache(make_redis_backend(waiting_options(master, 1)), options);
+  Cache cache(make_redis_backend(waiting_options(master, 1, 200ms)), options);
   const Namespace user = ns("user", 7);
   cache.generation(user);
   replica->pause();
@@ -88,7 +91,7 @@ TEST_F(RedisReplicationTest, AnUnacknowledgedBumpIsNeverSilentAndIsQueuedInTheOu
 }
 
 TEST_F(RedisReplicationTest, MoreReplicasThanExistMakeEveryCounterWriteFail) {
-  auto backend = make_redis_backend(waiting_options(master, 2));
+  auto backend = make_redis_backend(waiting_options(master, 2, 200ms));
   EXPECT_EQ(
       test::code_thrown_by([&] { backend->create_counter("gc1:n:two", 4294967296, test::kNoTtl); }),
       errc::timeout);
@@ -105,7 +108,7 @@ TEST_F(RedisReplicationTest, WithoutWaitReplicasNoWaitIsSent) {
 }
 
 TEST_F(RedisReplicationTest, EntriesAreWrittenWithoutWaiting) {
-  auto backend = make_redis_backend(waiting_options(master, 1));
+  auto backend = make_redis_backend(waiting_options(master, 1, 200ms));
   replica->pause();
   const auto start = std::chrono::steady_clock::now();
   backend->set("gc1:k:|entry", "value", test::kNoTtl);
