@@ -17,6 +17,8 @@ namespace {
 
 // The lines of CLUSTER NODES: "<id> <ip:port@bus> <flags> <master id> ... <slots>".
 struct NodeLine {
+  std::string id;
+  std::string master_id;  // "-" for a master
   std::uint16_t port = 0;
   bool master = false;
   bool failed = false;
@@ -32,6 +34,8 @@ std::vector<NodeLine> parse_cluster_nodes(const std::string& text) {
     std::string id, address, flags, master, ping, pong, epoch, link;
     if (!(fields >> id >> address >> flags >> master >> ping >> pong >> epoch >> link)) continue;
     NodeLine node;
+    node.id = id;
+    node.master_id = master;
     const auto colon = address.find(':');
     const auto at = address.find('@');
     if (colon == std::string::npos || at == std::string::npos) continue;
@@ -131,6 +135,21 @@ RedisServer& RedisClusterServers::master_of(std::uint16_t slot) const {
     }
   }
   throw std::runtime_error(fmt::format("no running master serves slot {}", slot));
+}
+
+RedisServer& RedisClusterServers::replica_of(const RedisServer& master) const {
+  for (const auto& asked : nodes_) {
+    if (!asked->running()) continue;
+    const std::vector<NodeLine> lines = parse_cluster_nodes(asked->command({"CLUSTER", "NODES"}));
+    for (const NodeLine& line : lines) {
+      if (line.port != master.port()) continue;
+      for (const NodeLine& other : lines)
+        if (other.master_id == line.id && !other.failed)
+          for (const auto& node : nodes_)
+            if (node->port() == other.port) return *node;
+    }
+  }
+  throw std::runtime_error(fmt::format("the master on port {} has no replica", master.port()));
 }
 
 std::vector<std::uint16_t> RedisClusterServers::master_ports() const {

@@ -35,6 +35,8 @@ class RedisClusterServers {
   const std::vector<std::unique_ptr<RedisServer>>& nodes() const { return nodes_; }
   /// The node that is the master of `slot` now (asked of a running node).
   RedisServer& master_of(std::uint16_t slot) const;
+  /// A replica of `master` now (asked of a running node).
+  RedisServer& replica_of(const RedisServer& master) const;
   /// The ports of the nodes that are masters now.
   std::vector<std::uint16_t> master_ports() const;
 
