@@ -440,12 +440,14 @@ FailoverRun run_oracle_through_a_failover(std::uint32_t wait_replicas) {
   std::atomic<bool> promoted{false};
   config.chaos = [&](const std::atomic<bool>& done) {
     std::this_thread::sleep_for(300ms);
-    // The master of the first oracle namespace's counter dies mid-run, while its replica
-    // lags (stopped for 300 ms): bumps the master acknowledged meanwhile never reach it.
+    // The master of the first oracle namespace's counter dies mid-run, 300 ms after its
+    // replica was cut off (stopped, and its link closed by the master): the bumps the
+    // master acknowledged meanwhile never reach the replica that takes over.
     const std::uint16_t slot = cluster_key_slot(testing::counter_key(*backend, ns("oracle", 0)));
     test::RedisServer& master = cluster.master_of(slot);
     test::RedisServer& replica = cluster.replica_of(master);
     replica.pause();
+    master.command({"CLIENT", "KILL", "TYPE", "replica"});
     std::this_thread::sleep_for(300ms);
     master.stop();
     replica.resume();

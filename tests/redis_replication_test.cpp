@@ -116,6 +116,54 @@ TEST_F(RedisReplicationTest, EntriesAreWrittenWithoutWaiting) {
   replica->resume();
 }
 
+// What wait_replicas is for, step by step on one master and its replica: the replica is
+// cut off (stopped, its link closed by the master, so nothing sent later reaches it), the
+// master acknowledges a bump and dies, and the replica takes over (REPLICAOF NO ONE, as a
+// failover would).
+class ReplicaTakeover : public RedisReplicationTest {
+ protected:
+  void cut_off_replica() {
+    replica->pause();
+    master.command({"CLIENT", "KILL", "TYPE", "replica"});
+  }
+  // A Cache on the replica, once it is the master.
+  Cache take_over() {
+    master.stop();
+    replica->resume();
+    replica->command({"REPLICAOF", "NO", "ONE"});
+    RedisOptions options;
+    options.port = replica->port();
+    options.io_timeout = 1s;
+    return Cache(make_redis_backend(options));
+  }
+};
+
+TEST_F(ReplicaTakeover, WithoutWaitABumpTheReplicaMissedIsLostAndItsEntriesComeBack) {
+  Cache cache(make_redis_backend(waiting_options(master, 0)));
+  EXPECT_EQ(cache.cached("page", ns("user", 1), 1min, [] { return 1; }), 1);
+  ASSERT_TRUE(test::wait_for_master_link(*replica));
+  master.command({"WAIT", "1", "1000"});  // the entry and its counter are on the replica
+  cut_off_replica();
+  cache.bump_namespace(ns("user", 1));  // returns: the master alone has it
+  Cache after = take_over();
+  // Not promised with wait_replicas=0 (README, "Failover"): the invalidated value is back.
+  EXPECT_EQ(after.cached("page", ns("user", 1), 1min, [] { return 2; }), 1);
+}
+
+TEST_F(ReplicaTakeover, WithWaitReplicasOneThatBumpFailsLoudlyInsteadOfReturning) {
+  Cache cache(make_redis_backend(waiting_options(master, 1, 200ms)));
+  EXPECT_EQ(cache.cached("page", ns("user", 1), 1min, [] { return 1; }), 1);
+  cut_off_replica();
+  EXPECT_THROW(cache.bump_namespace(ns("user", 1)), backend_error);
+  // The caller knows the invalidation may not have happened (and the outbox, when on,
+  // retries it); a bump that returned would have been on the replica:
+  Cache after = take_over();
+  RedisOptions options = waiting_options(*replica, 0);
+  Cache retried(make_redis_backend(options));
+  retried.bump_namespace(ns("user", 1));
+  EXPECT_EQ(after.cached("page", ns("user", 1), 1min, [] { return 2; }), 2);
+}
+
 TEST(RedisWaitOptions, UrlParametersMapToOptions) {
   detail::UrlOptions query("redis", {{"wait_replicas", "1"}, {"wait_timeout", "20ms"}});
   const RedisOptions options = detail::redis_options_from_url("127.0.0.1:6379", "", query);
