@@ -79,8 +79,9 @@ struct RedisOptions {
   std::chrono::milliseconds wait_timeout{50};
 };
 
-/// A Redis backend on one server (for Redis Cluster, make_redis_cluster_backend). Thread-safe: each
-/// call borrows a connection from a pool of at most pool_max, connecting lazily.
+/// A Redis backend on one server (for a Redis Cluster, make_redis_cluster_backend).
+/// Thread-safe: each call borrows a connection from a pool of at most pool_max,
+/// connecting lazily.
 ///
 /// A steady-state read is one round trip (`MGET`). `increment` runs a small Lua script
 /// (`EVALSHA`, falling back to `EVAL` after a restart emptied the script cache) that adds
