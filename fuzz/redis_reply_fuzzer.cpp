@@ -46,8 +46,7 @@ std::vector<std::string> read_all(std::string_view stream, std::size_t piece, st
   std::size_t offset = 0;
   try {
     while (offset < stream.size()) {
-      const std::string_view input =
-          stream.substr(offset, std::min(piece, stream.size() - offset));
+      const std::string_view input = stream.substr(offset, std::min(piece, stream.size() - offset));
       const auto progress = reader->read(input, wanted, replies);
       if (progress.consumed > input.size()) std::abort();  // property 2
       offset += progress.consumed;

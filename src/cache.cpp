@@ -373,8 +373,7 @@ bool CacheCore::read_into(std::span<const std::string_view> user_keys,
     std::string& head = scratch->head;
     auto build_keys = [&] {
       if (count == 1) {
-        build_versioned_key(versioned_keys[0], entry_prefix, namespaces, generations,
-                            user_keys[0]);
+        build_versioned_key(versioned_keys[0], entry_prefix, namespaces, generations, user_keys[0]);
         return;
       }
       build_versioned_head(head, entry_prefix, namespaces, generations);
