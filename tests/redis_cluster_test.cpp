@@ -399,6 +399,17 @@ TEST_F(RedisClusterTest, CacheFromUrlWorksOnTheCluster) {
   EXPECT_EQ(cache.get<int>("k", ns("a")), std::optional(5));
 }
 
+TEST(RedisClusterSeeds, AServerWithoutClusterSupportIsAClearError) {
+  test::RedisServer plain;
+  RedisClusterOptions options;
+  options.seeds = {{"127.0.0.1", plain.port()}};
+  auto backend = make_redis_cluster_backend(options);
+  const std::string message = test::message_thrown_by([&] { test::get(*backend, "k"); });
+  EXPECT_THAT(message, HasSubstr("no node gave the slot map"));
+  EXPECT_THAT(message, HasSubstr("cluster support disabled"));
+  EXPECT_EQ(test::code_thrown_by([&] { backend->increment("k", 1); }), errc::backend_unavailable);
+}
+
 TEST(RedisClusterRestart, AMasterRestartedWithoutPersistenceHasItsCountersRecreatedFresh) {
   test::RedisClusterServers cluster({.masters = 3});
   Cache cache(make_redis_cluster_backend(cluster.options()));
