@@ -194,7 +194,7 @@ class RedisAsyncBackend final : public AsyncBackend {
            [context, count, &visitor, done = std::move(done)](std::exception_ptr failure,
                                                               std::vector<Reply>& replies) mutable {
              if (!failure) failure = visit(context, *replies[0], count, visitor);
-             std::move(done)(failure);
+             std::move(done)(std::move(failure));
            });
   }
 
@@ -221,7 +221,7 @@ class RedisAsyncBackend final : public AsyncBackend {
                  if (replies[0]->type != (deleting ? REDIS_REPLY_INTEGER : REDIS_REPLY_STATUS))
                    context.unexpected(deleting ? "an integer" : "a status");
                });
-             std::move(done)(failure);
+             std::move(done)(std::move(failure));
            });
   }
 
@@ -246,7 +246,7 @@ class RedisAsyncBackend final : public AsyncBackend {
                  if (replies[0]->type != REDIS_REPLY_INTEGER) context.unexpected("an integer");
                  removed = replies[0]->integer > 0;
                });
-             std::move(done)(failure, removed);
+             std::move(done)(std::move(failure), removed);
            });
   }
 
@@ -283,7 +283,7 @@ class RedisAsyncBackend final : public AsyncBackend {
                  check_replicated(context, got, wait);
                  value = parsed;
                });
-             std::move(done)(failure, value);
+             std::move(done)(std::move(failure), value);
            });
   }
 
@@ -397,7 +397,7 @@ class RedisAsyncBackend final : public AsyncBackend {
                  check_replicated(context, got, wait);
                  stored = true;
                });
-             std::move(done)(failure, stored);
+             std::move(done)(std::move(failure), stored);
            });
   }
 
