@@ -236,6 +236,14 @@ long long mget_calls(const test::RedisServer& node) {
   return std::stoll(stats.substr(at + 19));
 }
 
+// The MOVED replies `node` has sent (INFO errorstats).
+long long moved_errors(const test::RedisServer& node) {
+  const std::string stats = node.command({"INFO", "errorstats"});
+  const auto at = stats.find("errorstat_MOVED:count=");
+  if (at == std::string::npos) return 0;
+  return std::stoll(stats.substr(at + 22));
+}
+
 class RedisClusterTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { cluster_ = new test::RedisClusterServers({.masters = 3}); }
@@ -357,6 +365,12 @@ TEST_F(RedisClusterTest, MovedIsFollowedAndTheSlotMapReadAgain) {
   backend_->set(key, "after", 0ms);
   EXPECT_EQ(to->command({"GET", key}), "after");
   EXPECT_EQ(test::get(*backend_, key), std::optional<std::string>("after"));
+  // The MOVED made the backend read the map again: later calls go straight to `to`.
+  std::this_thread::sleep_for(150ms);  // past the 100 ms between reads of the map
+  backend_->set(key, "first", 0ms);    // may still be redirected once, and re-reads the map
+  const long long moved_before = moved_errors(from);
+  for (int i = 0; i < 10; ++i) backend_->set(key, "direct", 0ms);
+  EXPECT_EQ(moved_errors(from), moved_before) << "no call was sent to the old owner";
   // Give it back, so the other tests see the cluster as it was made.
   backend_->remove(key);
   const std::string from_id = from.command({"CLUSTER", "MYID"});
