@@ -22,6 +22,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "async_backend_thread.hpp"
 #include "gencache/backend.hpp"
 #include "gencache/error.hpp"
 #include "gencache/memcached_async_backend.hpp"
@@ -108,7 +109,7 @@ class BackendContract : public ::testing::TestWithParam<std::string> {
       options.server.port = redis_server_->port();
       options.server.io_timeout = tuning.io_timeout;
       options.server.connect_timeout = 1s;
-      return std::make_shared<test::BlockingAsyncBackend>(
+      return std::make_shared<detail::AsyncBackendThread>(
           [&](boost::asio::any_io_executor executor) {
             return make_redis_async_backend(std::move(executor), options);
           });

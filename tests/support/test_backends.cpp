@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "async_backend_thread.hpp"
 #include "gencache/memcached_async_backend.hpp"
 #include "gencache/memcached_backend.hpp"
 #include "gencache/memory_backend.hpp"

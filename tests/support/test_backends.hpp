@@ -15,8 +15,8 @@ namespace gencache::test {
 
 /// "memory", "memcached_ascii", "memcached_binary", "memcached_meta" (the asynchronous
 /// meta-protocol client, driven through test::BlockingAsyncBackend), "redis",
-/// "redis_async" (the asynchronous RESP client, driven the same way), "redis_cluster"
-/// (3 masters).
+/// "redis_async" (the asynchronous RESP client, driven as rediss:// drives it),
+/// "redis_cluster" (3 masters).
 std::vector<std::string> backend_kinds();
 
 /// The kinds of backend_kinds() that talk to one server, which tests may stop or pause:
