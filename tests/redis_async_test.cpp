@@ -221,6 +221,7 @@ class TestCertificates {
     std::filesystem::remove_all(dir_, ignored);
   }
   std::string file(std::string_view name) const { return fmt::format("{}/{}", dir_, name); }
+  const std::string& directory() const { return dir_; }
 
  private:
   void run(const std::string& command) const {
@@ -247,6 +248,8 @@ test::ServerProcess tls_redis(const TestCertificates& certs, bool client_certifi
                                              "",
                                              "--appendonly",
                                              "no",
+                                             "--dir",
+                                             certs.directory(),
                                              "--tls-cert-file",
                                              certs.file("server.pem"),
                                              "--tls-key-file",

@@ -6,7 +6,9 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <filesystem>
 #include <functional>
 #include <random>
 #include <stdexcept>
@@ -124,17 +126,35 @@ std::uint16_t free_cluster_port() {
 
 }  // namespace
 
+TemporaryDirectory::TemporaryDirectory(std::string_view prefix) {
+  std::string pattern = fmt::format("/tmp/gencache-{}-XXXXXX", prefix);
+  if (mkdtemp(pattern.data()) == nullptr)
+    throw std::runtime_error(fmt::format("mkdtemp({}) failed: errno {}", pattern, errno));
+  path_ = std::move(pattern);
+}
+
+TemporaryDirectory::~TemporaryDirectory() {
+  std::error_code ignored;
+  std::filesystem::remove_all(path_, ignored);
+}
+
 RedisServer::RedisServer() : RedisServer(Options{}) {}
 
 RedisServer::RedisServer(Options options)
-    : process_({.binary = "redis-server",
+    : directory_("redis"),
+      process_({.binary = "redis-server",
                 .package = "redis-server",
                 .arguments =
-                    [options](std::uint16_t port) {
+                    [options, dir = directory_.path()](std::uint16_t port) {
                       std::vector<std::string> args = {
                           "--port", std::to_string(port), "--bind", "127.0.0.1", "--save",
                           "",       "--appendonly",       "no"};
-                      args.insert(args.end(), options.extra_args.begin(), options.extra_args.end());
+                      const auto& extra = options.extra_args;
+                      if (std::find(extra.begin(), extra.end(), "--dir") == extra.end()) {
+                        args.emplace_back("--dir");
+                        args.push_back(dir);
+                      }
+                      args.insert(args.end(), extra.begin(), extra.end());
                       return args;
                     },
                 .ready =
@@ -182,6 +202,18 @@ std::unique_ptr<RedisServer> start_replica_of(const RedisServer& master) {
   if (!wait_for_master_link(*replica))
     throw std::runtime_error(fmt::format("redis replica on port {} never linked to its master {}",
                                          replica->port(), master.address()));
+  // After a full sync the master sends the replica nothing until the replica's next ACK
+  // (up to 1 s later), although the replica already reports its link up: until then WAIT
+  // would time out. A PUBLISH is replicated without touching the keyspace; once WAIT sees
+  // it acknowledged, the master streams every write.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (master.command({"PUBLISH", "gencache-test:replica-probe", "1"}),
+         master.command({"WAIT", "1", "100"}) != "1") {
+    if (std::chrono::steady_clock::now() > deadline)
+      throw std::runtime_error(
+          fmt::format("redis replica on port {} never acknowledged a write of its master {}",
+                      replica->port(), master.address()));
+  }
   return replica;
 }
 

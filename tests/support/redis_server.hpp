@@ -14,20 +14,39 @@
 
 namespace gencache::test {
 
+/// A fresh directory under /tmp, removed with its contents when this object goes. A
+/// redis-server writes files even without persistence (an RDB for a replica's full sync, a
+/// cluster's nodes.conf), so each test server gets its own instead of the working directory.
+class TemporaryDirectory {
+ public:
+  /// Makes /tmp/gencache-<prefix>-XXXXXX; throws std::runtime_error if mkdtemp fails.
+  explicit TemporaryDirectory(std::string_view prefix);
+  ~TemporaryDirectory();
+  TemporaryDirectory(const TemporaryDirectory&) = delete;
+  TemporaryDirectory& operator=(const TemporaryDirectory&) = delete;
+
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
 /// One redis-server process, the child of this test process, without persistence. Not
 /// thread-safe: control it from one thread, the one that outlives it (the server is killed
 /// if that thread exits).
 class RedisServer {
  public:
   struct Options {
-    /// More redis-server arguments, such as {"--maxmemory", "2mb"}.
+    /// More redis-server arguments, such as {"--maxmemory", "2mb"}. A "--dir" here replaces
+    /// the server's own temporary directory.
     std::vector<std::string> extra_args;
     /// A port for a Redis Cluster node: at most 55535, with port + 10000 (its cluster bus)
     /// free too.
     bool cluster_port = false;
   };
 
-  /// Starts `redis-server --port P --bind 127.0.0.1 --save '' --appendonly no` on a free
+  /// Starts `redis-server --port P --bind 127.0.0.1 --save '' --appendonly no --dir D` (D a
+  /// temporary directory of its own, kept across stop/start) on a free
   /// port and waits (at most 5 s) until it answers PING (or asks for AUTH). Throws
   /// std::runtime_error if the binary is missing ("redis-server binary not found: apt-get install
   /// redis-server") or the server does not come up.
@@ -52,6 +71,7 @@ class RedisServer {
   std::string command(std::initializer_list<std::string_view> args) const;
 
  private:
+  TemporaryDirectory directory_;  // outlives process_, which is stopped first
   ServerProcess process_;
 };
 
