@@ -38,6 +38,7 @@ class AsyncBackendThread final : public Backend {
   bool create_counter(std::string_view key, std::uint64_t initial,
                       std::chrono::milliseconds ttl) override;
   std::size_t max_value_size() const noexcept override { return backend_->max_value_size(); }
+  bool wants_hash_tags() const noexcept override { return backend_->wants_hash_tags(); }
   std::string describe() const override { return backend_->describe(); }
 
  private:

@@ -15,7 +15,13 @@
 
 #include "bump_outbox.hpp"
 #include "circuit_breaker.hpp"
+#include "core/bump_step.hpp"
+#include "core/lease_step.hpp"
+#include "core/read_step.hpp"
+#include "core/write_step.hpp"
 #include "envelope.hpp"
+#include "gencache/detail/freshness.hpp"
+#include "gencache/memory_backend.hpp"
 #include "key_encoding.hpp"
 #include "random.hpp"
 
@@ -32,6 +38,10 @@ std::size_t this_thread_stripe() noexcept {
 }
 }  // namespace
 
+// Every Stats field but the outbox_pending gauge comes from the table.
+static_assert(sizeof(Stats) == sizeof(std::uint64_t) * (StripedStats::field_count + 1),
+              "a Stats field is missing from GENCACHE_STATS_COUNTERS (or the reverse)");
+
 void StripedStats::add(Field field, std::uint64_t n) noexcept {
   stripes_[this_thread_stripe() % kStripes].values[field].fetch_add(n, std::memory_order_relaxed);
 }
@@ -42,25 +52,9 @@ Stats StripedStats::snapshot() const noexcept {
     for (std::size_t f = 0; f < field_count; ++f)
       sum[f] += stripe.values[f].load(std::memory_order_relaxed);
   Stats s;
-  s.hits = sum[hits];
-  s.misses = sum[misses];
-  s.sets = sum[sets];
-  s.bumps = sum[bumps];
-  s.errors = sum[errors];
-  s.corrupt = sum[corrupt];
-  s.counter_recreations = sum[counter_recreations];
-  s.oversized = sum[oversized];
-  s.computes = sum[computes];
-  s.round_trips = sum[round_trips];
-  s.stale_served = sum[stale_served];
-  s.early_refreshes = sum[early_refreshes];
-  s.coalesced = sum[coalesced];
-  s.lease_waits = sum[lease_waits];
-  s.breaker_opens = sum[breaker_opens];
-  s.breaker_closes = sum[breaker_closes];
-  s.breaker_rejections = sum[breaker_rejections];
-  s.outbox_retried = sum[outbox_retried];
-  s.outbox_overflows = sum[outbox_overflows];
+#define GENCACHE_STATS_COPY(name) s.name = sum[name];
+  GENCACHE_STATS_COUNTERS(GENCACHE_STATS_COPY)
+#undef GENCACHE_STATS_COPY
   return s;
 }
 
@@ -77,32 +71,39 @@ CacheCore::CacheCore(std::shared_ptr<Backend> backend, CacheOptions options)
       call_defaults_(std::move(options.call)),
       hook_(std::move(options.on_error)) {
   if (!user_backend_) throw std::invalid_argument("gencache::Cache: the backend must not be null");
-  if (counter_ttl_.count() < 0)
-    throw std::invalid_argument("gencache::Cache: counter_ttl must not be negative");
   validate_prefix(prefix_);
-  const CallOptions& c = call_defaults_;
-  if (c.early_refresh_beta < 0 || c.ttl_jitter < 0 || c.ttl_jitter >= 1 ||
-      c.lease_ttl.count() <= 0 || c.lease_wait.count() < 0 ||
-      c.stale_while_revalidate.count() < 0 || c.stale_if_error.count() < 0 ||
-      (c.absent_ttl && c.absent_ttl->count() <= 0))
-    throw std::invalid_argument(
-        "gencache::CallOptions: early_refresh_beta >= 0, 0 <= ttl_jitter < 1, lease_ttl > 0, and "
-        "lease_wait, stale_while_revalidate, stale_if_error >= 0, absent_ttl > 0 are required");
+  validate_cache_options(options);
+  validate_call_options(call_defaults_);
   if (options.breaker.failure_threshold > 0) {
-    if (options.breaker.cooldown.count() <= 0)
-      throw std::invalid_argument("gencache::BreakerOptions: cooldown must be positive");
     backend_ = std::make_shared<CircuitBreaker>(user_backend_, options.breaker, clock_, stats_);
   }
   if (options.outbox.enabled) {
-    const OutboxOptions& o = options.outbox;
-    if (o.capacity == 0 || o.initial_backoff.count() <= 0 || o.max_backoff < o.initial_backoff)
-      throw std::invalid_argument(
-          "gencache::OutboxOptions: capacity > 0 and 0 < initial_backoff <= max_backoff are "
-          "required");
     outbox_ = std::make_unique<BumpOutbox>(
-        o, [this](const Namespace& ns) { bump(ns); },
+        options.outbox, [this](const Namespace& ns) { bump(ns); },
         [this](const std::exception& e) { report("bump", e); }, stats_);
   }
+}
+
+CacheCore::CacheCore(std::shared_ptr<AsyncBackend> backend, CacheOptions options)
+    : async_backend_(std::move(backend)),
+      prefix_(std::move(options.prefix)),
+      hash_tags_(async_backend_ != nullptr && async_backend_->wants_hash_tags()),
+      clock_(options.clock ? std::move(options.clock) : system_clock()),
+      counter_ttl_(options.counter_ttl),
+      hints_(options.generation_hints),
+      call_defaults_(std::move(options.call)),
+      hook_(std::move(options.on_error)) {
+  if (!async_backend_)
+    throw std::invalid_argument("gencache::AsyncCache: the backend must not be null");
+  // memory:// is an in-process store whose calls never block: the async driver calls it
+  // as the blocking one does, so a hit completes without suspending at all.
+  if (auto* memory = dynamic_cast<MemoryBackend*>(async_backend_.get())) {
+    user_backend_ = std::shared_ptr<Backend>(async_backend_, memory);
+    backend_ = user_backend_;
+  }
+  validate_prefix(prefix_);
+  validate_cache_options(options);
+  validate_call_options(call_defaults_);
 }
 
 CacheCore::~CacheCore() = default;
@@ -122,19 +123,14 @@ std::size_t CacheCore::outbox_pending() const {
 }
 
 void CacheCore::report(std::string_view operation, const std::exception& failure) noexcept {
+  const std::error_code code = failure_code(failure);
   // Calls the open breaker turned away are counted as rejections, not as new failures.
-  if (const auto* be = dynamic_cast<const backend_error*>(&failure);
-      be && be->code() == errc::circuit_open)
-    return;
+  if (code == errc::circuit_open) return;
   stats_.add(StripedStats::errors);
   try {
     ErrorEvent event;
     event.operation = operation;
-    if (const auto* be = dynamic_cast<const backend_error*>(&failure)) {
-      event.code = be->code();
-    } else {
-      event.code = errc::backend_unavailable;
-    }
+    event.code = code;
     event.message = failure.what();
     std::shared_lock lock(hook_mutex_);
     if (hook_) hook_(event);
@@ -150,91 +146,15 @@ void CacheCore::set_hook(ErrorHook hook) {
 
 namespace {
 
-// One backend round trip into `values`. It is handed over empty (only its capacity is
-// reused): a backend that sets just the keys it found must not leave another read's
-// values in place.
-void fetch_into(Backend& backend, StripedStats& stats, std::span<const std::string_view> keys,
-                std::vector<std::optional<std::string>>& values) {
-  values.clear();
-  stats.add(StripedStats::round_trips);
-  backend.get_many(keys, values);
-  if (values.size() != keys.size())
-    throw backend_error(errc::protocol,
-                        fmt::format("{}: get_many returned {} values for {} keys",
-                                    backend.describe(), values.size(), keys.size()));
-}
-
-// What one read's visit_many lends: the counters (keys [0, n)) parsed in place, the
-// entries (keys [n, n + count)) decoded in place, so the payload is the only copy made.
-// A counter as one read saw it: absent, a generation, or present but not a number
-// (poisoned).
-struct CounterSlot {
-  bool found = false;
-  std::optional<std::uint64_t> value;
-};
-
-class ReadVisitor final : public ValueVisitor {
- public:
-  ReadVisitor(std::span<CounterSlot> counters, std::span<std::optional<Entry>> entries) noexcept
-      : counters_(counters), entries_(entries) {}
-
-  void found(std::size_t index, std::string_view value) noexcept override {
-    if (index < counters_.size()) {
-      counters_[index] = {.found = true, .value = parse_counter_text(value)};
-      return;
-    }
-    index -= counters_.size();
-    if (index >= entries_.size()) return;
-    try {
-      entries_[index] = decode_envelope(value);
-      if (!entries_[index]) ++corrupt_;
-    } catch (...) {  // only std::bad_alloc
-      entries_[index].reset();
-      failed_ = true;
-    }
-  }
-
-  std::size_t corrupt() const noexcept { return corrupt_; }
-  bool failed() const noexcept { return failed_; }
-
- private:
-  std::span<CounterSlot> counters_;
-  std::span<std::optional<Entry>> entries_;
-  std::size_t corrupt_ = 0;
-  bool failed_ = false;
-};
-
-// The working storage of one read, kept per thread so that a steady-state read does not
-// allocate it anew. A nested read on the same thread (from the error hook) gets fresh
-// storage instead.
-struct ReadScratch {
-  std::vector<std::string> counter_keys;
-  std::vector<std::string_view> keys;
-  std::vector<std::uint64_t> generations;
-  std::vector<CounterSlot> counters;
-  std::string head;
-  std::string counter_prefix;  // hash-tagged prefixes, when the backend wants them
-  std::string entry_prefix;
-  bool in_use = false;
-
-  // Only the capacity of ordinary reads is kept.
-  void release() noexcept {
-    constexpr std::size_t kKeepKeys = 256;
-    if (counter_keys.size() > kKeepKeys) {
-      counter_keys.clear();
-      counter_keys.shrink_to_fit();
-    }
-    keys.clear();
-    if (keys.capacity() > kKeepKeys) keys.shrink_to_fit();
-  }
-};
-
+// The thread's read storage, lent to one read at a time. A nested read on the same
+// thread (from the error hook) gets fresh storage instead.
 class ScratchLease {
  public:
   ScratchLease() {
-    static thread_local ReadScratch shared;
+    static thread_local Shared shared;
     if (!shared.in_use) {
-      scratch_ = &shared;
+      scratch_ = &shared.scratch;
+      in_use_ = &shared.in_use;
       shared.in_use = true;
     } else {
       owned_ = std::make_unique<ReadScratch>();
@@ -244,29 +164,31 @@ class ScratchLease {
   ~ScratchLease() {
     if (owned_) return;
     scratch_->release();
-    scratch_->in_use = false;
+    *in_use_ = false;
   }
   ScratchLease(const ScratchLease&) = delete;
   ScratchLease& operator=(const ScratchLease&) = delete;
-  ReadScratch* operator->() const noexcept { return scratch_; }
+  ReadScratch& operator*() const noexcept { return *scratch_; }
 
  private:
+  struct Shared {
+    ReadScratch scratch;
+    bool in_use = false;
+  };
   ReadScratch* scratch_ = nullptr;
+  bool* in_use_ = nullptr;
   std::unique_ptr<ReadScratch> owned_;
 };
 
 }  // namespace
 
 std::string_view CacheCore::key_prefix(const Namespace& ns, std::string& buffer) const {
-  if (!hash_tags_) return prefix_;
-  build_hash_tagged_prefix(buffer, prefix_, ns);
-  return buffer;
+  return namespace_prefix(prefix_, hash_tags_, ns, buffer);
 }
 
-std::vector<std::optional<std::string>> CacheCore::fetch(std::span<const std::string_view> keys) {
-  std::vector<std::optional<std::string>> values;
-  fetch_into(*backend_, stats_, keys, values);
-  return values;
+std::error_code failure_code(const std::exception& failure) noexcept {
+  if (const auto* be = dynamic_cast<const backend_error*>(&failure)) return be->code();
+  return errc::backend_unavailable;
 }
 
 std::optional<std::uint64_t> parse_counter_text(std::string_view text) noexcept {
@@ -288,148 +210,83 @@ std::optional<std::uint64_t> parse_counter_text(std::string_view text) noexcept 
   return value;
 }
 
-std::optional<std::uint64_t> CacheCore::parse_counter(const std::string& counter_key,
-                                                      const std::optional<std::string>& raw) {
-  if (!raw) return std::nullopt;
-  if (auto value = parse_counter_text(*raw)) return value;
-  throw_poisoned_counter(counter_key);
-}
-
-// A counter holding anything but a number cannot say which generation is current. It is
-// replaced by a fresh value, never used before, which invalidates its namespace as a bump
-// would; the read that found it fails open (its caller computes and nothing is stored), so
-// no value is ever stored under a generation this read did not see as current.
-void CacheCore::throw_poisoned_counter(const std::string& counter_key) {
-  stats_.add(StripedStats::corrupt);
-  std::string repair = "not replaced";
-  try {
-    char digits[20];
-    const auto end = std::to_chars(digits, digits + sizeof digits, fresh_generation()).ptr;
-    stats_.add(StripedStats::round_trips);
-    backend_->set(counter_key, std::string_view(digits, static_cast<std::size_t>(end - digits)),
-                  counter_ttl_);
-    stats_.add(StripedStats::counter_recreations);
-    repair = "replaced by a fresh generation";
-  } catch (const std::exception& e) {
-    repair = fmt::format("not replaced: {}", e.what());
-  }
-  throw backend_error(errc::corrupt_value,
-                      fmt::format("{}: the generation counter {} held non-numeric bytes ({})",
-                                  backend_->describe(), counter_key, repair));
-}
-
-// A lost or never-created counter starts at a fresh random value, never a used one; when
-// another process wins the race to create it, its value is read back and used.
-std::uint64_t CacheCore::ensure_counter(const std::string& counter_key) {
-  for (int attempt = 0; attempt < 3; ++attempt) {
-    const std::uint64_t initial = fresh_generation();
-    stats_.add(StripedStats::round_trips);
-    if (backend_->create_counter(counter_key, initial, counter_ttl_)) {
-      stats_.add(StripedStats::counter_recreations);
-      return initial;
+// The blocking driver of the core's steps: each action is one backend call (one round
+// trip), its result goes back into the step. A `fail` without a code of its own rethrows
+// the backend's last failure.
+template <class Step>
+void CacheCore::drive(Step& step, StepAction action) {
+  std::exception_ptr last_failure;
+  while (true) {
+    switch (action.kind) {
+      case StepAction::Kind::visit:
+        stats_.add(StripedStats::round_trips);
+        backend_->visit_many(step.keys(), step.visitor());
+        action = step.visited();
+        break;
+      case StepAction::Kind::create_counter:
+        stats_.add(StripedStats::round_trips);
+        action =
+            step.counter_created(backend_->create_counter(action.key, action.value, counter_ttl_));
+        break;
+      case StepAction::Kind::replace_counter: {
+        stats_.add(StripedStats::round_trips);
+        bool replaced = true;
+        try {
+          backend_->set(action.key, action.text, counter_ttl_);
+        } catch (const std::exception&) {
+          replaced = false;
+          last_failure = std::current_exception();
+        }
+        action = step.counter_replaced(replaced);
+        break;
+      }
+      case StepAction::Kind::increment:
+        if constexpr (std::is_same_v<Step, BumpStep>) {
+          stats_.add(StripedStats::round_trips);
+          try {
+            const auto value = backend_->increment(action.key, action.value);
+            action = step.incremented(value);
+          } catch (const std::exception& e) {
+            last_failure = std::current_exception();
+            action = step.increment_failed(failure_code(e));
+          }
+          break;
+        }
+        [[fallthrough]];
+      case StepAction::Kind::fail:
+        if (!action.code && last_failure) std::rethrow_exception(last_failure);
+        throw backend_error(action.code ? action.code : make_error_code(errc::protocol),
+                            fmt::format("{}: {}", backend_->describe(), step.failure()));
+      case StepAction::Kind::done:
+        return;
     }
-    const std::string_view key = counter_key;
-    auto values = fetch(std::span(&key, 1));
-    if (auto winner = parse_counter(counter_key, values[0])) return *winner;
-    // Created and evicted again between our add and get: try once more.
   }
-  throw backend_error(errc::protocol, fmt::format("{}: generation counter {} could not be created",
-                                                  backend_->describe(), counter_key));
 }
 
 bool CacheCore::read_into(std::span<const std::string_view> user_keys,
                           const NamespaceSet& namespaces, bool fetch_entries,
                           std::span<std::string> versioned_keys,
-                          std::span<std::optional<Entry>> entries, std::error_code& error) {
+                          std::span<std::optional<Entry>> entries,
+                          std::span<std::uint64_t> generations, std::error_code& error) {
   error.clear();
   try {
-    const std::size_t n = namespaces.size();
-    const std::size_t count = user_keys.size();
     ScratchLease scratch;
-    std::vector<std::string>& counter_keys = scratch->counter_keys;
-    if (counter_keys.size() < n) counter_keys.resize(n);
-    for (std::size_t i = 0; i < n; ++i)
-      build_counter_key(counter_keys[i], key_prefix(namespaces[i], scratch->counter_prefix),
-                        namespaces[i]);
-    const std::string_view entry_prefix = this->entry_prefix(namespaces, scratch->entry_prefix);
-
-    std::vector<std::string_view>& keys = scratch->keys;
-    keys.assign(counter_keys.begin(), counter_keys.begin() + static_cast<std::ptrdiff_t>(n));
-    std::vector<std::uint64_t>& generations = scratch->generations;
-    generations.assign(n, 0);
-    bool all_hinted = true;
-    for (std::size_t i = 0; i < n && all_hinted; ++i) {
-      auto hint = hints_.find(counter_keys[i]);
-      if (hint)
-        generations[i] = *hint;
-      else
-        all_hinted = false;
-    }
-
-    // Steady state: the counters and the entries at the hinted generations, in one round
-    // trip. The answer stands only if every counter read matches its hint.
-    const bool speculate = all_hinted && (fetch_entries || n == 0);
-    // The namespaces-and-generations head of the versioned keys is built once per read.
-    std::string& head = scratch->head;
-    auto build_keys = [&] {
-      if (count == 1) {
-        build_versioned_key(versioned_keys[0], entry_prefix, namespaces, generations, user_keys[0]);
-        return;
-      }
-      build_versioned_head(head, entry_prefix, namespaces, generations);
-      for (std::size_t k = 0; k < count; ++k)
-        finish_versioned_key(versioned_keys[k], head, entry_prefix, user_keys[k]);
-    };
-    if (speculate) {
-      build_keys();
-      if (fetch_entries) keys.insert(keys.end(), versioned_keys.begin(), versioned_keys.end());
-    }
-    std::vector<CounterSlot>& counters = scratch->counters;
-    counters.assign(n, CounterSlot{});
-    std::size_t corrupt = 0;
-    // One round trip: `keys` holds the counters in `counter_slots` (if any), then the
-    // entries that go to `into`.
-    auto visit = [&](std::span<CounterSlot> counter_slots, std::span<std::optional<Entry>> into) {
-      for (auto& entry : into) entry.reset();
-      ReadVisitor visitor(counter_slots, into);
-      stats_.add(StripedStats::round_trips);
-      backend_->visit_many(keys, visitor);
-      if (visitor.failed()) throw std::bad_alloc();
-      corrupt += visitor.corrupt();
-    };
-    if (!keys.empty())
-      visit(counters, speculate && fetch_entries ? entries : std::span<std::optional<Entry>>());
-
-    bool hints_confirmed = all_hinted;
-    for (std::size_t i = 0; i < n; ++i) {
-      if (counters[i].found && !counters[i].value) throw_poisoned_counter(counter_keys[i]);
-      std::optional<std::uint64_t> current = counters[i].value;
-      if (!current) current = ensure_counter(counter_keys[i]);
-      if (*current != generations[i]) hints_confirmed = false;
-      generations[i] = *current;
-      if (!all_hinted || !hints_confirmed) hints_.remember(counter_keys[i], *current);
-    }
-
-    if (!(hints_confirmed && speculate)) {
-      // Cold start or right after a bump: the keys at the generations just read, fetched
-      // in a second round trip.
-      build_keys();
-      keys.assign(versioned_keys.begin(), versioned_keys.end());
-      if (fetch_entries && !keys.empty()) {
-        visit({}, entries);
-      } else {
-        for (auto& entry : entries) entry.reset();
-      }
-    }
-    if (corrupt != 0) stats_.add(StripedStats::corrupt, corrupt);
+    ReadStep step(read_context(), *scratch, user_keys, namespaces, fetch_entries, versioned_keys,
+                  entries);
+    drive(step, step.start());
+    if (!generations.empty())
+      std::copy(step.generations().begin(), step.generations().end(), generations.begin());
     return true;
   } catch (const std::exception& e) {
     report("read", e);
-    const auto* be = dynamic_cast<const backend_error*>(&e);
-    error = be != nullptr ? be->code() : make_error_code(errc::backend_unavailable);
+    error = failure_code(e);
     for (auto& entry : entries) entry.reset();
     return false;
   }
+}
+
+ReadContext CacheCore::read_context() noexcept {
+  return {prefix_, hints_, stats_, &fresh_generation, hash_tags_};
 }
 
 ReadBatch CacheCore::read_batch(std::span<const std::string_view> user_keys,
@@ -438,7 +295,7 @@ ReadBatch CacheCore::read_batch(std::span<const std::string_view> user_keys,
   batch.versioned_keys.resize(user_keys.size());
   batch.entries.resize(user_keys.size());
   batch.backend_ok = read_into(user_keys, namespaces, fetch_entries, batch.versioned_keys,
-                               batch.entries, batch.error);
+                               batch.entries, {}, batch.error);
   if (!batch.backend_ok) batch.versioned_keys.clear();
   return batch;
 }
@@ -447,7 +304,7 @@ ReadResult CacheCore::read(std::string_view key, const NamespaceSet& namespaces,
   ReadResult result;
   result.backend_ok =
       read_into(std::span(&key, 1), namespaces, fetch_entry, std::span(&result.versioned_key, 1),
-                std::span(&result.entry, 1), result.error);
+                std::span(&result.entry, 1), {}, result.error);
   if (!result.backend_ok) result.versioned_key.clear();
   return result;
 }
@@ -463,61 +320,39 @@ void CacheCore::write(const ReadResult& read, EntryKind kind, std::string_view p
     entry.created = clock_->now();
     entry.ttl = ttl;
     entry.compute_time = compute_time;
-    const std::string bytes = encode_envelope(entry);
-    if (bytes.size() > backend_->max_value_size()) {
-      throw backend_error(errc::value_too_large,
-                          fmt::format("{}: entry {} not cached: {} bytes exceed the limit of {}",
-                                      backend_->describe(), read.versioned_key, bytes.size(),
-                                      backend_->max_value_size()));
-    }
+    const EntryWrite plan =
+        plan_entry_write(entry, read.versioned_key, storage_ttl, backend_->max_value_size());
+    if (plan.refused)
+      throw backend_error(plan.refused, fmt::format("{}: {}", backend_->describe(), plan.failure));
     stats_.add(StripedStats::round_trips);
-    backend_->set(read.versioned_key, bytes, std::max(ttl, storage_ttl));
+    backend_->set(read.versioned_key, plan.bytes, plan.storage_ttl);
     stats_.add(StripedStats::sets);
-  } catch (const backend_error& e) {
-    // Too large for us or for the server: the caller still gets the computed value.
-    if (e.code() == errc::value_too_large) stats_.add(StripedStats::oversized);
-    report("write", e);
   } catch (const std::exception& e) {
+    // Too large for us or for the server: the caller still gets the computed value.
+    if (failure_code(e) == errc::value_too_large) stats_.add(StripedStats::oversized);
     report("write", e);
   }
 }
 
 std::uint64_t CacheCore::bump(const Namespace& ns) {
   std::string tagged;
-  const std::string key = counter_key(key_prefix(ns, tagged), ns);
-  std::optional<std::uint64_t> generation;
-  // A counter can vanish between our calls (eviction, restart); each attempt either
-  // increments it or re-creates it at a fresh value, which invalidates just as well.
-  for (int attempt = 0; attempt < 3 && !generation; ++attempt) {
-    stats_.add(StripedStats::round_trips);
-    generation = backend_->increment(key, 1);
-    if (generation) break;
-    const std::uint64_t initial = fresh_generation();
-    stats_.add(StripedStats::round_trips);
-    if (backend_->create_counter(key, initial, counter_ttl_)) {
-      stats_.add(StripedStats::counter_recreations);
-      generation = initial;
-    }
-    // Otherwise someone else created it first: increment theirs on the next attempt.
-  }
-  if (!generation)
-    throw backend_error(errc::protocol,
-                        fmt::format("{}: generation counter {} kept vanishing during a bump",
-                                    backend_->describe(), key));
-  hints_.remember(key, *generation);
+  BumpStep step(counter_key(key_prefix(ns, tagged), ns), &fresh_generation);
+  drive(step, step.start());
+  if (step.recreated()) stats_.add(StripedStats::counter_recreations);
+  if (step.repaired()) stats_.add(StripedStats::corrupt);
+  hints_.remember(step.key(), step.generation());
   stats_.add(StripedStats::bumps);
-  return *generation;
+  return step.generation();
 }
 
 std::uint64_t CacheCore::generation(const Namespace& ns) {
-  std::string tagged;
-  const std::string key = counter_key(key_prefix(ns, tagged), ns);
-  const std::string_view view = key;
-  auto values = fetch(std::span(&view, 1));
-  std::optional<std::uint64_t> current = parse_counter(key, values[0]);
-  if (!current) current = ensure_counter(key);
-  hints_.remember(key, *current);
-  return *current;
+  const NamespaceSet one(ns);
+  // The same read as an entry's, for no entry: a lost counter is created fresh, a
+  // poisoned one replaced (and reported as a failure).
+  ScratchLease scratch;
+  ReadStep step(read_context(), *scratch, {}, one, false, {}, {});
+  drive(step, step.start());
+  return step.generations()[0];
 }
 
 // ---- detail/core.hpp entry points ----------------------------------------------------
@@ -558,8 +393,26 @@ Clock::time_point now(const CacheCore& core) noexcept {
 
 // ---- single-flight ----
 
+namespace {
+// One table per process, so that every Cache and AsyncCache in it coalesce: a versioned
+// key names one entry at one set of generations, which (with generations drawn at random
+// per counter) is one entry of one storage.
+struct alignas(64) FlightShard {
+  std::mutex mutex;
+  std::unordered_map<std::string, std::shared_ptr<Flight>> running;
+};
+std::array<FlightShard, 16>& flight_table() {
+  static std::array<FlightShard, 16> table;
+  return table;
+}
+FlightShard& flight_shard(const std::string& key) {
+  auto& table = flight_table();
+  return table[std::hash<std::string>{}(key) % table.size()];
+}
+}  // namespace
+
 FlightTicket CacheCore::flight(const std::string& key, bool join_running) {
-  FlightShard& shard = flights_[std::hash<std::string>{}(key) % flights_.size()];
+  FlightShard& shard = flight_shard(key);
   std::lock_guard lock(shard.mutex);
   auto [it, inserted] = shard.running.try_emplace(key);
   if (inserted) {
@@ -571,7 +424,7 @@ FlightTicket CacheCore::flight(const std::string& key, bool join_running) {
 }
 
 void CacheCore::retire(const std::string& key, const std::shared_ptr<Flight>& flight) {
-  FlightShard& shard = flights_[std::hash<std::string>{}(key) % flights_.size()];
+  FlightShard& shard = flight_shard(key);
   std::lock_guard lock(shard.mutex);
   auto it = shard.running.find(key);
   if (it != shard.running.end() && it->second == flight) shard.running.erase(it);
@@ -591,14 +444,68 @@ void finish_flight(CacheCore& core, const std::string& key, const std::shared_pt
   // Retire first: a caller arriving from now on starts a new flight and reads the backend,
   // where the value already is.
   core.retire(key, flight);
+  std::vector<std::pair<std::uint64_t, std::function<void()>>> wake;
   {
     std::lock_guard lock(flight->mutex);
     flight->value = std::move(value);
     flight->type = type;
     flight->error = std::move(error);
     flight->done = true;
+    wake.swap(flight->async_waiters);
   }
   flight->finished.notify_all();
+  for (auto& [id, waiter] : wake) waiter();
+}
+
+std::optional<std::uint64_t> on_flight_done(Flight& flight, std::function<void()> wake) {
+  {
+    std::lock_guard lock(flight.mutex);
+    if (!flight.done) {
+      const std::uint64_t id = flight.next_waiter++;
+      flight.async_waiters.emplace_back(id, std::move(wake));
+      return id;
+    }
+  }
+  wake();
+  return std::nullopt;
+}
+
+bool cancel_flight_wait(Flight& flight, std::uint64_t id) {
+  std::lock_guard lock(flight.mutex);
+  auto& waiters = flight.async_waiters;
+  auto it = std::find_if(waiters.begin(), waiters.end(), [&](auto& w) { return w.first == id; });
+  if (it == waiters.end()) return false;
+  waiters.erase(it);
+  return true;
+}
+
+std::shared_ptr<const void> flight_result(Flight& flight, const std::type_info& type) {
+  std::lock_guard lock(flight.mutex);
+  if (flight.error) std::rethrow_exception(flight.error);
+  if (flight.type == nullptr || *flight.type != type) return nullptr;
+  return flight.value;
+}
+
+namespace {
+// The flights whose compute runs on this thread now (nested when a compute calls cached()).
+thread_local std::vector<const Flight*> flights_led_here;
+}  // namespace
+
+LeadingOnThisThread::LeadingOnThisThread(const Flight& flight) {
+  flights_led_here.push_back(&flight);
+}
+
+LeadingOnThisThread::~LeadingOnThisThread() {
+  flights_led_here.pop_back();
+}
+
+void check_not_own_flight(const Flight& flight, std::string_view key) {
+  if (std::find(flights_led_here.begin(), flights_led_here.end(), &flight) !=
+      flights_led_here.end())
+    throw error(fmt::format(
+        "gencache: the compute of entry {} called cached() for that same entry on a miss; it "
+        "would wait for its own result forever (compute the value directly instead)",
+        key));
 }
 
 std::shared_ptr<const void> wait_flight(Flight& flight, const std::type_info& type) {
@@ -611,18 +518,11 @@ std::shared_ptr<const void> wait_flight(Flight& flight, const std::type_info& ty
 
 // ---- leases ----
 
-namespace {
-std::string lease_key_for(const std::string& prefix, const std::string& versioned) {
-  return prefix + "gc1:l:" + sha256_hex(versioned);
-}
-}  // namespace
-
 Lease CacheCore::acquire_lease(const ReadResult& read, std::chrono::milliseconds ttl) {
   try {
     stats_.add(StripedStats::round_trips);
-    return backend_->add(lease_key_for(prefix_, read.versioned_key), "1", ttl)
-               ? Lease::acquired
-               : Lease::held_elsewhere;
+    return backend_->add(lease_key(prefix_, read.versioned_key), "1", ttl) ? Lease::acquired
+                                                                           : Lease::held_elsewhere;
   } catch (const std::exception& e) {
     report("lease", e);
     return Lease::unavailable;
@@ -632,31 +532,30 @@ Lease CacheCore::acquire_lease(const ReadResult& read, std::chrono::milliseconds
 void CacheCore::release_lease(const ReadResult& read) noexcept {
   try {
     stats_.add(StripedStats::round_trips);
-    backend_->remove(lease_key_for(prefix_, read.versioned_key));
+    backend_->remove(lease_key(prefix_, read.versioned_key));
   } catch (const std::exception& e) {
     report("lease", e);  // it expires by itself after lease_ttl
   }
 }
 
 std::optional<Entry> CacheCore::poll(const ReadResult& read, std::chrono::milliseconds wait) {
-  const auto deadline = std::chrono::steady_clock::now() + wait;
-  auto backoff = std::chrono::milliseconds(1);
+  LeasePoll poll(wait, std::chrono::steady_clock::now());
   const std::string_view key = read.versioned_key;
-  while (true) {
-    const auto remaining = deadline - std::chrono::steady_clock::now();
-    if (remaining <= remaining.zero()) return std::nullopt;
-    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(backoff, remaining));
-    backoff = std::min(backoff * 2, std::chrono::milliseconds(50));
+  while (const auto delay = poll.next_delay(std::chrono::steady_clock::now())) {
+    std::this_thread::sleep_for(*delay);
     try {
-      auto values = fetch(std::span(&key, 1));
-      if (values[0]) {
-        if (auto entry = decode_envelope(*values[0])) return entry;
-      }
+      std::optional<Entry> entry;
+      ReadVisitor visitor;
+      visitor.reset({}, std::span(&entry, 1));
+      stats_.add(StripedStats::round_trips);
+      backend_->visit_many(std::span(&key, 1), visitor);
+      if (entry) return entry;
     } catch (const std::exception& e) {
       report("read", e);
       return std::nullopt;
     }
   }
+  return std::nullopt;
 }
 
 Lease acquire_lease(CacheCore& core, const ReadResult& read, std::chrono::milliseconds ttl) {
@@ -674,63 +573,44 @@ std::optional<Entry> poll_for_entry(CacheCore& core, const ReadResult& read,
 
 // ---- freshness ----
 
-namespace {
-double uniform_open01() {
-  static thread_local std::mt19937_64 rng(fresh_generation());
-  // (0, 1]: never 0, so log() is finite.
-  return (static_cast<double>(rng() >> 11) + 1.0) * 0x1.0p-53;
-}
-}  // namespace
-
-bool refresh_early(const Entry& entry, Clock::time_point now, double beta) {
-  if (beta <= 0 || entry.compute_time.count() <= 0) return false;
-  const double delta_us = static_cast<double>(entry.compute_time.count());
-  // -log(u) for u in (0, 1] drawn as below is at most 53 ln 2 < 37: when even that head
-  // start cannot reach the expiry, the draw cannot either, and is skipped (the usual case:
-  // a hit far from its expiry, on every read).
-  const auto expiry = entry.created + entry.ttl;
-  const double most_us = delta_us * beta * 37.0;
-  if (most_us < 1e15 &&
-      now + std::chrono::microseconds(static_cast<std::int64_t>(most_us)) < expiry)
-    return false;
-  const auto head_start = std::chrono::microseconds(
-      static_cast<std::int64_t>(-delta_us * beta * std::log(uniform_open01())));
-  return now + head_start >= entry.created + entry.ttl;
-}
-
 std::chrono::milliseconds jittered(std::chrono::milliseconds ttl, double jitter) {
   if (jitter <= 0) return ttl;
-  const double factor = 1.0 + jitter * (2.0 * uniform_open01() - 1.0);
+  const double factor = 1.0 + jitter * (2.0 * uniform_draw() - 1.0);
   return std::max(std::chrono::milliseconds(1), std::chrono::milliseconds(static_cast<std::int64_t>(
                                                     static_cast<double>(ttl.count()) * factor)));
-}
-
-std::chrono::milliseconds checked_ttl(std::chrono::nanoseconds ttl) {
-  if (ttl <= ttl.zero())
-    throw std::invalid_argument(
-        fmt::format("gencache: a TTL must be positive, got {} ns", ttl.count()));
-  return std::chrono::ceil<std::chrono::milliseconds>(ttl);
 }
 
 }  // namespace detail
 
 // ---- Cache -------------------------------------------------------------------------
 
+Ticket detail::make_ticket(std::string versioned_key, bool valid) {
+  return Ticket(std::move(versioned_key), valid);
+}
+
 Cache::Cache(std::shared_ptr<Backend> backend, CacheOptions options)
     : core_(std::make_shared<detail::CacheCore>(std::move(backend), std::move(options))) {}
 
-std::uint64_t Cache::bump_namespace(const Namespace& ns) {
+namespace {
+// The one catch policy of the throwing entry points: the failure is reported, then
+// reaches the caller as a backend_error (anything else becomes backend_unavailable).
+template <class F>
+auto reported(detail::CacheCore& core, std::string_view operation, F&& call,
+              const Namespace* failed_bump = nullptr) {
   try {
-    return core_->bump(ns);
-  } catch (const backend_error& e) {
-    core_->report("bump", e);
-    core_->queue_failed_bump(ns);
-    throw;
+    return call();
   } catch (const std::exception& e) {
-    core_->report("bump", e);
-    core_->queue_failed_bump(ns);
-    throw backend_error(errc::backend_unavailable, e.what());
+    core.report(operation, e);
+    if (failed_bump != nullptr) core.queue_failed_bump(*failed_bump);
+    if (dynamic_cast<const backend_error*>(&e) != nullptr) throw;
+    throw backend_error(detail::failure_code(e), e.what());
   }
+}
+}  // namespace
+
+std::uint64_t Cache::bump_namespace(const Namespace& ns) {
+  return reported(
+      *core_, "bump", [&] { return core_->bump(ns); }, &ns);
 }
 
 bool Cache::flush_pending_bumps(std::chrono::milliseconds timeout) {
@@ -741,8 +621,8 @@ std::uint64_t Cache::bump_namespace(const Namespace& ns, std::error_code& ec) no
   ec.clear();
   try {
     return bump_namespace(ns);
-  } catch (const backend_error& e) {
-    ec = e.code();
+  } catch (const std::exception& e) {
+    ec = detail::failure_code(e);
   } catch (...) {
     ec = errc::backend_unavailable;
   }
@@ -750,15 +630,12 @@ std::uint64_t Cache::bump_namespace(const Namespace& ns, std::error_code& ec) no
 }
 
 std::uint64_t Cache::generation(const Namespace& ns) {
-  try {
-    return core_->generation(ns);
-  } catch (const backend_error& e) {
-    core_->report("generation", e);
-    throw;
-  } catch (const std::exception& e) {
-    core_->report("generation", e);
-    throw backend_error(errc::backend_unavailable, e.what());
-  }
+  return reported(*core_, "generation", [&] { return core_->generation(ns); });
+}
+
+Ticket Cache::reserve(std::string_view key, const NamespaceSet& namespaces) {
+  detail::ReadResult read = detail::resolve_key(*core_, key, namespaces);
+  return detail::make_ticket(std::move(read.versioned_key), read.backend_ok);
 }
 
 Stats Cache::stats() const {

@@ -10,6 +10,8 @@
 #include <string>
 #include <unordered_map>
 
+#include "core/read_step.hpp"
+#include "gencache/async_backend.hpp"
 #include "gencache/cache.hpp"
 #include "generation_hints.hpp"
 
@@ -21,31 +23,40 @@ class BumpOutbox;
 /// if it is not a number below 2^64.
 std::optional<std::uint64_t> parse_counter_text(std::string_view text) noexcept;
 
+/// The one mapping from a failure to an error code: a backend_error's own code, anything
+/// else (std::bad_alloc, a bug) errc::backend_unavailable.
+std::error_code failure_code(const std::exception& failure) noexcept;
+
+/// The one table of Stats counters: adding one means a line here and its documented
+/// field in Stats (a static_assert in cache.cpp catches a field added to one only).
+/// outbox_pending is a gauge, read from the outbox, not a counter.
+#define GENCACHE_STATS_COUNTERS(X) \
+  X(hits)                          \
+  X(misses)                        \
+  X(sets)                          \
+  X(bumps)                         \
+  X(errors)                        \
+  X(corrupt)                       \
+  X(counter_recreations)           \
+  X(oversized)                     \
+  X(computes)                      \
+  X(round_trips)                   \
+  X(stale_served)                  \
+  X(early_refreshes)               \
+  X(coalesced)                     \
+  X(lease_waits)                   \
+  X(breaker_opens)                 \
+  X(breaker_closes)                \
+  X(breaker_rejections)            \
+  X(outbox_retried)                \
+  X(outbox_overflows)
+
 /// Stats counters striped over cache lines so threads do not contend on one counter.
 class StripedStats {
  public:
-  enum Field : std::size_t {
-    hits,
-    misses,
-    sets,
-    bumps,
-    errors,
-    corrupt,
-    counter_recreations,
-    oversized,
-    computes,
-    round_trips,
-    stale_served,
-    early_refreshes,
-    coalesced,
-    lease_waits,
-    breaker_opens,
-    breaker_closes,
-    breaker_rejections,
-    outbox_retried,
-    outbox_overflows,
-    field_count
-  };
+#define GENCACHE_STATS_ENUMERATOR(name) name,
+  enum Field : std::size_t { GENCACHE_STATS_COUNTERS(GENCACHE_STATS_ENUMERATOR) field_count };
+#undef GENCACHE_STATS_ENUMERATOR
   void add(Field field, std::uint64_t n = 1) noexcept;
   Stats snapshot() const noexcept;
 
@@ -60,6 +71,9 @@ class StripedStats {
 class CacheCore {
  public:
   CacheCore(std::shared_ptr<Backend> backend, CacheOptions options);
+  /// The core of an AsyncCache: the same keys, hints, stats, hook and defaults, over an
+  /// AsyncBackend (the blocking calls above are not used). No breaker and no outbox yet.
+  CacheCore(std::shared_ptr<AsyncBackend> backend, CacheOptions options);
   ~CacheCore();
 
   /// Reads the entry; see read_entry() in detail/core.hpp.
@@ -100,20 +114,31 @@ class CacheCore {
   }
   const Clock& clock() const noexcept { return *clock_; }
   StripedStats& stats() noexcept { return stats_; }
+  /// What a ReadStep needs from this cache.
+  ReadContext read_context() noexcept;
+  GenerationHints& hints() noexcept { return hints_; }
+  std::chrono::milliseconds counter_ttl() const noexcept { return counter_ttl_; }
+  /// The AsyncBackend of an AsyncCache's core (null for a Cache's).
+  AsyncBackend* async_backend() const noexcept { return async_backend_.get(); }
+  /// For an AsyncCache's core: whether its backend never blocks (memory://), so the
+  /// blocking calls above serve it directly.
+  bool serves_inline() const noexcept { return async_backend_ && backend_; }
 
  private:
-  std::vector<std::optional<std::string>> fetch(std::span<const std::string_view> keys);
-  std::uint64_t ensure_counter(const std::string& counter_key);
-  std::optional<std::uint64_t> parse_counter(const std::string& counter_key,
-                                             const std::optional<std::string>& raw);
-  [[noreturn]] void throw_poisoned_counter(const std::string& counter_key);
-  // read() and read_batch(): one versioned key and one entry slot per user key. Returns
-  // false (and reports, and sets `error`) when the backend failed.
+  // Runs a core step (core/*_step.hpp) against the backend until it is done; throws the
+  // backend's failure, or a backend_error for a failure the step itself decided.
+  template <class Step>
+  void drive(Step& step, StepAction action);
+  // read() and read_batch(): one versioned key and one entry slot per user key, and the
+  // generations read (when `generations` is not empty). Returns false (and reports, and
+  // sets `error`) when the backend failed.
   bool read_into(std::span<const std::string_view> user_keys, const NamespaceSet& namespaces,
                  bool fetch_entries, std::span<std::string> versioned_keys,
-                 std::span<std::optional<Entry>> entries, std::error_code& error);
+                 std::span<std::optional<Entry>> entries, std::span<std::uint64_t> generations,
+                 std::error_code& error);
 
   std::shared_ptr<Backend> user_backend_;
+  std::shared_ptr<AsyncBackend> async_backend_;
   std::shared_ptr<Backend> backend_;  // user_backend_, behind the circuit breaker if on
   std::string prefix_;
   bool hash_tags_;  // the backend wants keys tagged by namespace (Redis Cluster)
@@ -122,11 +147,6 @@ class CacheCore {
   GenerationHints hints_;
   StripedStats stats_;
   CallOptions call_defaults_;
-  struct alignas(64) FlightShard {
-    std::mutex mutex;
-    std::unordered_map<std::string, std::shared_ptr<Flight>> running;
-  };
-  std::array<FlightShard, 16> flights_;
   mutable std::shared_mutex hook_mutex_;
   ErrorHook hook_;
   std::unique_ptr<BumpOutbox> outbox_;  // last: its thread calls into the members above

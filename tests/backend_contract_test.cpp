@@ -22,20 +22,15 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "async_backend_thread.hpp"
 #include "gencache/backend.hpp"
 #include "gencache/error.hpp"
-#include "gencache/memcached_async_backend.hpp"
 #include "gencache/memcached_backend.hpp"
 #include "gencache/memory_backend.hpp"
-#include "gencache/redis_async_backend.hpp"
 #include "gencache/redis_backend.hpp"
 #include "support/backend_calls.hpp"
-#include "support/blocking_async_backend.hpp"
+#include "support/backend_kinds.hpp"
 #include "support/memcached_server.hpp"
-#include "support/redis_cluster.hpp"
 #include "support/redis_server.hpp"
-#include "support/test_backends.hpp"
 
 namespace gencache {
 namespace {
@@ -56,104 +51,28 @@ using test::RecordingVisitor;
 using test::visit_many;
 using test::Visits;
 
-// What a test may change about the backend it connects; memory:// has no I/O to tune.
-struct Tuning {
-  std::chrono::milliseconds io_timeout = 1s;           // ample for sanitizer builds
-  std::optional<std::size_t> pool_max = std::nullopt;  // unset: the backend's default
-  std::optional<std::chrono::milliseconds> pool_wait = std::nullopt;
-};
-
 // A backend of one of test::backend_kinds(), on a server of this test's own (so the test
 // may stop or pause it, and sees no other test's keys).
 class BackendContract : public ::testing::TestWithParam<std::string> {
  protected:
-  void SetUp() override {
-    if (kind().starts_with("memcached")) memcached_server_.emplace();
-    if (kind() == "redis" || kind() == "redis_async") redis_server_.emplace();
-    if (kind() == "redis_cluster") {
-      // One cluster for the whole program (making one takes seconds), emptied per test.
-      cluster_ = &test::shared_redis_cluster();
-      for (std::uint16_t port : cluster_->master_ports())
-        for (const auto& node : cluster_->nodes())
-          if (node->port() == port) node->command({"FLUSHALL"});
-    }
-    backend = connect();
-  }
-
   const std::string& kind() const { return GetParam(); }
 
   // A new backend on this test's server: a new memory:// backend, or a client with its
   // own connections.
-  std::shared_ptr<Backend> connect(Tuning tuning = {}) const {
-    if (memcached_server_ && kind() == "memcached_meta") {
-      MemcachedAsyncOptions options;
-      options.servers = {memcached_server_->address()};
-      options.io_timeout = tuning.io_timeout;
-      return std::make_shared<test::BlockingAsyncBackend>(
-          [&](boost::asio::any_io_executor executor) {
-            return make_memcached_async_backend(std::move(executor), options);
-          });
-    }
-    if (memcached_server_) {
-      MemcachedOptions options;
-      options.servers = {memcached_server_->address()};
-      options.protocol = kind() == "memcached_binary" ? MemcachedOptions::Protocol::binary
-                                                      : MemcachedOptions::Protocol::ascii;
-      options.io_timeout = tuning.io_timeout;
-      if (tuning.pool_max) options.pool_max = *tuning.pool_max;
-      if (tuning.pool_wait) options.pool_wait = *tuning.pool_wait;
-      return make_memcached_backend(options);
-    }
-    if (redis_server_ && kind() == "redis_async") {
-      RedisAsyncOptions options;
-      options.server.port = redis_server_->port();
-      options.server.io_timeout = tuning.io_timeout;
-      options.server.connect_timeout = 1s;
-      return std::make_shared<detail::AsyncBackendThread>(
-          [&](boost::asio::any_io_executor executor) {
-            return make_redis_async_backend(std::move(executor), options);
-          });
-    }
-    if (redis_server_) {
-      RedisOptions options;
-      options.port = redis_server_->port();
-      options.io_timeout = tuning.io_timeout;
-      options.connect_timeout = 1s;
-      if (tuning.pool_max) options.pool_max = *tuning.pool_max;
-      if (tuning.pool_wait) options.pool_wait = *tuning.pool_wait;
-      return make_redis_backend(options);
-    }
-    if (cluster_ != nullptr) {
-      RedisClusterOptions options = cluster_->options();
-      options.connection.io_timeout = tuning.io_timeout;
-      if (tuning.pool_max) options.connection.pool_max = *tuning.pool_max;
-      if (tuning.pool_wait) options.connection.pool_wait = *tuning.pool_wait;
-      return make_redis_cluster_backend(options);
-    }
-    return std::make_shared<MemoryBackend>();
+  std::shared_ptr<Backend> connect(const test::ClientSettings& settings = {}) const {
+    return server_->connect(settings);
   }
 
-  std::optional<test::MemcachedServer> memcached_server_;
-  std::optional<test::RedisServer> redis_server_;
-  test::RedisClusterServers* cluster_ = nullptr;
-  std::shared_ptr<Backend> backend;
+  std::unique_ptr<test::TestServer> server_ = test::start_server(kind());
+  std::shared_ptr<Backend> backend = connect();
 };
 
 // The contract where a server can crash or hang: the server kinds only.
 class ServerBackendContract : public BackendContract {
  protected:
-  void stop_server() {
-    if (memcached_server_) memcached_server_->stop();
-    if (redis_server_) redis_server_->stop();
-  }
-  void pause_server() {
-    if (memcached_server_) memcached_server_->pause();
-    if (redis_server_) redis_server_->pause();
-  }
-  void resume_server() {
-    if (memcached_server_) memcached_server_->resume();
-    if (redis_server_) redis_server_->resume();
-  }
+  void stop_server() { server_->stop(); }
+  void pause_server() { server_->pause(); }
+  void resume_server() { server_->resume(); }
 };
 
 std::string kind_name(const ::testing::TestParamInfo<std::string>& kind) {
@@ -446,7 +365,7 @@ TEST_P(ServerBackendContract, VisitManyOfNoKeysVisitsNothingWithoutAskingTheServ
 }
 
 TEST_P(ServerBackendContract, HungServerMakesCallsTimeOutWithinTheBoundAndResumeRecovers) {
-  auto hung = connect({.io_timeout = 100ms});
+  auto hung = connect({.timeouts = test::kFailureTimeouts});
   hung->set("k", "before", kNoTtl);
   hung->create_counter("counter", 1, kNoTtl);
 
@@ -503,7 +422,7 @@ TEST_P(ServerBackendContract, HungServerMakesCallsTimeOutWithinTheBoundAndResume
 // --- connection pools --------------------------------------------------------------------
 
 TEST_P(PooledBackendContract, ExhaustedPoolThrowsTimeoutAfterPoolWait) {
-  auto single = connect({.io_timeout = 1s, .pool_max = 1, .pool_wait = 50ms});
+  auto single = connect({.timeouts = test::kFunctionalTimeouts, .pool_max = 1, .pool_wait = 50ms});
   single->set("k", "v", kNoTtl);
 
   pause_server();

@@ -152,7 +152,7 @@ TEST(CachedCall, NonPositiveTtlIsRejectedWhenWrapping) {
   EXPECT_THROW(cached_call(
                    cache, [](int) { return std::string("k"); }, [](int) { return ns("x"); }, 0s,
                    [](int x) { return x; }),
-               std::invalid_argument);
+               config_error);
 }
 
 }  // namespace

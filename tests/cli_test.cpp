@@ -17,7 +17,7 @@
 #include "interop/subprocess.hpp"
 #include "random.hpp"
 #include "support/memcached_server.hpp"
-#include "support/test_backends.hpp"
+#include "support/backend_kinds.hpp"
 
 namespace gencache::test {
 namespace {

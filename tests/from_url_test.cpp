@@ -4,8 +4,13 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include "backend_from_url.hpp"
 #include "gencache/cache.hpp"
 #include "gencache/memory_backend.hpp"
+#include "support/memcached_server.hpp"
 #include "url_options.hpp"
 
 namespace gencache {
@@ -45,6 +50,82 @@ TEST(FromUrl, UnknownSchemeNamesItAndListsTheAccepted) {
   EXPECT_NE(m.find("'mongodb'"), std::string::npos) << m;
   EXPECT_NE(m.find("memory, memcached"), std::string::npos) << m;
   EXPECT_NE(config_message("no-scheme-at-all").find("no scheme"), std::string::npos);
+}
+
+// The message of the config_error the async from_url throws for `url`.
+std::string async_config_message(std::string_view url) {
+  boost::asio::io_context io;
+  CacheOptions options;
+  try {
+    detail::make_async_backend(url, options, io.get_executor());
+  } catch (const config_error& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "no config_error for " << url;
+  return "";
+}
+
+TEST(FromUrl, SchemesAreCaseInsensitive) {
+  EXPECT_EQ(Cache::from_url("MEMORY://").backend().describe(), "memory://");
+  EXPECT_EQ(Cache::from_url("Memcached://127.0.0.1:1").backend().describe(),
+            "memcached://127.0.0.1:1");
+  EXPECT_EQ(Cache::from_url("REDIS://127.0.0.1:1").backend().describe(),
+            Cache::from_url("redis://127.0.0.1:1").backend().describe());
+  boost::asio::io_context io;
+  CacheOptions options;
+  EXPECT_EQ(
+      detail::make_async_backend("ReDiS://127.0.0.1:1", options, io.get_executor())->describe(),
+      Cache::from_url("redis://127.0.0.1:1").backend().describe());
+}
+
+TEST(FromUrl, BothFromUrlsAcceptTheSameSchemesAndGiveTheSameErrors) {
+  for (const char* url : {"mongodb://localhost", "no-scheme-at-all", "memory://?max_bytez=1",
+                          "memcached://h:1/path", "redis://h:1?bogus=1"}) {
+    EXPECT_EQ(async_config_message(url), config_message(url)) << url;
+  }
+  EXPECT_NE(config_message("mongodb://x").find("accepted schemes are memory, memcached, redis"),
+            std::string::npos)
+      << config_message("mongodb://x");
+}
+
+TEST(FromUrl, AsyncMemoryUrlIsTheMemoryBackendItself) {
+  boost::asio::io_context io;
+  CacheOptions options;
+  auto backend = detail::make_async_backend("memory://?prefix=a1:&async_threads=2", options,
+                                            io.get_executor());
+  EXPECT_NE(std::dynamic_pointer_cast<MemoryBackend>(backend), nullptr)
+      << "memory:// must complete inline, not through the bridge";
+  EXPECT_EQ(options.prefix, "a1:") << "cache-wide parameters reach the options";
+}
+
+TEST(FromUrl, AsyncServerUrlRunsOnTheBridgeAndWorks) {
+  test::MemcachedServer server;
+  boost::asio::io_context io;
+  CacheOptions options;
+  auto backend = detail::make_async_backend(test::memcached_url({&server}, "async_threads=1"),
+                                            options, io.get_executor());
+  EXPECT_EQ(std::dynamic_pointer_cast<MemoryBackend>(backend), nullptr);
+  EXPECT_EQ(backend->describe(), "memcached://" + server.address());
+  std::optional<bool> created;
+  backend->async_create_counter(
+      "from_url_counter", 7, 0ms,
+      boost::asio::bind_executor(io, [&](std::exception_ptr failure, bool result) {
+        EXPECT_FALSE(failure);
+        created = result;
+      }));
+  io.run_for(std::chrono::seconds(5));  // the bridge holds work on io until it completes
+  EXPECT_EQ(created, true);
+}
+
+TEST(FromUrl, AsyncThreadsOutOfRangeNamesTheParameter) {
+  for (const char* url : {"memory://?async_threads=0", "memcached://h:1?async_threads=300",
+                          "redis://h:1?async_threads=many"}) {
+    const std::string m = async_config_message(url);
+    EXPECT_NE(m.find("async_threads"), std::string::npos) << m;
+    EXPECT_EQ(config_message(url), m) << "the blocking from_url reads it the same way";
+  }
+  EXPECT_NO_THROW(Cache::from_url("memory://?async_threads=8"))
+      << "one URL may serve both APIs: the blocking Cache accepts and ignores it";
 }
 
 TEST(FromUrl, UnknownParameterNamesItAndListsTheAccepted) {

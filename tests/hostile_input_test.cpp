@@ -32,7 +32,7 @@
 #include "gencache/testing.hpp"
 #include "support/memcached_server.hpp"
 #include "support/server_process.hpp"
-#include "support/test_backends.hpp"
+#include "support/backend_kinds.hpp"
 
 namespace gencache {
 namespace {

@@ -26,9 +26,9 @@
 #include "interop/subprocess.hpp"
 #include "key_encoding.hpp"
 #include "random.hpp"
+#include "support/backend_kinds.hpp"
 #include "support/memcached_server.hpp"
 #include "support/redis_cluster.hpp"
-#include "support/test_backends.hpp"
 
 namespace gencache::test {
 namespace {

@@ -15,7 +15,7 @@
 #include "gencache/cache.hpp"
 #include "gencache/memcached_backend.hpp"
 #include "support/memcached_server.hpp"
-#include "support/test_backends.hpp"
+#include "support/backend_kinds.hpp"
 
 namespace gencache {
 namespace {

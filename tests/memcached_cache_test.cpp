@@ -12,7 +12,7 @@
 
 #include "gencache/cache.hpp"
 #include "gencache/memcached_backend.hpp"
-#include "support/cache_servers.hpp"
+#include "support/backend_kinds.hpp"
 #include "support/memcached_server.hpp"
 #include "support/stale_read_oracle.hpp"
 

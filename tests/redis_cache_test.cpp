@@ -15,7 +15,7 @@
 
 #include "gencache/cache.hpp"
 #include "gencache/redis_backend.hpp"
-#include "support/cache_servers.hpp"
+#include "support/backend_kinds.hpp"
 #include "support/redis_server.hpp"
 #include "support/stale_read_oracle.hpp"
 
@@ -56,7 +56,7 @@ TEST(RedisCache, EvictedCountersUnderAllkeysLruAreRecreatedAndNothingStaleIsRead
   // resolution, so even busy counters are evicted.
   test::RedisServer server(
       {.extra_args = {"--maxmemory", "2mb", "--maxmemory-policy", "allkeys-lru"}});
-  auto backend = connect_redis(server);
+  auto backend = connect_redis(server.port());
   Cache readers(backend), writers(backend);
   test::OracleConfig config;
   config.reads_per_reader = 8000;
@@ -93,7 +93,7 @@ TEST(RedisCache, VolatileLruEvictsEntriesButNeverCounters) {
   // and the filler (TTL 1 h) are evicted instead.
   test::RedisServer server(
       {.extra_args = {"--maxmemory", "2mb", "--maxmemory-policy", "volatile-lru"}});
-  auto backend = connect_redis(server);
+  auto backend = connect_redis(server.port());
   Cache readers(backend), writers(backend);
   test::OracleConfig config;
   config.reads_per_reader = 4000;
@@ -117,7 +117,7 @@ TEST(RedisCache, VolatileLruEvictsEntriesButNeverCounters) {
 
 TEST(RedisCache, NoevictionAtTheMemoryLimitFailsOpen) {
   test::RedisServer server;
-  auto backend = connect_redis(server);
+  auto backend = connect_redis(server.port());
   Cache cache(backend);
   EXPECT_EQ(cache.cached("k", ns("u"), 1min, [] { return 1; }), 1);
   server.command({"CONFIG", "SET", "maxmemory-policy", "noeviction"});
@@ -139,7 +139,7 @@ TEST(RedisCache, NoevictionAtTheMemoryLimitFailsOpen) {
 TEST(RedisCache, SteadyStateReadIsOneMgetOnTheWire) {
   // server_cache_test counts the steady state's round trips; this checks what they are.
   test::RedisServer server;
-  Cache cache(connect_redis(server));
+  Cache cache(connect_redis(server.port()));
   const NamespaceSet deps{ns("user", 1), ns("org", 1), ns("catalog")};
   cache.cached("dash", deps, 1min, [] { return 1; });
   server.command({"CONFIG", "RESETSTAT"});

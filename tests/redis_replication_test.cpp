@@ -3,6 +3,8 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <thread>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -36,6 +38,21 @@ RedisOptions waiting_options(const test::RedisServer& master, std::uint32_t repl
   return options;
 }
 
+// Waits until `replica` has applied everything `master` has written. (A WAIT sent by a
+// test connection would count only that connection's own writes, which are none.)
+void wait_until_caught_up(const test::RedisServer& master, const test::RedisServer& replica) {
+  auto offset = [](const std::string& info, std::string_view field) {
+    const auto at = info.find(field);
+    return at == std::string::npos ? -1 : std::stoll(info.substr(at + field.size()));
+  };
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (offset(replica.command({"INFO", "replication"}), "slave_repl_offset:") <
+         offset(master.command({"INFO", "replication"}), "master_repl_offset:")) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the replica never caught up";
+    std::this_thread::sleep_for(10ms);
+  }
+}
+
 class RedisReplicationTest : public ::testing::Test {
  protected:
   test::RedisServer master;
@@ -62,8 +79,10 @@ TEST_F(RedisReplicationTest, ACreatedCounterIsAlreadyOnTheReplica) {
 }
 
 TEST_F(RedisReplicationTest, AnIncrementTheReplicaDoesNotAcknowledgeThrowsTimeoutNamingWait) {
+  // Created where the replica has time to acknowledge, so a loaded machine cannot fail it.
+  ASSERT_TRUE(make_redis_backend(waiting_options(master, 1))
+                  ->create_counter("gc1:n:c", 4294967296, test::kNoTtl));
   auto backend = make_redis_backend(waiting_options(master, 1, 200ms));
-  ASSERT_TRUE(backend->create_counter("gc1:n:c", 4294967296, test::kNoTtl));
   replica->pause();  // connected, but acknowledges nothing
   const auto start = std::chrono::steady_clock::now();
   EXPECT_EQ(test::code_thrown_by([&] { backend->increment("gc1:n:c", 1); }), errc::timeout);
@@ -79,6 +98,8 @@ TEST_F(RedisReplicationTest, AnUnacknowledgedBumpIsNeverSilentAndIsQueuedInTheOu
   options.outbox.initial_backoff = 10ms;
   Cache cache(make_redis_backend(waiting_options(master, 1, 200ms)), options);
   const Namespace user = ns("user", 7);
+  // The counter is created where the replica has time to acknowledge; this read is no write.
+  Cache(make_redis_backend(waiting_options(master, 1))).generation(user);
   cache.generation(user);
   replica->pause();
   EXPECT_THROW(cache.bump_namespace(user), backend_error);
@@ -142,7 +163,7 @@ TEST_F(ReplicaTakeover, WithoutWaitABumpTheReplicaMissedIsLostAndItsEntriesComeB
   Cache cache(make_redis_backend(waiting_options(master, 0)));
   EXPECT_EQ(cache.cached("page", ns("user", 1), 1min, [] { return 1; }), 1);
   ASSERT_TRUE(test::wait_for_master_link(*replica));
-  master.command({"WAIT", "1", "1000"});  // the entry and its counter are on the replica
+  wait_until_caught_up(master, *replica);  // the entry and its counter are on the replica
   cut_off_replica();
   cache.bump_namespace(ns("user", 1));  // returns: the master alone has it
   Cache after = take_over();

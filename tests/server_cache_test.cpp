@@ -12,7 +12,7 @@
 
 #include "gencache/cache.hpp"
 #include "gencache/testing.hpp"
-#include "support/cache_servers.hpp"
+#include "support/backend_kinds.hpp"
 #include "support/stale_read_oracle.hpp"
 
 namespace gencache {
@@ -38,11 +38,11 @@ class ServerCache : public ::testing::TestWithParam<std::string> {
  protected:
   // Started here, on the test's own thread, which the fixtures require of whoever stops,
   // restarts or pauses the server.
-  std::unique_ptr<test::CacheServer> server = test::start_cache_server(GetParam());
+  std::unique_ptr<test::TestServer> server = test::start_server(GetParam());
 };
 
 TEST_P(ServerCache, RestartMidRunComputesWhileDownAndReadsNothingStaleAfter) {
-  auto backend = server->connect();
+  auto backend = server->connect({.timeouts = test::kFailureTimeouts});
   Cache readers(backend), writers(backend);
   test::OracleConfig config;
   config.reads_per_reader = 4000;
@@ -69,7 +69,7 @@ TEST_P(ServerCache, RestartMidRunComputesWhileDownAndReadsNothingStaleAfter) {
 }
 
 TEST_P(ServerCache, HungServerCallsReturnWithinTheTimeoutAndRecoverAfterResume) {
-  Cache cache(server->connect());
+  Cache cache(server->connect({.timeouts = test::kFailureTimeouts}));
   cache.cached("k", ns("u"), 1min, [] { return 1; });
   server->pause();
   for (int i = 0; i < 5; ++i) {
@@ -93,7 +93,7 @@ TEST_P(ServerCache, HungServerCallsReturnWithinTheTimeoutAndRecoverAfterResume) 
 }
 
 TEST_P(ServerCache, SixtyDayTtlEntryIsStoredAndReadable) {
-  Cache cache(server->connect());
+  Cache cache(server->connect({.timeouts = test::kFailureTimeouts}));
   cache.cached("long-lived", ns("u"), std::chrono::hours(24 * 60),
                [] { return std::string("kept"); });
   EXPECT_EQ(cache.get("long-lived", ns("u")), "kept");
@@ -101,7 +101,8 @@ TEST_P(ServerCache, SixtyDayTtlEntryIsStoredAndReadable) {
 }
 
 TEST_P(ServerCache, SteadyStateReadIsOneRoundTripOnTheWire) {
-  auto counting = std::make_shared<testing::FaultInjectingBackend>(server->connect());
+  auto counting = std::make_shared<testing::FaultInjectingBackend>(
+      server->connect({.timeouts = test::kFailureTimeouts}));
   Cache cache(counting);
   Cache other(counting);
   const NamespaceSet deps{ns("user", 1), ns("org", 1), ns("catalog")};
@@ -117,7 +118,7 @@ TEST_P(ServerCache, SteadyStateReadIsOneRoundTripOnTheWire) {
       "[ trips    ] steady-state hit: 1 round trip; first read after a bump: 2 (+1 write)\n");
 }
 
-INSTANTIATE_TEST_SUITE_P(Servers, ServerCache, ::testing::ValuesIn(test::cache_server_kinds()),
+INSTANTIATE_TEST_SUITE_P(Servers, ServerCache, ::testing::ValuesIn(test::server_backend_kinds()),
                          [](const auto& instance) { return instance.param; });
 
 }  // namespace

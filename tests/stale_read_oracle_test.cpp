@@ -1,13 +1,16 @@
-// Promise 1 under concurrency, eviction and lost counters, on every backend.
+// Promise 1 under concurrency, eviction and lost counters, on every backend kind of the
+// test registry, through Cache and through AsyncCache.
 #include <random>
 #include <thread>
+#include <tuple>
 
 #include <gtest/gtest.h>
 
 #include "gencache/memory_backend.hpp"
 #include "gencache/testing.hpp"
+#include "support/backend_kinds.hpp"
+#include "support/cache_under_test.hpp"
 #include "support/stale_read_oracle.hpp"
-#include "support/test_backends.hpp"
 
 namespace gencache {
 namespace {
@@ -23,20 +26,24 @@ void expect_no_stale_reads(const test::OracleResult& r) {
               static_cast<unsigned long>(r.cache_hits));
 }
 
-class StaleReadOracle : public ::testing::TestWithParam<std::string> {};
+class StaleReadOracle : public ::testing::TestWithParam<std::tuple<std::string, test::Api>> {
+ protected:
+  const std::string& kind() const { return std::get<0>(GetParam()); }
+  test::Api api() const { return std::get<1>(GetParam()); }
+};
 
 TEST_P(StaleReadOracle, NoReadAfterABumpSeesOlderData) {
-  test::TestBackend made = test::make_test_backend(GetParam());
-  Cache cache(made.backend, CacheOptions{.prefix = made.prefix});
-  Cache writer(made.backend, CacheOptions{.prefix = made.prefix});
+  test::TestBackend made = test::make_test_backend(kind());
+  test::CacheUnderTest cache(api(), kind(), made.backend, CacheOptions{.prefix = made.prefix});
+  test::CacheUnderTest writer(api(), kind(), made.backend, CacheOptions{.prefix = made.prefix});
   expect_no_stale_reads(test::run_stale_read_oracle(cache, writer, {}));
 }
 
 TEST_P(StaleReadOracle, NoStaleReadWhileCountersAreEvicted) {
-  test::TestBackend made = test::make_test_backend(GetParam());
+  test::TestBackend made = test::make_test_backend(kind());
   auto faulty = std::make_shared<testing::FaultInjectingBackend>(made.backend);
-  Cache cache(faulty, CacheOptions{.prefix = made.prefix});
-  Cache writer(faulty, CacheOptions{.prefix = made.prefix});
+  test::CacheUnderTest cache(api(), kind(), faulty, CacheOptions{.prefix = made.prefix});
+  test::CacheUnderTest writer(api(), kind(), faulty, CacheOptions{.prefix = made.prefix});
   test::OracleConfig config;
   std::atomic<int> evicted{0};
   config.chaos = [&](const std::atomic<bool>& done) {
@@ -56,8 +63,13 @@ TEST_P(StaleReadOracle, NoStaleReadWhileCountersAreEvicted) {
   EXPECT_GT(cache.stats().counter_recreations, 4u) << "counters were lost and re-created";
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, StaleReadOracle, ::testing::ValuesIn(test::backend_kinds()),
-                         [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
+INSTANTIATE_TEST_SUITE_P(Backends, StaleReadOracle,
+                         ::testing::Combine(::testing::ValuesIn(test::backend_kinds()),
+                                            ::testing::Values(test::Api::blocking,
+                                                              test::Api::async)),
+                         [](const ::testing::TestParamInfo<std::tuple<std::string, test::Api>>& p) {
+                           return std::get<0>(p.param) + "_" + test::api_name(std::get<1>(p.param));
+                         });
 
 TEST(StaleReadOracleMemory, NoStaleReadUnderMemoryPressureEvictions) {
   MemoryOptions options;

@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "gencache/cache.hpp"
+#include "gencache/cached_call.hpp"
 #include "gencache/memory_backend.hpp"
 #include "gencache/testing.hpp"
 
@@ -179,7 +180,8 @@ TEST(EarlyRefresh, RefreshProbabilityFollowsXFetch) {
     int refreshed = 0;
     constexpr int kDraws = 40'000;
     for (int i = 0; i < kDraws; ++i)
-      refreshed += detail::refresh_early(entry, expiry - remaining, beta) ? 1 : 0;
+      refreshed +=
+          detail::refresh_early(entry, expiry - remaining, beta, &detail::uniform_draw) ? 1 : 0;
     return static_cast<double>(refreshed) / kDraws;
   };
   EXPECT_NEAR(frequency(5ms, 1.0), std::exp(-0.5), 0.02);
@@ -359,9 +361,51 @@ TEST(TtlJitter, SpreadsTtlsWithinTheBound) {
 
 TEST(CallOptionsValidation, InvalidDefaultsAreRejected) {
   auto backend = std::make_shared<MemoryBackend>();
-  EXPECT_THROW(Cache(backend, CacheOptions{.call = {.ttl_jitter = 1.5}}), std::invalid_argument);
-  EXPECT_THROW(Cache(backend, CacheOptions{.call = {.early_refresh_beta = -1}}),
-               std::invalid_argument);
+  EXPECT_THROW(Cache(backend, CacheOptions{.call = {.ttl_jitter = 1.5}}), config_error);
+  EXPECT_THROW(Cache(backend, CacheOptions{.call = {.early_refresh_beta = -1}}), config_error);
+  EXPECT_THROW(Cache(backend, CacheOptions{.counter_ttl = -1ms}), config_error);
+}
+
+// The error names the option and its value, so the caller knows what to fix.
+std::string rejection(const std::function<void()>& call) {
+  try {
+    call();
+  } catch (const config_error& e) {
+    return e.what();
+  }
+  return "(accepted)";
+}
+
+TEST(CallOptionsValidation, PerCallOptionsAreCheckedWhereTheyEnter) {
+  Fixture f;
+  Cache cache = f.make();
+  int computes = 0;
+  auto compute = [&] { return ++computes; };
+  // A 0 ms lease would reach add() as "never expires": a dead holder would block the key.
+  const std::string zero_lease = rejection([&] {
+    cache.cached("k", ns("u"), 1min, compute, CallOptions{.lease = true, .lease_ttl = 0ms});
+  });
+  EXPECT_NE(zero_lease.find("lease_ttl"), std::string::npos) << zero_lease;
+  EXPECT_NE(zero_lease.find("0 ms"), std::string::npos) << zero_lease;
+  EXPECT_EQ(computes, 0) << "rejected before any compute";
+  EXPECT_NE(rejection([&] {
+              cache.cached("k", ns("u"), 1min, compute, CallOptions{.ttl_jitter = -0.5});
+            }).find("ttl_jitter"),
+            std::string::npos);
+  EXPECT_NE(rejection([&] {
+              cached_call(
+                  cache, [](int) { return std::string("k"); }, [](int) { return ns("u"); }, 1min,
+                  [](int x) { return x; }, CallOptions{.stale_if_error = -1s});
+            }).find("stale_if_error"),
+            std::string::npos)
+      << "cached_call checks its options at wrap time";
+}
+
+TEST(CallOptionsValidation, NonPositiveTtlNamesTheTtl) {
+  Fixture f;
+  Cache cache = f.make();
+  const std::string message = rejection([&] { cache.cached("k", ns("u"), 0s, [] { return 1; }); });
+  EXPECT_NE(message.find("ttl"), std::string::npos) << message;
 }
 
 }  // namespace

@@ -128,21 +128,118 @@ std::optional<std::string> canonical_target(std::string_view target) {
   return std::string(canonical.buffer());
 }
 
-// ---- DashboardApp --------------------------------------------------------------------
+// ---- decide --------------------------------------------------------------------------
 
-DashboardApp::DashboardApp(gencache::Cache cache, AppOptions options)
-    : cache_(std::move(cache)), options_(options) {
-  // Every page of a user depends on that user's data and on the catalog shown on every
-  // dashboard: a write to either bumps its namespace and all those pages are recomputed.
-  cached_render_ = gencache::cached_call(
-      cache_, [](const DashboardQuery& q) { return q.cache_key; },
-      [](const DashboardQuery& q) {
-        return gencache::NamespaceSet{gencache::ns("user", q.user), gencache::ns("catalog")};
-      },
-      options_.ttl, [this](const DashboardQuery& q) { return render(q); });
+namespace {
+
+Action respond(HttpResult result) {
+  Action action;
+  action.response = std::move(result);
+  return action;
 }
 
-Route DashboardApp::route_of(std::string_view target) noexcept {
+Action decide_dashboard(const boost::urls::url_view& parsed, std::uint64_t user,
+                        std::string_view target) {
+  Action action;
+  action.kind = Action::Kind::show_dashboard;
+  action.query.user = user;
+  for (const boost::urls::param& p : parsed.params()) {
+    if (p.key == "page") {
+      auto page = parse_page(p.value);
+      if (!page)
+        return respond(
+            error(400, fmt::format("page '{}' is invalid: expected 1 to {}", p.value, kMaxPage)));
+      action.query.page = *page;
+    } else if (p.key == "sort") {
+      if (std::find(std::begin(kSorts), std::end(kSorts), p.value) == std::end(kSorts))
+        return respond(error(
+            400,
+            fmt::format("sort '{}' is invalid: expected newest, oldest, name or price", p.value)));
+      action.query.sort = p.value;
+    } else {
+      return respond(
+          error(400, fmt::format("unknown parameter '{}': expected page and sort", p.key)));
+    }
+  }
+  action.query.cache_key = *canonical_target(target);
+  return action;
+}
+
+Action decide_add_item(std::uint64_t user, std::string_view body) {
+  auto fields = parse_object(body);
+  if (!fields)
+    return respond(error(
+        400, "the body must be a JSON object such as {\"name\":\"lamp\",\"price_cents\":1999}"));
+  Action action;
+  action.kind = Action::Kind::add_item;
+  action.user = user;
+  action.text = "item";
+  if (const auto* v = fields->if_contains("name")) {
+    if (!v->is_string() || v->as_string().size() > kMaxNameBytes)
+      return respond(
+          error(400, fmt::format("name must be a string of at most {} bytes", kMaxNameBytes)));
+    action.text = v->as_string();
+  }
+  if (const auto* v = fields->if_contains("price_cents")) {
+    if (!v->is_int64()) return respond(error(400, "price_cents must be an integer"));
+    action.price_cents = v->as_int64();
+  }
+  return action;
+}
+
+Action decide_update_catalog(std::string_view body) {
+  auto fields = parse_object(body);
+  const boost::json::value* banner = fields ? fields->if_contains("banner") : nullptr;
+  if (!banner || !banner->is_string() || banner->as_string().size() > kMaxNameBytes)
+    return respond(error(400, "the body must be a JSON object with a string \"banner\""));
+  Action action;
+  action.kind = Action::Kind::update_catalog;
+  action.text = banner->as_string();
+  return action;
+}
+
+}  // namespace
+
+Action decide(std::string_view method, std::string_view target, std::string_view body) {
+  try {
+    auto parsed = boost::urls::parse_origin_form(target);
+    if (!parsed) return respond(error(400, "the request target is not a valid path and query"));
+    const std::string_view path = parsed->encoded_path();
+
+    if (path == "/metrics" || path == "/healthz") {
+      if (method != "GET") return respond(error(405, "use GET"));
+      if (path == "/healthz") return respond({200, "ok\n", "text/plain; charset=utf-8"});
+      Action action;
+      action.kind = Action::Kind::show_metrics;
+      return action;
+    }
+    if (path == "/api/catalog") {
+      if (method != "POST") return respond(error(405, "use POST"));
+      return decide_update_catalog(body);
+    }
+    if (auto user = user_path(parsed->encoded_segments())) {
+      const auto id = parse_user(user->id);
+      if (!id)
+        return respond(
+            error(404, fmt::format("no user '{}': ids are 1 to {}", user->id, Database::max_user)));
+      if (user->leaf == "dashboard") {
+        if (method != "GET") return respond(error(405, "use GET"));
+        return decide_dashboard(*parsed, *id, target);
+      }
+      if (user->leaf == "items") {
+        if (method != "POST") return respond(error(405, "use POST"));
+        return decide_add_item(*id, body);
+      }
+    }
+    return respond(error(404, fmt::format("no route for {} {}", method, path)));
+  } catch (const std::exception& e) {
+    return respond(error(500, e.what()));
+  }
+}
+
+// ---- DashboardState ------------------------------------------------------------------
+
+Route DashboardState::route_of(std::string_view target) noexcept {
   const std::string_view path = target.substr(0, target.find('?'));
   if (path == "/metrics") return Route::metrics;
   if (path == "/api/catalog") return Route::catalog;
@@ -153,67 +250,7 @@ Route DashboardApp::route_of(std::string_view target) noexcept {
   return Route::other;
 }
 
-HttpResult DashboardApp::handle(std::string_view method, std::string_view target,
-                                std::string_view body) {
-  try {
-    auto parsed = boost::urls::parse_origin_form(target);
-    if (!parsed) return error(400, "the request target is not a valid path and query");
-    const std::string_view path = parsed->encoded_path();
-
-    if (path == "/metrics" || path == "/healthz") {
-      if (method != "GET") return error(405, "use GET");
-      if (path == "/healthz") return {200, "ok\n", "text/plain; charset=utf-8"};
-      return metrics();
-    }
-    if (path == "/api/catalog") {
-      if (method != "POST") return error(405, "use POST");
-      return update_catalog(body);
-    }
-    if (auto user = user_path(parsed->encoded_segments())) {
-      const auto id = parse_user(user->id);
-      if (!id)
-        return error(404,
-                     fmt::format("no user '{}': ids are 1 to {}", user->id, Database::max_user));
-      if (user->leaf == "dashboard") {
-        if (method != "GET") return error(405, "use GET");
-        return dashboard(target);
-      }
-      if (user->leaf == "items") {
-        if (method != "POST") return error(405, "use POST");
-        return add_item(*id, body);
-      }
-    }
-    return error(404, fmt::format("no route for {} {}", method, path));
-  } catch (const std::exception& e) {
-    return error(500, e.what());
-  }
-}
-
-HttpResult DashboardApp::dashboard(std::string_view target) {
-  auto parsed = boost::urls::parse_origin_form(target);
-  DashboardQuery query;
-  query.user = *parse_user(*std::next(parsed->encoded_segments().begin(), 2));
-  for (const boost::urls::param& p : parsed->params()) {
-    if (p.key == "page") {
-      auto page = parse_page(p.value);
-      if (!page)
-        return error(400, fmt::format("page '{}' is invalid: expected 1 to {}", p.value, kMaxPage));
-      query.page = *page;
-    } else if (p.key == "sort") {
-      if (std::find(std::begin(kSorts), std::end(kSorts), p.value) == std::end(kSorts))
-        return error(
-            400,
-            fmt::format("sort '{}' is invalid: expected newest, oldest, name or price", p.value));
-      query.sort = p.value;
-    } else {
-      return error(400, fmt::format("unknown parameter '{}': expected page and sort", p.key));
-    }
-  }
-  query.cache_key = *canonical_target(target);
-  return {200, options_.use_cache ? cached_render_(query) : render(query)};
-}
-
-std::string DashboardApp::render(const DashboardQuery& query) {
+std::string DashboardState::page(const DashboardQuery& query) {
   renders_.fetch_add(1, std::memory_order_relaxed);
   // The "queries": read everything the page shows (after the cache read its generations).
   std::vector<Database::Item> items = database_.items_of(query.user);
@@ -235,7 +272,6 @@ std::string DashboardApp::render(const DashboardQuery& query) {
     page.push_back(boost::json::object{
         {"id", items[i].id}, {"name", items[i].name}, {"price_cents", items[i].price_cents}});
   }
-  std::this_thread::sleep_for(options_.render_cost);  // the rendering being cached
   return boost::json::serialize(boost::json::object{
       {"user", query.user},
       {"page", query.page},
@@ -247,65 +283,96 @@ std::string DashboardApp::render(const DashboardQuery& query) {
   });
 }
 
-HttpResult DashboardApp::add_item(std::uint64_t user, std::string_view body) {
-  auto fields = parse_object(body);
-  if (!fields)
-    return error(400,
-                 "the body must be a JSON object such as {\"name\":\"lamp\",\"price_cents\":1999}");
-  std::string name = "item";
-  std::int64_t price = 0;
-  if (const auto* v = fields->if_contains("name")) {
-    if (!v->is_string() || v->as_string().size() > kMaxNameBytes)
-      return error(400, fmt::format("name must be a string of at most {} bytes", kMaxNameBytes));
-    name = v->as_string();
-  }
-  if (const auto* v = fields->if_contains("price_cents")) {
-    if (!v->is_int64()) return error(400, "price_cents must be an integer");
-    price = v->as_int64();
-  }
-  // Commit first, then invalidate: a read between the two may still cache the old page,
-  // but under the old generation, where no read after the bump looks.
-  const Database::Item item = database_.add_item(user, std::move(name), price);
-  if (options_.use_cache) {
-    try {
-      cache_.bump_namespace(gencache::ns("user", user));
-    } catch (const gencache::backend_error& e) {
-      return error(503, fmt::format("item {} was stored but the cache was not invalidated ({}); "
-                                    "retry the request",
-                                    item.id, e.what()));
-    }
-  }
+HttpResult DashboardState::item_added(std::uint64_t user, const Database::Item& item,
+                                      const char* failure) const {
+  if (failure)
+    return error(503, fmt::format("item {} was stored but the cache was not invalidated ({}); "
+                                  "retry the request",
+                                  item.id, failure));
   return {201, boost::json::serialize(boost::json::object{{"user", user},
                                                           {"id", item.id},
                                                           {"name", item.name},
                                                           {"price_cents", item.price_cents}})};
 }
 
-HttpResult DashboardApp::update_catalog(std::string_view body) {
-  auto fields = parse_object(body);
-  const boost::json::value* banner = fields ? fields->if_contains("banner") : nullptr;
-  if (!banner || !banner->is_string() || banner->as_string().size() > kMaxNameBytes)
-    return error(400, "the body must be a JSON object with a string \"banner\"");
-  const Database::Catalog catalog = database_.update_catalog(std::string(banner->as_string()));
-  if (options_.use_cache) {
-    try {
-      cache_.bump_namespace(gencache::ns("catalog"));
-    } catch (const gencache::backend_error& e) {
-      return error(503,
-                   fmt::format("the catalog was updated but the cache was not invalidated ({}); "
-                               "retry the request",
-                               e.what()));
-    }
-  }
+HttpResult DashboardState::catalog_updated(const Database::Catalog& catalog,
+                                           const char* failure) const {
+  if (failure)
+    return error(503, fmt::format("the catalog was updated but the cache was not invalidated ({}); "
+                                  "retry the request",
+                                  failure));
   return {200, boost::json::serialize(boost::json::object{{"revision", catalog.revision},
                                                           {"banner", catalog.banner}})};
 }
 
-HttpResult DashboardApp::metrics() {
-  return {
-      200,
-      metrics_.render(cache_.stats(), renders_.load(std::memory_order_relaxed), options_.use_cache),
-      "text/plain; version=0.0.4; charset=utf-8"};
+HttpResult DashboardState::metrics(const gencache::Stats& stats) const {
+  return {200, metrics_.render(stats, renders_.load(std::memory_order_relaxed), options_.use_cache),
+          "text/plain; version=0.0.4; charset=utf-8"};
+}
+
+// ---- DashboardApp --------------------------------------------------------------------
+
+DashboardApp::DashboardApp(gencache::Cache cache, AppOptions options)
+    : cache_(std::move(cache)), state_(options) {
+  // Every page of a user depends on that user's data and on the catalog shown on every
+  // dashboard: a write to either bumps its namespace and all those pages are recomputed.
+  cached_render_ = gencache::cached_call(
+      cache_, [](const DashboardQuery& q) { return q.cache_key; },
+      [](const DashboardQuery& q) {
+        return gencache::NamespaceSet{gencache::ns("user", q.user), gencache::ns("catalog")};
+      },
+      options.ttl, [this](const DashboardQuery& q) { return render(q); });
+}
+
+HttpResult DashboardApp::handle(std::string_view method, std::string_view target,
+                                std::string_view body) {
+  try {
+    return act(decide(method, target, body));
+  } catch (const std::exception& e) {
+    return error(500, e.what());
+  }
+}
+
+HttpResult DashboardApp::act(const Action& action) {
+  const bool use_cache = state_.options().use_cache;
+  switch (action.kind) {
+    case Action::Kind::respond:
+      return action.response;
+    case Action::Kind::show_metrics:
+      return state_.metrics(cache_.stats());
+    case Action::Kind::show_dashboard:
+      return {200, use_cache ? cached_render_(action.query) : render(action.query)};
+    case Action::Kind::add_item: {
+      // Commit first, then invalidate: a read between the two may still cache the old
+      // page, but under the old generation, where no read after the bump looks.
+      const Database::Item item =
+          state_.database().add_item(action.user, action.text, action.price_cents);
+      if (!use_cache) return state_.item_added(action.user, item, nullptr);
+      try {
+        cache_.bump_namespace(gencache::ns("user", action.user));
+      } catch (const gencache::backend_error& e) {
+        return state_.item_added(action.user, item, e.what());
+      }
+      return state_.item_added(action.user, item, nullptr);
+    }
+    case Action::Kind::update_catalog: {
+      const Database::Catalog catalog = state_.database().update_catalog(action.text);
+      if (!use_cache) return state_.catalog_updated(catalog, nullptr);
+      try {
+        cache_.bump_namespace(gencache::ns("catalog"));
+      } catch (const gencache::backend_error& e) {
+        return state_.catalog_updated(catalog, e.what());
+      }
+      return state_.catalog_updated(catalog, nullptr);
+    }
+  }
+  return error(500, "unknown action");
+}
+
+std::string DashboardApp::render(const DashboardQuery& query) {
+  std::string page = state_.page(query);
+  std::this_thread::sleep_for(state_.options().render_cost);  // the rendering being cached
+  return page;
 }
 
 }  // namespace dashboard

@@ -73,15 +73,42 @@ struct AppOptions {
   std::chrono::microseconds render_cost{std::chrono::milliseconds(2)};
 };
 
-class DashboardApp {
- public:
-  DashboardApp(gencache::Cache cache, AppOptions options);
-  DashboardApp(const DashboardApp&) = delete;  // the cached handler points back at it
-  DashboardApp& operator=(const DashboardApp&) = delete;
+/// What a request asks for, decided from the request alone before anything is done: no
+/// database, no cache. The blocking and the coroutine servers then act on it, each in
+/// its own way.
+struct Action {
+  enum class Kind { respond, show_dashboard, add_item, update_catalog, show_metrics };
+  Kind kind = Kind::respond;
+  HttpResult response;           ///< respond: the whole answer (an error, /healthz)
+  DashboardQuery query;          ///< show_dashboard
+  std::uint64_t user = 0;        ///< add_item
+  std::string text;              ///< add_item: the item's name; update_catalog: the banner
+  std::int64_t price_cents = 0;  ///< add_item
+};
 
-  /// Routes one request. `target` is the request target (origin form, `/path?query`).
-  /// Never throws: failures become 4xx/5xx results.
-  HttpResult handle(std::string_view method, std::string_view target, std::string_view body);
+/// Routes and validates one request. `target` is the request target (origin form,
+/// `/path?query`). Never throws: a bad request becomes a respond Action with a 4xx.
+Action decide(std::string_view method, std::string_view target, std::string_view body);
+
+/// What both servers share: the database, the metrics and the rendering of a page.
+/// Thread-safe.
+class DashboardState {
+ public:
+  explicit DashboardState(AppOptions options) : options_(options) {}
+
+  const AppOptions& options() const noexcept { return options_; }
+  Database& database() noexcept { return database_; }
+
+  /// The page of `query` from the database as it is now, without the render cost (each
+  /// server spends that its own way: a blocking sleep, or an awaited timer).
+  std::string page(const DashboardQuery& query);
+
+  /// The answers to the writes, once committed; `failure` says why the invalidation
+  /// failed, if it did (the client is told to retry: the write is stored but pages may
+  /// still show the old data).
+  HttpResult item_added(std::uint64_t user, const Database::Item& item, const char* failure) const;
+  HttpResult catalog_updated(const Database::Catalog& catalog, const char* failure) const;
+  HttpResult metrics(const gencache::Stats& stats) const;
 
   /// Records how long a request on `route` took (the HTTP layer measures it).
   void observe(Route route, std::chrono::nanoseconds took) noexcept {
@@ -92,19 +119,33 @@ class DashboardApp {
   static Route route_of(std::string_view target) noexcept;
 
  private:
-  using Render = std::function<std::string(const DashboardQuery&)>;
-
-  HttpResult dashboard(std::string_view target);
-  HttpResult add_item(std::uint64_t user, std::string_view body);
-  HttpResult update_catalog(std::string_view body);
-  HttpResult metrics();
-  std::string render(const DashboardQuery& query);
-
-  gencache::Cache cache_;
   AppOptions options_;
   Database database_;
   Metrics metrics_;
   std::atomic<std::uint64_t> renders_{0};
+};
+
+/// The dashboard on the blocking gencache::Cache: each request holds its thread for the
+/// cache's round trips and the render.
+class DashboardApp {
+ public:
+  DashboardApp(gencache::Cache cache, AppOptions options);
+  DashboardApp(const DashboardApp&) = delete;  // the cached handler points back at it
+  DashboardApp& operator=(const DashboardApp&) = delete;
+
+  /// Answers one request. Never throws: failures become 4xx/5xx results.
+  HttpResult handle(std::string_view method, std::string_view target, std::string_view body);
+
+  DashboardState& state() noexcept { return state_; }
+
+ private:
+  using Render = std::function<std::string(const DashboardQuery&)>;
+
+  HttpResult act(const Action& action);
+  std::string render(const DashboardQuery& query);
+
+  gencache::Cache cache_;
+  DashboardState state_;
   Render cached_render_;
 };
 

@@ -58,8 +58,8 @@ class Session : public std::enable_shared_from_this<Session> {
     const auto started = std::chrono::steady_clock::now();
     const std::string_view method(request_.method_string().data(), request_.method_string().size());
     HttpResult result = server_.app_.handle(method, target, request_.body());
-    server_.app_.observe(DashboardApp::route_of(target),
-                         std::chrono::steady_clock::now() - started);
+    server_.app_.state().observe(DashboardState::route_of(target),
+                                 std::chrono::steady_clock::now() - started);
     server_.count_request();
 
     response_ = {};

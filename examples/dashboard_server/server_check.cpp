@@ -1,6 +1,8 @@
 // server_check: the dashboard_server's end-to-end test over real HTTP (run by ctest).
 //
-//   server_check PATH/TO/dashboard_server
+//   server_check PATH/TO/dashboard_server [SERVER_FLAGS...]
+//
+// SERVER_FLAGS (such as --blocking) are passed on to the server after `--port 0`.
 //
 // Starts the server on a free port, checks that a read right after a write returns fresh
 // data, that /metrics moved, and that SIGTERM stops the server with exit status 0 while a
@@ -19,6 +21,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include <fmt/format.h>
 #include <boost/json.hpp>
@@ -41,7 +44,7 @@ void expect(bool ok, std::string_view claim) {
 // The server as a child process whose stdout we read.
 class ServerProcess {
  public:
-  explicit ServerProcess(const char* binary) {
+  ServerProcess(const char* binary, std::vector<char*> flags) {
     int fds[2];
     if (pipe(fds) != 0) throw std::runtime_error("pipe() failed");
     posix_spawn_file_actions_t actions;
@@ -50,8 +53,10 @@ class ServerProcess {
     posix_spawn_file_actions_addclose(&actions, fds[0]);
     char port_flag[] = "--port";
     char port_any[] = "0";
-    char* argv[] = {const_cast<char*>(binary), port_flag, port_any, nullptr};
-    const int rc = posix_spawn(&pid_, binary, &actions, nullptr, argv, environ);
+    std::vector<char*> argv = {const_cast<char*>(binary), port_flag, port_any};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    argv.push_back(nullptr);
+    const int rc = posix_spawn(&pid_, binary, &actions, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
     close(fds[1]);
     output_ = fds[0];
@@ -186,12 +191,12 @@ void run_checks(std::uint16_t port) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    fmt::print(stderr, "usage: server_check PATH/TO/dashboard_server\n");
+  if (argc < 2) {
+    fmt::print(stderr, "usage: server_check PATH/TO/dashboard_server [SERVER_FLAGS...]\n");
     return 2;
   }
   try {
-    ServerProcess server(argv[1]);
+    ServerProcess server(argv[1], std::vector<char*>(argv + 2, argv + argc));
     const std::uint16_t port = server.wait_for_port();
     fmt::print("dashboard_server on port {}\n", port);
     {

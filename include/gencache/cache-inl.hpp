@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "gencache/detail/core.hpp"
+#include "gencache/detail/freshness.hpp"
 
 namespace gencache {
 namespace detail {
@@ -158,7 +159,10 @@ T Cache::compute_as_leader(const detail::ReadResult& read,
                            const std::shared_ptr<detail::Flight>& flight, F& compute,
                            std::chrono::milliseconds ttl, const CallOptions& options) {
   try {
-    T value = compute_and_store<T>(read, compute, ttl, options);
+    T value = [&] {
+      const detail::LeadingOnThisThread leading(*flight);
+      return compute_and_store<T>(read, compute, ttl, options);
+    }();
     detail::finish_flight(*core_, read.versioned_key, flight, std::make_shared<const T>(value),
                           &typeid(T), nullptr);
     return value;
@@ -188,6 +192,7 @@ T Cache::compute_shared(const detail::ReadResult& read, F& compute, std::chrono:
   }
   detail::FlightTicket ticket = detail::join_flight(*core_, read.versioned_key);
   if (!ticket.leader) {
+    detail::check_not_own_flight(*ticket.flight, read.versioned_key);
     detail::count(*core_, detail::Event::coalesced);
     try {
       if (auto shared = detail::wait_flight(*ticket.flight, typeid(T)))
@@ -219,35 +224,35 @@ requires std::invocable<F&> std::decay_t<std::invoke_result_t<F&>> Cache::cached
   using T = std::decay_t<std::invoke_result_t<F&>>;
   using traits = detail::value_traits<T>;
   const auto ttl_ms = detail::checked_ttl(ttl);
+  // Per-call options are checked where they enter; the defaults were checked once.
+  if (&options != &call_defaults()) detail::validate_call_options(options);
   // Generations are read here, before compute, and the result is stored under exactly them.
   detail::ReadResult read = detail::read_entry(*core_, key, namespaces);
 
   std::optional<T> current;
   if (read.entry) {
-    // Only the payload is taken: the entry's times are read below.
+    // Only the payload is taken: the entry's times stay for classify().
     current = traits::from_entry(std::move(*read.entry));
     if (!current) detail::count(*core_, detail::Event::corrupt);
   }
-  if (current) {
-    const auto now = detail::now(*core_);
-    const auto expiry = read.entry->created + read.entry->ttl;
-    if (now < expiry) {
-      detail::FlightTicket ticket;
-      if (detail::refresh_early(*read.entry, now, options.early_refresh_beta))
-        ticket = detail::try_lead(*core_, read.versioned_key);
+  const detail::FreshnessDecision decision = detail::classify(
+      current ? &*read.entry : nullptr, detail::now(*core_), options, &detail::uniform_draw);
+  switch (decision.action) {
+    case detail::Freshness::fresh:
       detail::count(*core_, detail::Event::hit);
+      return std::move(*current);
+    case detail::Freshness::refresh_early: {
+      detail::count(*core_, detail::Event::hit);
+      detail::FlightTicket ticket = detail::try_lead(*core_, read.versioned_key);
       if (!ticket.leader) return std::move(*current);
-      // XFetch chose this reader to refresh before expiry; the value in hand stays valid,
-      // so a failing early refresh is ignored.
       detail::count(*core_, detail::Event::early_refresh);
       try {
         return compute_as_leader<T>(read, ticket.flight, compute, ttl_ms, options);
       } catch (...) {
-        return std::move(*current);
+        return std::move(*current);  // still valid: a failing early refresh is ignored
       }
     }
-    const auto stale_for = now - expiry;
-    if (stale_for < options.stale_while_revalidate) {
+    case detail::Freshness::serve_stale_and_refresh: {
       detail::FlightTicket ticket = detail::try_lead(*core_, read.versioned_key);
       if (!ticket.leader) {
         detail::count(*core_, detail::Event::stale_served);
@@ -272,16 +277,16 @@ requires std::invocable<F&> std::decay_t<std::invoke_result_t<F&>> Cache::cached
       try {
         return compute_as_leader<T>(read, ticket.flight, compute, ttl_ms, options);
       } catch (...) {
-        if (stale_for < options.stale_if_error) {
-          detail::count(*core_, detail::Event::stale_served);
-          return std::move(*current);
-        }
-        throw;
+        if (!decision.fallback_on_error) throw;
+        detail::count(*core_, detail::Event::stale_served);
+        return std::move(*current);
       }
     }
-    // Past its TTL: kept only as the fallback for stale-if-error.
-    if (!(stale_for < options.stale_if_error)) current.reset();
+    case detail::Freshness::stale_if_error_fallback:
+    case detail::Freshness::miss:
+      break;
   }
+  if (!decision.fallback_on_error) current.reset();
   detail::count(*core_, detail::Event::miss);
   return compute_shared<T>(read, compute, ttl_ms, options, current);
 }
@@ -361,6 +366,16 @@ void Cache::set(std::string_view key, const NamespaceSet& namespaces, const T& v
   const auto ttl_ms = detail::checked_ttl(ttl);
   detail::ReadResult read = detail::resolve_key(*core_, key, namespaces);
   store_value<Stored>(read, Stored(value), ttl_ms, std::chrono::microseconds(0));
+}
+
+template <class T, class Rep, class Period>
+void Cache::store(const Ticket& ticket, const T& value, std::chrono::duration<Rep, Period> ttl) {
+  using Stored = detail::stored_type_t<T>;
+  const auto ttl_ms = detail::checked_ttl(ttl);
+  detail::ReadResult where;
+  where.backend_ok = ticket.valid();
+  where.versioned_key = ticket.versioned_key();
+  store_value<Stored>(where, Stored(value), ttl_ms, std::chrono::microseconds(0));
 }
 
 }  // namespace gencache

@@ -150,12 +150,36 @@ template <class T>
 struct value_traits;
 }  // namespace detail
 
+class Ticket;
+namespace detail {
+Ticket make_ticket(std::string versioned_key, bool valid);
+}
+
+/// Where a value produced elsewhere goes: the generations Cache::reserve read, so that
+/// Cache::store writes under them even if a namespace was bumped in between (the value,
+/// built from data read before the bump, then lands where no read looks).
+class Ticket {
+ public:
+  Ticket() = default;
+  /// False when the backend failed at reserve time: store() then stores nothing.
+  bool valid() const noexcept { return valid_; }
+  /// The backend key the value will be stored under.
+  const std::string& versioned_key() const noexcept { return versioned_key_; }
+
+ private:
+  friend Ticket detail::make_ticket(std::string versioned_key, bool valid);
+  Ticket(std::string versioned_key, bool valid)
+      : versioned_key_(std::move(versioned_key)), valid_(valid) {}
+  std::string versioned_key_;
+  bool valid_ = false;
+};
+
 /// A handle to a cache. Copies are cheap and share the backend, hints and stats; one
 /// Cache may be used from any number of threads.
 class Cache {
  public:
   /// Uses `backend` for storage. Throws std::invalid_argument for a null backend and
-  /// gencache::config_error for an invalid prefix.
+  /// gencache::config_error, naming the option, for an invalid prefix or option.
   explicit Cache(std::shared_ptr<Backend> backend, CacheOptions options = {});
 
   /// Builds a cache from a URL, for example `memory://?max_bytes=64MiB` or
@@ -193,13 +217,15 @@ class Cache {
   /// An exception from `compute` reaches the caller unchanged and nothing is cached.
   /// A backend failure is counted, reported to the error hook and otherwise ignored:
   /// `compute` runs and its result is returned (fail-open).
-  /// A non-positive `ttl` throws std::invalid_argument.
+  /// A non-positive `ttl` throws gencache::config_error. A `compute` that calls `cached`
+  /// for its own entry on a miss (it would wait for itself) gets a gencache::error.
   template <class F, class Rep, class Period>
   requires std::invocable<F&> std::decay_t<std::invoke_result_t<F&>> cached(
       std::string_view key, const NamespaceSet& namespaces, std::chrono::duration<Rep, Period> ttl,
       F&& compute);
 
-  /// `cached` with per-call stampede and freshness options instead of the defaults.
+  /// `cached` with per-call stampede and freshness options instead of the defaults. Options
+  /// out of range (say `lease_ttl = 0ms`) throw gencache::config_error naming the field.
   template <class F, class Rep, class Period>
   requires std::invocable<F&> std::decay_t<std::invoke_result_t<F&>> cached(
       std::string_view key, const NamespaceSet& namespaces, std::chrono::duration<Rep, Period> ttl,
@@ -236,7 +262,11 @@ class Cache {
   /// Read-through for many keys of the same namespaces: the hits come from one batched
   /// read (as get_many); `compute(key)` then runs once per missing key, in order, and its
   /// result is cached for `ttl`. Element i answers keys[i]. Exceptions and backend
-  /// failures behave as in `cached` (single-flight and the CallOptions do not apply here).
+  /// failures behave as in `cached`. Single-flight and the CallOptions do not apply, by
+  /// design: the batch answers its hits in one round trip and computes its misses in
+  /// order, and joining other callers' flights key by key would make it wait behind
+  /// unrelated requests in turn (a lease would add a round trip per key). Call `cached`
+  /// per key where one miss is expensive enough to coalesce.
   template <class F, class Rep, class Period>
   requires std::invocable<F&, const std::string&>
       std::vector<std::decay_t<std::invoke_result_t<F&, const std::string&>>> cached_many(
@@ -246,10 +276,25 @@ class Cache {
   /// Stores `value` for (`key`, `namespaces`) under their current generations, for `ttl`.
   /// String literals and string_views are stored as std::string. A backend failure or an
   /// oversized value leaves the cache unchanged (counted and reported to the error hook).
-  /// A non-positive `ttl` throws std::invalid_argument.
+  /// A non-positive `ttl` throws gencache::config_error. The generations are read now, at
+  /// set time: for a value computed from data read earlier, reserve() before reading and
+  /// store() after, so a bump made meanwhile is not lost.
   template <class T, class Rep, class Period>
   void set(std::string_view key, const NamespaceSet& namespaces, const T& value,
            std::chrono::duration<Rep, Period> ttl);
+
+  /// Reads the current generations of `namespaces` for a value the caller will produce
+  /// itself: call it before reading the data the value is built from, then store() the
+  /// value. A backend failure is reported and gives an invalid ticket (store() then does
+  /// nothing), so the caller still works without the cache.
+  Ticket reserve(std::string_view key, const NamespaceSet& namespaces);
+
+  /// Stores `value` under the generations `ticket` read, for `ttl`. If a namespace was
+  /// bumped since reserve(), the value is stored where no read at the new generations
+  /// looks: a bump is never lost. Backend failures and oversized values behave as in set();
+  /// a non-positive `ttl` throws gencache::config_error.
+  template <class T, class Rep, class Period>
+  void store(const Ticket& ticket, const T& value, std::chrono::duration<Rep, Period> ttl);
 
   /// A snapshot of the counters shared by this Cache and its copies.
   Stats stats() const;

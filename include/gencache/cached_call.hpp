@@ -62,7 +62,7 @@ class CachedCall {
 /// the call's arguments and return the key (anything convertible to std::string) and the
 /// namespaces (one Namespace or a NamespaceSet). Behaviour on a miss, an exception or a
 /// backend failure is that of Cache::cached. A non-positive `ttl` throws
-/// std::invalid_argument here, at wrap time.
+/// gencache::config_error here, at wrap time.
 template <class KeyFn, class NamespaceFn, class Rep, class Period, class Handler>
 auto cached_call(Cache cache, KeyFn key_fn, NamespaceFn namespace_fn,
                  std::chrono::duration<Rep, Period> ttl, Handler handler) {
@@ -72,10 +72,12 @@ auto cached_call(Cache cache, KeyFn key_fn, NamespaceFn namespace_fn,
 }
 
 /// cached_call with this wrapper's own stampede and freshness options (see CallOptions)
-/// instead of the Cache's defaults.
+/// instead of the Cache's defaults. Options out of range throw gencache::config_error here,
+/// at wrap time.
 template <class KeyFn, class NamespaceFn, class Rep, class Period, class Handler>
 auto cached_call(Cache cache, KeyFn key_fn, NamespaceFn namespace_fn,
                  std::chrono::duration<Rep, Period> ttl, Handler handler, CallOptions options) {
+  detail::validate_call_options(options);
   return CachedCall<KeyFn, NamespaceFn, Handler>(std::move(cache), std::move(key_fn),
                                                  std::move(namespace_fn), detail::checked_ttl(ttl),
                                                  std::move(handler), std::move(options));

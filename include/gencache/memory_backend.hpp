@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "gencache/async_backend.hpp"
 #include "gencache/backend.hpp"
 #include "gencache/clock.hpp"
 
@@ -46,7 +47,11 @@ struct MemoryUsage {
 /// number below 2^64 throws backend_error(errc::not_stored); a negative TTL stores an
 /// item that is already expired (as Memcached does). An expired item is a miss and is
 /// dropped when next touched, or reclaimed by eviction (counted as an expiration).
-class MemoryBackend : public Backend {
+///
+/// It is also an AsyncBackend whose operations never block on I/O: each one does its work
+/// and calls its handler before returning (inside the initiating call), with the same
+/// results and failures as the blocking call of the same name.
+class MemoryBackend : public Backend, public AsyncBackend {
  public:
   /// Throws gencache::config_error for inconsistent options: max_bytes of 0,
   /// max_item_bytes under 1 KiB, shards not a power of two from 1 to 1024, or shards of under 1 KiB
@@ -66,6 +71,20 @@ class MemoryBackend : public Backend {
                       std::chrono::milliseconds ttl) override;
   std::size_t max_value_size() const noexcept override;
   std::string describe() const override;
+
+  void async_visit_many(std::span<const std::string_view> keys, ValueVisitor& visitor,
+                        handler<void(std::exception_ptr)> done) override;
+  void async_set(std::string_view key, std::string_view value, std::chrono::milliseconds ttl,
+                 handler<void(std::exception_ptr)> done) override;
+  void async_add(std::string_view key, std::string_view value, std::chrono::milliseconds ttl,
+                 handler<void(std::exception_ptr, bool)> done) override;
+  void async_remove(std::string_view key, handler<void(std::exception_ptr, bool)> done) override;
+  void async_increment(
+      std::string_view key, std::uint64_t delta,
+      handler<void(std::exception_ptr, std::optional<std::uint64_t>)> done) override;
+  void async_create_counter(std::string_view key, std::uint64_t initial,
+                            std::chrono::milliseconds ttl,
+                            handler<void(std::exception_ptr, bool)> done) override;
 
   /// A snapshot of occupancy and eviction counts.
   MemoryUsage usage() const;

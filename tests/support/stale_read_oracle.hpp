@@ -36,7 +36,18 @@ struct OracleResult {
 };
 
 /// Readers use `readers`, writers bump through `writers`: two Caches on the same backend
-/// act as two processes, so the readers' generation hints really go stale.
-OracleResult run_stale_read_oracle(Cache& readers, Cache& writers, const OracleConfig& config);
+/// act as two processes, so the readers' generation hints really go stale. Either may be
+/// a Cache or anything with its call shapes (test::CacheUnderTest runs it over AsyncCache):
+/// `cached(key, namespaces, ttl, compute)`, `bump_namespace(ns)` throwing backend_error,
+/// and `stats()`.
+template <class ReadingCache, class BumpingCache>
+OracleResult run_stale_read_oracle(ReadingCache& readers, BumpingCache& writers,
+                                   const OracleConfig& config);
+
+/// Prints one line: "[ what ] reads=... stale=... bumps=... ..." from the oracle's result
+/// and the readers' Stats.
+void print_oracle_result(const char* what, const OracleResult& result, const Stats& stats);
 
 }  // namespace gencache::test
+
+#include "support/stale_read_oracle-inl.hpp"

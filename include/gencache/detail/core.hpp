@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -13,10 +14,16 @@
 #include <string_view>
 #include <system_error>
 #include <typeinfo>
+#include <utility>
 #include <vector>
 
 #include "gencache/clock.hpp"
 #include "gencache/namespace.hpp"
+
+namespace gencache {
+struct CallOptions;
+struct CacheOptions;
+}  // namespace gencache
 
 namespace gencache::detail {
 
@@ -82,7 +89,8 @@ void write_entry(CacheCore& core, const ReadResult& read, EntryKind kind, std::s
 
 // ---- single-flight: one compute per entry per process ----
 
-/// One in-progress compute that other callers may wait for.
+/// One in-progress compute that other callers may wait for: blocking callers on the
+/// condition variable, AsyncCache coroutines through a wake-up each (never a thread).
 struct Flight {
   std::mutex mutex;
   std::condition_variable finished;
@@ -90,6 +98,8 @@ struct Flight {
   const std::type_info* type = nullptr;  ///< the type `value` points to
   std::shared_ptr<const void> value;
   std::exception_ptr error;
+  std::uint64_t next_waiter = 0;
+  std::vector<std::pair<std::uint64_t, std::function<void()>>> async_waiters;
 };
 
 struct FlightTicket {
@@ -105,8 +115,26 @@ FlightTicket try_lead(CacheCore& core, const std::string& key);
 void finish_flight(CacheCore& core, const std::string& key, const std::shared_ptr<Flight>& flight,
                    std::shared_ptr<const void> value, const std::type_info* type,
                    std::exception_ptr error);
+/// Marks `flight` as led by this thread for its lifetime (the leader's compute runs inside).
+class LeadingOnThisThread {
+ public:
+  explicit LeadingOnThisThread(const Flight& flight);
+  ~LeadingOnThisThread();
+  LeadingOnThisThread(const LeadingOnThisThread&) = delete;
+  LeadingOnThisThread& operator=(const LeadingOnThisThread&) = delete;
+};
+/// Throws gencache::error if this thread leads `flight`: a compute that asks for its own
+/// entry would wait for itself forever.
+void check_not_own_flight(const Flight& flight, std::string_view key);
 /// Waits for the leader. Rethrows its exception; returns null if it produced another type.
 std::shared_ptr<const void> wait_flight(Flight& flight, const std::type_info& type);
+/// Calls `wake` once the leader has finished (at once, here, if it has): returns the id
+/// that cancels it, or nullopt when it ran already.
+std::optional<std::uint64_t> on_flight_done(Flight& flight, std::function<void()> wake);
+/// Withdraws a wake-up that has not run; returns whether it was withdrawn.
+bool cancel_flight_wait(Flight& flight, std::uint64_t id);
+/// A finished flight's result, as wait_flight returns it.
+std::shared_ptr<const void> flight_result(Flight& flight, const std::type_info& type);
 
 // ---- leases: one compute per entry across processes ----
 
@@ -119,15 +147,19 @@ std::optional<Entry> poll_for_entry(CacheCore& core, const ReadResult& read,
 
 // ---- freshness ----
 
-/// XFetch: true when this read should recompute although the entry is not yet expired.
-bool refresh_early(const Entry& entry, Clock::time_point now, double beta);
 /// `ttl` spread uniformly by +/- `jitter` (a fraction), at least 1 ms.
 std::chrono::milliseconds jittered(std::chrono::milliseconds ttl, double jitter);
 
 void count(CacheCore& core, Event event) noexcept;
 Clock::time_point now(const CacheCore& core) noexcept;
 
-/// Throws std::invalid_argument unless `ttl` is positive; rounds up to milliseconds.
+/// Throws gencache::config_error unless every field of `options` is in range, naming the
+/// field, its value and what is accepted.
+void validate_call_options(const CallOptions& options);
+/// The same for the CacheOptions fields other than `call` (checked by the above).
+void validate_cache_options(const CacheOptions& options);
+
+/// Throws gencache::config_error unless `ttl` is positive; rounds up to milliseconds.
 std::chrono::milliseconds checked_ttl(std::chrono::nanoseconds ttl);
 
 template <class Rep, class Period>

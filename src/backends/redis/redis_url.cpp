@@ -132,6 +132,12 @@ RedisAsyncOptions redis_async_options_from_url(std::string_view scheme, std::str
 std::shared_ptr<Backend> redis_backend_from_url(std::string_view scheme, std::string_view authority,
                                                 std::string_view path, UrlOptions& params) {
   const bool cluster = params.take_bool("cluster").value_or(false);
+  return redis_backend_from_url(scheme, authority, path, params, cluster);
+}
+
+std::shared_ptr<Backend> redis_backend_from_url(std::string_view scheme, std::string_view authority,
+                                                std::string_view path, UrlOptions& params,
+                                                bool cluster) {
   if (scheme == "rediss") {
     if (cluster || authority.find(',') != std::string_view::npos)
       throw config_error(
@@ -156,6 +162,12 @@ std::shared_ptr<Backend> redis_backend_from_url(std::string_view scheme, std::st
           "(one server otherwise)",
           servers));
     RedisOptions options = redis_options_from_url(authority, path, params);
+    // AsyncCache::from_url takes `connections` for the same URL, so both from_urls name
+    // the same parameters; here it has no meaning and is refused rather than ignored.
+    if (params.take_uint("connections", 1, 64))
+      throw config_error(
+          "redis:// URL: connections sets the asynchronous client's pipelined connections "
+          "(AsyncCache::from_url); Cache::from_url's redis:// client has a pool: use pool_max");
     params.finish();
     return make_redis_backend(std::move(options));
   }

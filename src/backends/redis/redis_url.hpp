@@ -35,6 +35,11 @@ RedisOptions redis_options_from_url(std::string_view authority, std::string_view
 std::shared_ptr<Backend> redis_backend_from_url(std::string_view scheme, std::string_view authority,
                                                 std::string_view path, UrlOptions& params);
 
+/// As above, for a caller that has already taken `cluster` from `params`.
+std::shared_ptr<Backend> redis_backend_from_url(std::string_view scheme, std::string_view authority,
+                                                std::string_view path, UrlOptions& params,
+                                                bool cluster);
+
 /// The asynchronous client's options from a `redis://` or `rediss://` URL (one server):
 /// what redis_options_from_url takes, plus `connections` (1..64) and, for rediss, TLS on
 /// with `tls_ca_file`, `tls_cert_file`, `tls_key_file` (paths), `tls_verify` (bool,

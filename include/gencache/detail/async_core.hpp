@@ -1,0 +1,67 @@
+#pragma once
+// Internal: the AsyncBackend driver of the core's steps, as coroutines AsyncCache's
+// templates await. Each takes the core by reference: the caller's frame keeps it alive.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <typeinfo>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/system/error_code.hpp>
+
+#include "gencache/async_backend.hpp"
+#include "gencache/detail/core.hpp"
+#include "gencache/namespace.hpp"
+
+namespace gencache {
+struct CacheOptions;
+}
+
+namespace gencache::detail {
+
+using boost::asio::awaitable;
+
+std::shared_ptr<CacheCore> make_async_core(std::shared_ptr<AsyncBackend> backend,
+                                           CacheOptions options);
+/// Whether `core`'s backend never blocks (memory://), so its blocking read serves a
+/// coroutine in place.
+bool serves_inline(const CacheCore& core) noexcept;
+
+/// read_entry / resolve_key / read_entries over the AsyncBackend. Never throw a backend
+/// failure: it is counted and reported, and backend_ok is false.
+awaitable<ReadResult> async_read_entry(CacheCore& core, std::string_view key,
+                                       const NamespaceSet& namespaces, bool fetch_entry);
+awaitable<ReadBatch> async_read_entries(CacheCore& core, std::span<const std::string_view> keys,
+                                        const NamespaceSet& namespaces);
+/// write_entry over the AsyncBackend. Never throws a backend failure.
+awaitable<void> async_write_entry(CacheCore& core, const ReadResult& read, EntryKind kind,
+                                  std::string payload, std::chrono::milliseconds ttl,
+                                  std::chrono::milliseconds storage_ttl,
+                                  std::chrono::microseconds compute_time);
+/// The bump and the generation; a failure is reported and thrown as backend_error.
+awaitable<std::uint64_t> async_bump(CacheCore& core, const Namespace& ns);
+awaitable<std::uint64_t> async_generation(CacheCore& core, const Namespace& ns);
+
+/// The lease, as acquire_lease / release_lease / poll_for_entry; the poll waits on a
+/// steady_timer.
+awaitable<Lease> async_acquire_lease(CacheCore& core, const ReadResult& read,
+                                     std::chrono::milliseconds ttl);
+awaitable<void> async_release_lease(CacheCore& core, const ReadResult& read);
+awaitable<std::optional<Entry>> async_poll_for_entry(CacheCore& core, const ReadResult& read,
+                                                     std::chrono::milliseconds wait);
+
+/// Suspends until `flight` finishes (then flight_result() has its outcome). Cancellation
+/// through the awaiting coroutine's slot withdraws only this waiter and throws
+/// system_error(operation_aborted).
+awaitable<void> async_wait_flight(const std::shared_ptr<Flight>& flight);
+
+/// The error code a bump or generation failure completes with.
+boost::system::error_code failure_code_of(const std::exception_ptr& failure) noexcept;
+
+}  // namespace gencache::detail

@@ -1,0 +1,488 @@
+// AsyncCache: the core's steps driven over an AsyncBackend, as coroutines. The decisions
+// are in src/core/ and shared with Cache; only the sequencing of backend calls is here.
+#include "gencache/async_cache.hpp"
+
+#include <atomic>
+#include <cstdlib>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <fmt/format.h>
+
+#include "backend_from_url.hpp"
+#include "cache_core.hpp"
+#include "core/bump_step.hpp"
+#include "core/lease_step.hpp"
+#include "core/read_step.hpp"
+#include "core/write_step.hpp"
+#include "key_encoding.hpp"
+#include "random.hpp"
+
+namespace gencache {
+namespace detail {
+
+namespace asio = boost::asio;
+
+namespace {
+
+// ---- AsyncBackend calls as awaitables ----
+
+using use_awaitable_t = asio::use_awaitable_t<>;
+
+// The completion handed to the backend posts the coroutine's resumption to its executor.
+// A backend may complete inside the initiating call (memory:// does): resuming there would
+// nest every following co_await one level deeper on the stack, and a loop of hits would
+// overflow it. (The closures below capture only references: see SpawnInfallible in
+// async_cache-inl.hpp for why that matters on GCC 12.)
+template <class Handler>
+auto posting(Handler&& handler) {
+  return [handler = std::forward<Handler>(handler)](auto... results) mutable {
+    auto executor = asio::get_associated_executor(handler);
+    asio::post(executor,
+               [handler = std::move(handler), ... results = std::move(results)]() mutable {
+                 std::move(handler)(std::move(results)...);
+               });
+  };
+}
+
+awaitable<void> visit(AsyncBackend& backend, std::span<const std::string_view> keys,
+                      ValueVisitor& visitor) {
+  co_await asio::async_initiate<const use_awaitable_t, void(std::exception_ptr)>(
+      [&](auto handler) { backend.async_visit_many(keys, visitor, posting(std::move(handler))); },
+      asio::use_awaitable);
+}
+
+awaitable<void> set(AsyncBackend& backend, std::string_view key, std::string_view value,
+                    std::chrono::milliseconds ttl) {
+  co_await asio::async_initiate<const use_awaitable_t, void(std::exception_ptr)>(
+      [&](auto handler) { backend.async_set(key, value, ttl, posting(std::move(handler))); },
+      asio::use_awaitable);
+}
+
+awaitable<bool> add(AsyncBackend& backend, std::string_view key, std::string_view value,
+                    std::chrono::milliseconds ttl) {
+  co_return co_await asio::async_initiate<const use_awaitable_t, void(std::exception_ptr, bool)>(
+      [&](auto handler) { backend.async_add(key, value, ttl, posting(std::move(handler))); },
+      asio::use_awaitable);
+}
+
+awaitable<bool> remove(AsyncBackend& backend, std::string_view key) {
+  co_return co_await asio::async_initiate<const use_awaitable_t, void(std::exception_ptr, bool)>(
+      [&](auto handler) { backend.async_remove(key, posting(std::move(handler))); },
+      asio::use_awaitable);
+}
+
+awaitable<std::optional<std::uint64_t>> increment(AsyncBackend& backend, std::string_view key,
+                                                  std::uint64_t delta) {
+  co_return co_await asio::async_initiate<const use_awaitable_t,
+                                          void(std::exception_ptr, std::optional<std::uint64_t>)>(
+      [&](auto handler) { backend.async_increment(key, delta, posting(std::move(handler))); },
+      asio::use_awaitable);
+}
+
+awaitable<bool> create_counter(AsyncBackend& backend, std::string_view key, std::uint64_t initial,
+                               std::chrono::milliseconds ttl) {
+  co_return co_await asio::async_initiate<const use_awaitable_t, void(std::exception_ptr, bool)>(
+      [&](auto handler) {
+        backend.async_create_counter(key, initial, ttl, posting(std::move(handler)));
+      },
+      asio::use_awaitable);
+}
+
+// The one catch policy of the async driver: report the failure, return its code.
+std::error_code report_failure(CacheCore& core, std::string_view operation,
+                               const std::exception_ptr& failure) noexcept {
+  try {
+    std::rethrow_exception(failure);
+  } catch (const std::exception& e) {
+    core.report(operation, e);
+    return failure_code(e);
+  } catch (...) {
+    return errc::backend_unavailable;
+  }
+}
+
+// A read's working storage, from a small per-thread pool: a coroutine may resume on
+// another thread, so it cannot borrow the thread's one scratch as Cache does; the pool
+// spares a steady-state read its allocations all the same.
+class PooledScratch {
+ public:
+  PooledScratch() {
+    auto& free = pool();
+    if (free.empty()) {
+      scratch_ = std::make_unique<ReadScratch>();
+    } else {
+      scratch_ = std::move(free.back());
+      free.pop_back();
+    }
+  }
+  ~PooledScratch() {
+    scratch_->release();
+    auto& free = pool();
+    if (free.size() < 16) free.push_back(std::move(scratch_));
+  }
+  PooledScratch(const PooledScratch&) = delete;
+  PooledScratch& operator=(const PooledScratch&) = delete;
+  ReadScratch& operator*() const noexcept { return *scratch_; }
+
+ private:
+  static std::vector<std::unique_ptr<ReadScratch>>& pool() {
+    static thread_local std::vector<std::unique_ptr<ReadScratch>> free;
+    return free;
+  }
+  std::unique_ptr<ReadScratch> scratch_;
+};
+
+// The async driver of the core's steps, as CacheCore::drive is the blocking one.
+template <class Step>
+awaitable<void> drive(CacheCore& core, Step& step, StepAction action) {
+  AsyncBackend& backend = *core.async_backend();
+  std::exception_ptr last_failure;
+  while (true) {
+    switch (action.kind) {
+      case StepAction::Kind::visit:
+        core.stats().add(StripedStats::round_trips);
+        co_await visit(backend, step.keys(), step.visitor());
+        action = step.visited();
+        break;
+      case StepAction::Kind::create_counter: {
+        core.stats().add(StripedStats::round_trips);
+        const bool created =
+            co_await create_counter(backend, action.key, action.value, core.counter_ttl());
+        action = step.counter_created(created);
+        break;
+      }
+      case StepAction::Kind::replace_counter: {
+        core.stats().add(StripedStats::round_trips);
+        bool replaced = true;
+        try {
+          co_await set(backend, action.key, action.text, core.counter_ttl());
+        } catch (...) {
+          replaced = false;
+          last_failure = std::current_exception();
+        }
+        action = step.counter_replaced(replaced);
+        break;
+      }
+      case StepAction::Kind::increment:
+        if constexpr (std::is_same_v<Step, BumpStep>) {
+          core.stats().add(StripedStats::round_trips);
+          std::optional<std::uint64_t> value;
+          std::error_code failed;
+          try {
+            value = co_await increment(backend, action.key, action.value);
+          } catch (const std::exception& e) {
+            last_failure = std::current_exception();
+            failed = failure_code(e);
+          }
+          action = failed ? step.increment_failed(failed) : step.incremented(value);
+          break;
+        }
+        [[fallthrough]];
+      case StepAction::Kind::fail:
+        if (!action.code && last_failure) std::rethrow_exception(last_failure);
+        throw backend_error(action.code ? action.code : make_error_code(errc::protocol),
+                            fmt::format("{}: {}", backend.describe(), step.failure()));
+      case StepAction::Kind::done:
+        co_return;
+    }
+  }
+}
+
+awaitable<bool> read_into(CacheCore& core, std::span<const std::string_view> user_keys,
+                          const NamespaceSet& namespaces, bool fetch_entries,
+                          std::span<std::string> versioned_keys,
+                          std::span<std::optional<Entry>> entries, std::error_code& error) {
+  error.clear();
+  std::exception_ptr failure;
+  try {
+    PooledScratch scratch;
+    ReadStep step(core.read_context(), *scratch, user_keys, namespaces, fetch_entries,
+                  versioned_keys, entries);
+    co_await drive(core, step, step.start());
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  if (!failure) co_return true;
+  error = report_failure(core, "read", failure);
+  for (auto& entry : entries) entry.reset();
+  co_return false;
+}
+
+// A failure of a bump or generation reaches the caller as a backend_error.
+[[noreturn]] void throw_reported(CacheCore& core, std::string_view operation,
+                                 const std::exception_ptr& failure) {
+  const std::error_code code = report_failure(core, operation, failure);
+  try {
+    std::rethrow_exception(failure);
+  } catch (const backend_error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw backend_error(code, e.what());
+  }
+}
+
+}  // namespace
+
+awaitable<ReadResult> async_read_entry(CacheCore& core, std::string_view key,
+                                       const NamespaceSet& namespaces, bool fetch_entry) {
+  if (core.serves_inline()) co_return core.read(key, namespaces, fetch_entry);
+  ReadResult result;
+  result.backend_ok = co_await read_into(core, std::span(&key, 1), namespaces, fetch_entry,
+                                         std::span(&result.versioned_key, 1),
+                                         std::span(&result.entry, 1), result.error);
+  if (!result.backend_ok) result.versioned_key.clear();
+  co_return result;
+}
+
+awaitable<ReadBatch> async_read_entries(CacheCore& core, std::span<const std::string_view> keys,
+                                        const NamespaceSet& namespaces) {
+  if (core.serves_inline()) co_return core.read_batch(keys, namespaces, true);
+  ReadBatch batch;
+  batch.versioned_keys.resize(keys.size());
+  batch.entries.resize(keys.size());
+  batch.backend_ok = co_await read_into(core, keys, namespaces, true, batch.versioned_keys,
+                                        batch.entries, batch.error);
+  if (!batch.backend_ok) batch.versioned_keys.clear();
+  co_return batch;
+}
+
+awaitable<void> async_write_entry(CacheCore& core, const ReadResult& read, EntryKind kind,
+                                  std::string payload, std::chrono::milliseconds ttl,
+                                  std::chrono::milliseconds storage_ttl,
+                                  std::chrono::microseconds compute_time) {
+  if (!read.backend_ok) co_return;
+  if (core.serves_inline()) {
+    core.write(read, kind, payload, ttl, storage_ttl, compute_time);
+    co_return;
+  }
+  AsyncBackend& backend = *core.async_backend();
+  std::exception_ptr failure;
+  try {
+    Entry entry;
+    entry.kind = kind;
+    entry.payload = std::move(payload);
+    entry.created = core.clock().now();
+    entry.ttl = ttl;
+    entry.compute_time = compute_time;
+    const EntryWrite plan =
+        plan_entry_write(entry, read.versioned_key, storage_ttl, backend.max_value_size());
+    if (plan.refused)
+      throw backend_error(plan.refused, fmt::format("{}: {}", backend.describe(), plan.failure));
+    core.stats().add(StripedStats::round_trips);
+    co_await set(backend, read.versioned_key, plan.bytes, plan.storage_ttl);
+    core.stats().add(StripedStats::sets);
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  if (!failure) co_return;
+  // Too large for us or for the server: the caller still gets the computed value.
+  if (report_failure(core, "write", failure) == errc::value_too_large)
+    core.stats().add(StripedStats::oversized);
+}
+
+awaitable<std::uint64_t> async_bump(CacheCore& core, const Namespace& ns) {
+  std::exception_ptr failure;
+  try {
+    if (core.serves_inline()) co_return core.bump(ns);
+    std::string tagged;
+    BumpStep step(counter_key(core.key_prefix(ns, tagged), ns), &fresh_generation);
+    co_await drive(core, step, step.start());
+    if (step.recreated()) core.stats().add(StripedStats::counter_recreations);
+    if (step.repaired()) core.stats().add(StripedStats::corrupt);
+    core.hints().remember(step.key(), step.generation());
+    core.stats().add(StripedStats::bumps);
+    co_return step.generation();
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  throw_reported(core, "bump", failure);
+}
+
+awaitable<std::uint64_t> async_generation(CacheCore& core, const Namespace& ns) {
+  std::exception_ptr failure;
+  try {
+    if (core.serves_inline()) co_return core.generation(ns);
+    const NamespaceSet one(ns);
+    PooledScratch scratch;
+    ReadStep step(core.read_context(), *scratch, {}, one, false, {}, {});
+    co_await drive(core, step, step.start());
+    co_return step.generations()[0];
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  throw_reported(core, "generation", failure);
+}
+
+awaitable<Lease> async_acquire_lease(CacheCore& core, const ReadResult& read,
+                                     std::chrono::milliseconds ttl) {
+  if (core.serves_inline()) co_return core.acquire_lease(read, ttl);
+  std::exception_ptr failure;
+  try {
+    core.stats().add(StripedStats::round_trips);
+    const bool taken =
+        co_await add(*core.async_backend(), lease_key(core.prefix(), read.versioned_key), "1", ttl);
+    co_return taken ? Lease::acquired : Lease::held_elsewhere;
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  report_failure(core, "lease", failure);
+  co_return Lease::unavailable;
+}
+
+awaitable<void> async_release_lease(CacheCore& core, const ReadResult& read) {
+  if (core.serves_inline()) {
+    core.release_lease(read);
+    co_return;
+  }
+  std::exception_ptr failure;
+  try {
+    core.stats().add(StripedStats::round_trips);
+    co_await remove(*core.async_backend(), lease_key(core.prefix(), read.versioned_key));
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  if (failure) report_failure(core, "lease", failure);  // it expires by itself after lease_ttl
+}
+
+awaitable<std::optional<Entry>> async_poll_for_entry(CacheCore& core, const ReadResult& read,
+                                                     std::chrono::milliseconds wait) {
+  LeasePoll poll(wait, std::chrono::steady_clock::now());
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  const std::string_view key = read.versioned_key;
+  while (const auto delay = poll.next_delay(std::chrono::steady_clock::now())) {
+    timer.expires_after(*delay);
+    co_await timer.async_wait(asio::use_awaitable);
+    std::exception_ptr failure;
+    try {
+      std::optional<Entry> entry;
+      ReadVisitor visitor;
+      visitor.reset({}, std::span(&entry, 1));
+      core.stats().add(StripedStats::round_trips);
+      co_await visit(*core.async_backend(), std::span(&key, 1), visitor);
+      if (entry) co_return entry;
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    if (failure) {
+      report_failure(core, "read", failure);
+      co_return std::nullopt;
+    }
+  }
+  co_return std::nullopt;
+}
+
+namespace {
+
+// One suspended waiter of a flight. Whichever comes first, the leader's wake-up or the
+// waiter's cancellation, completes it; the other finds it done.
+struct FlightWaiter {
+  // Built in place: Boost 1.81's any_completion_handler move-assignment recurses forever.
+  template <class Handler>
+  explicit FlightWaiter(Handler&& h)
+      : executor(asio::get_associated_executor(h)), handler(std::forward<Handler>(h)) {}
+
+  asio::any_io_executor executor;
+  asio::any_completion_handler<void(boost::system::error_code)> handler;
+  std::atomic<bool> completed{false};
+  std::uint64_t id = 0;
+
+  static void complete(const std::shared_ptr<FlightWaiter>& self, boost::system::error_code ec) {
+    if (self->completed.exchange(true)) return;
+    // Posted, never run inline: the leader may be another thread (a blocking Cache) or in
+    // the middle of finishing the flight.
+    asio::post(self->executor,
+               [handler = std::move(self->handler), ec]() mutable { std::move(handler)(ec); });
+  }
+};
+
+}  // namespace
+
+namespace {
+// Stateless, the flight passed as an argument: see SpawnInfallible in async_cache-inl.hpp.
+struct WaitForFlight {
+  template <class Handler>
+  void operator()(Handler&& handler, std::shared_ptr<Flight> flight) const {
+    auto slot = asio::get_associated_cancellation_slot(handler);
+    auto waiter = std::make_shared<FlightWaiter>(std::forward<Handler>(handler));
+    const auto id = on_flight_done(*flight, [waiter] { FlightWaiter::complete(waiter, {}); });
+    if (id && slot.is_connected()) {
+      slot.assign([waiter, flight = flight, id = *id](asio::cancellation_type) {
+        // Only this waiter leaves; the flight and its other waiters go on.
+        if (cancel_flight_wait(*flight, id))
+          FlightWaiter::complete(waiter, asio::error::operation_aborted);
+      });
+    }
+  }
+};
+}  // namespace
+
+awaitable<void> async_wait_flight(const std::shared_ptr<Flight>& flight) {
+  co_await asio::async_initiate<const use_awaitable_t, void(boost::system::error_code)>(
+      WaitForFlight{}, asio::use_awaitable, flight);
+}
+
+boost::system::error_code failure_code_of(const std::exception_ptr& failure) noexcept {
+  if (!failure) return {};
+  try {
+    std::rethrow_exception(failure);
+  } catch (const boost::system::system_error& e) {
+    return e.code();
+  } catch (const std::exception& e) {
+    return boost::system::error_code(failure_code(e));
+  } catch (...) {
+    return boost::system::error_code(make_error_code(errc::backend_unavailable));
+  }
+}
+
+bool serves_inline(const CacheCore& core) noexcept {
+  return core.serves_inline();
+}
+
+std::shared_ptr<CacheCore> make_async_core(std::shared_ptr<AsyncBackend> backend,
+                                           CacheOptions options) {
+  return std::make_shared<CacheCore>(std::move(backend), std::move(options));
+}
+
+}  // namespace detail
+
+AsyncCache::AsyncCache(executor_type executor, std::shared_ptr<AsyncBackend> backend,
+                       CacheOptions options)
+    : executor_(std::move(executor)),
+      core_(detail::make_async_core(std::move(backend), std::move(options))) {}
+
+AsyncCache AsyncCache::from_url(executor_type executor, std::string_view url,
+                                CacheOptions options) {
+  std::shared_ptr<AsyncBackend> backend = detail::make_async_backend(url, options, executor);
+  return AsyncCache(std::move(executor), std::move(backend), std::move(options));
+}
+
+AsyncCache AsyncCache::from_env(executor_type executor, CacheOptions options) {
+  const char* url = std::getenv("GENCACHE_URL");
+  return from_url(std::move(executor),
+                  url && *url ? std::string_view(url) : std::string_view("memory://"),
+                  std::move(options));
+}
+
+const CallOptions& AsyncCache::call_defaults() const noexcept {
+  return core_->call_defaults();
+}
+
+Stats AsyncCache::stats() const {
+  return core_->stats().snapshot();
+}
+
+void AsyncCache::set_error_hook(ErrorHook hook) {
+  core_->set_hook(std::move(hook));
+}
+
+}  // namespace gencache

@@ -1,0 +1,424 @@
+// AsyncCache's own promises, on memory:// (inline completions) wrapped in a
+// FaultInjectingBackend: hits, misses, bumps, generations read before the compute,
+// fail-open reads, loud bumps, single-flight and its cancellation, reserve/store. The
+// behaviour over every backend kind and the timing tests are in async_io_test.cpp.
+#include <atomic>
+#include <chrono>
+#include <exception>
+#include <future>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include "gencache/async_cache.hpp"
+#include "gencache/async_cached_call.hpp"
+#include "gencache/memory_backend.hpp"
+#include "gencache/testing.hpp"
+#include "key_encoding.hpp"
+#include "support/backend_kinds.hpp"
+
+namespace gencache {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+class AsyncCacheTest : public ::testing::Test {
+ protected:
+  asio::io_context io{1};
+  std::shared_ptr<MemoryBackend> memory = std::make_shared<MemoryBackend>();
+  std::shared_ptr<testing::FaultInjectingBackend> faulty =
+      std::make_shared<testing::FaultInjectingBackend>(memory);
+  AsyncCache cache{io.get_executor(), test::as_async_backend("memory", faulty),
+                   CacheOptions{.breaker = {.failure_threshold = 0}}};
+
+  // Runs `awaitable` on the test's io_context to completion.
+  template <class T>
+  T run(asio::awaitable<T> awaitable) {
+    std::future<T> result = asio::co_spawn(io, std::move(awaitable), asio::use_future);
+    io.restart();
+    io.run_for(10s);
+    return result.get();
+  }
+};
+
+TEST_F(AsyncCacheTest, MissComputesOnceThenHits) {
+  int computes = 0;
+  auto read = [&]() -> asio::awaitable<int> {
+    co_return co_await cache.async_cached(
+        "k", ns("t"), 1min, [&] { return ++computes; }, asio::use_awaitable);
+  };
+  EXPECT_EQ(run(read()), 1);
+  EXPECT_EQ(run(read()), 1);
+  EXPECT_EQ(computes, 1);
+  EXPECT_EQ(cache.stats().hits, 1u);
+  EXPECT_EQ(cache.stats().misses, 1u);
+}
+
+TEST_F(AsyncCacheTest, AwaitableComputeIsAwaitedOnTheCachesExecutor) {
+  const auto caller = std::this_thread::get_id();
+  std::thread::id computed_on;
+  const std::string value = run([&]() -> asio::awaitable<std::string> {
+    co_return co_await cache.async_cached(
+        "k", ns("t"), 1min,
+        [&]() -> asio::awaitable<std::string> {
+          computed_on = std::this_thread::get_id();
+          asio::steady_timer timer(co_await asio::this_coro::executor, 1ms);
+          co_await timer.async_wait(asio::use_awaitable);
+          co_return std::string("rendered");
+        },
+        asio::use_awaitable);
+  }());
+  EXPECT_EQ(value, "rendered");
+  EXPECT_EQ(computed_on, caller) << "compute runs where io.run() runs";
+}
+
+TEST_F(AsyncCacheTest, BumpMakesOldEntriesUnreachable) {
+  int computes = 0;
+  auto read = [&]() -> asio::awaitable<int> {
+    co_return co_await cache.async_cached(
+        "k", ns("user", 1), 1min, [&] { return ++computes; }, asio::use_awaitable);
+  };
+  EXPECT_EQ(run(read()), 1);
+  run(cache.async_bump_namespace(ns("user", 1), asio::use_awaitable));
+  EXPECT_EQ(run(read()), 2);
+  EXPECT_EQ(run(cache.async_get<int>("k", ns("user", 1), asio::use_awaitable)), 2);
+}
+
+TEST_F(AsyncCacheTest, GenerationIsReadBeforeComputeAndTheValueStoredUnderIt) {
+  // A bump during the compute: the value, computed from old data, must not be served.
+  const int first = run([&]() -> asio::awaitable<int> {
+    co_return co_await cache.async_cached(
+        "k", ns("t"), 1min,
+        [&]() -> asio::awaitable<int> {
+          co_await cache.async_bump_namespace(ns("t"), asio::use_awaitable);
+          co_return 1;
+        },
+        asio::use_awaitable);
+  }());
+  EXPECT_EQ(first, 1);
+  EXPECT_EQ(run(cache.async_get<int>("k", ns("t"), asio::use_awaitable)), std::nullopt);
+}
+
+TEST_F(AsyncCacheTest, BackendFailureFailsOpenAndIsReported) {
+  std::vector<std::error_code> reported;
+  cache.set_error_hook([&](const ErrorEvent& e) { reported.push_back(e.code); });
+  faulty->fail_always(true);
+  const int value = run([&]() -> asio::awaitable<int> {
+    co_return co_await cache.async_cached(
+        "k", ns("t"), 1min, [] { return 7; }, asio::use_awaitable);
+  }());
+  EXPECT_EQ(value, 7) << "compute runs and its value is returned";
+  EXPECT_EQ(run(cache.async_get<int>("k", ns("t"), asio::use_awaitable)), std::nullopt);
+  run(cache.async_set("k", ns("t"), 8, 1min, asio::use_awaitable));  // no throw
+  ASSERT_FALSE(reported.empty());
+  EXPECT_EQ(reported.front(), errc::backend_unavailable);
+  EXPECT_GE(cache.stats().errors, 3u);
+}
+
+TEST_F(AsyncCacheTest, FailedBumpIsAnErrorCodeWithRedirectErrorAndThrowsWithUseAwaitable) {
+  faulty->fail_always(true, errc::timeout);
+  const boost::system::error_code code = run([&]() -> asio::awaitable<boost::system::error_code> {
+    boost::system::error_code ec;
+    const std::uint64_t g =
+        co_await cache.async_bump_namespace(ns("t"), asio::redirect_error(asio::use_awaitable, ec));
+    EXPECT_EQ(g, 0u);
+    co_return ec;
+  }());
+  EXPECT_EQ(code, boost::system::error_code(make_error_code(errc::timeout)));
+  EXPECT_THROW(run(cache.async_bump_namespace(ns("t"), asio::use_awaitable)),
+               boost::system::system_error);
+  EXPECT_EQ(cache.stats().bumps, 0u);
+}
+
+TEST_F(AsyncCacheTest, BumpRepairsAPoisonedCounter) {
+  run(cache.async_generation(ns("t"), asio::use_awaitable));
+  memory->set(detail::counter_key("", ns("t")), "garbage", 0ms);
+  const std::uint64_t g = run(cache.async_bump_namespace(ns("t"), asio::use_awaitable));
+  EXPECT_GE(g, std::uint64_t{1} << 32) << "a fresh value, never 0 or 1";
+  EXPECT_EQ(run(cache.async_generation(ns("t"), asio::use_awaitable)), g);
+}
+
+TEST_F(AsyncCacheTest, ConcurrentMissesComputeOnceAndEveryWaiterGetsTheResult) {
+  constexpr int kHerd = 100;
+  int computes = 0;
+  int served = 0;
+  for (int i = 0; i < kHerd; ++i) {
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          const std::string value = co_await cache.async_cached(
+              "hot", ns("h"), 1min,
+              [&]() -> asio::awaitable<std::string> {
+                ++computes;
+                asio::steady_timer work(co_await asio::this_coro::executor, 20ms);
+                co_await work.async_wait(asio::use_awaitable);
+                co_return std::string("one");
+              },
+              asio::use_awaitable);
+          served += value == "one";
+        },
+        asio::detached);
+  }
+  io.run_for(10s);
+  EXPECT_EQ(computes, 1);
+  EXPECT_EQ(served, kHerd);
+  EXPECT_EQ(cache.stats().coalesced, static_cast<std::uint64_t>(kHerd - 1));
+}
+
+TEST_F(AsyncCacheTest, CancelledWaiterLeavesAndTheOthersStillGetTheResult) {
+  asio::cancellation_signal cancel;
+  std::string leader_got;
+  std::string other_got;
+  std::exception_ptr cancelled_got;
+  auto slow = [&]() -> asio::awaitable<std::string> {
+    asio::steady_timer work(co_await asio::this_coro::executor, 50ms);
+    co_await work.async_wait(asio::use_awaitable);
+    co_return std::string("value");
+  };
+  auto read = [&](std::string& into) -> asio::awaitable<void> {
+    into = co_await cache.async_cached("k", ns("c"), 1min, slow, asio::use_awaitable);
+  };
+  asio::co_spawn(io, read(leader_got), asio::detached);
+  cache.async_cached(
+      "k", ns("c"), 1min, slow,
+      asio::bind_cancellation_slot(cancel.slot(),
+                                   [&](std::exception_ptr e, std::string) { cancelled_got = e; }));
+  asio::co_spawn(io, read(other_got), asio::detached);
+  io.run_for(10ms);  // all three are in: one computing, two waiting
+  cancel.emit(asio::cancellation_type::terminal);
+  io.run_for(5s);
+  EXPECT_EQ(leader_got, "value");
+  EXPECT_EQ(other_got, "value") << "the other waiter is not disturbed";
+  ASSERT_TRUE(cancelled_got);
+  try {
+    std::rethrow_exception(cancelled_got);
+  } catch (const boost::system::system_error& e) {
+    EXPECT_EQ(e.code(), asio::error::operation_aborted);
+  }
+}
+
+TEST_F(AsyncCacheTest, AFailingComputeFailsEveryWaiter) {
+  int failed = 0;
+  int computes = 0;
+  for (int i = 0; i < 20; ++i) {
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          try {
+            co_await cache.async_cached(
+                "k", ns("f"), 1min,
+                [&]() -> asio::awaitable<int> {
+                  ++computes;
+                  asio::steady_timer work(co_await asio::this_coro::executor, 10ms);
+                  co_await work.async_wait(asio::use_awaitable);
+                  throw std::runtime_error("database down");
+                },
+                asio::use_awaitable);
+          } catch (const std::runtime_error&) {
+            ++failed;
+          }
+        },
+        asio::detached);
+  }
+  io.run_for(5s);
+  EXPECT_EQ(computes, 1);
+  EXPECT_EQ(failed, 20);
+}
+
+TEST_F(AsyncCacheTest, BumpBetweenReserveAndStoreNeverLetsTheOldValueBeServed) {
+  const Ticket ticket = run(cache.async_reserve("profile", ns("u"), asio::use_awaitable));
+  ASSERT_TRUE(ticket.valid());
+  run(cache.async_bump_namespace(ns("u"), asio::use_awaitable));
+  run(cache.async_store(ticket, std::string("old"), 1min, asio::use_awaitable));
+  EXPECT_EQ(run(cache.async_get("profile", ns("u"), asio::use_awaitable)), std::nullopt);
+  const Ticket fresh = run(cache.async_reserve("profile", ns("u"), asio::use_awaitable));
+  run(cache.async_store(fresh, std::string("new"), 1min, asio::use_awaitable));
+  EXPECT_EQ(run(cache.async_get("profile", ns("u"), asio::use_awaitable)), "new");
+}
+
+TEST_F(AsyncCacheTest, PerCallOptionsAreCheckedWhereTheyEnter) {
+  EXPECT_THROW(cache.async_cached(
+                   "k", NamespaceSet(ns("t")), 1min, [] { return 1; },
+                   CallOptions{.lease = true, .lease_ttl = 0ms}, asio::use_future),
+               config_error);
+  EXPECT_THROW(cache.async_cached(
+                   "k", ns("t"), 0s, [] { return 1; }, asio::use_future),
+               config_error);
+}
+
+TEST_F(AsyncCacheTest, BlockingAndAsyncCachesInOneProcessCoalesce) {
+  Cache blocking(memory, CacheOptions{.breaker = {.failure_threshold = 0}});
+  // Warm both caches' hints so both read the same versioned key at once.
+  blocking.generation(ns("s"));
+  std::atomic<int> computes{0};
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::thread blocking_caller([&] {
+    blocking.cached("k", ns("s"), 1min, [&] {
+      ++computes;
+      released.wait();
+      return std::string("from blocking");
+    });
+  });
+  while (computes.load() == 0) std::this_thread::sleep_for(1ms);  // the blocking one leads
+  std::string async_got;
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        async_got = co_await cache.async_cached(
+            "k", ns("s"), 1min,
+            [&] {
+              ++computes;
+              return std::string("from async");
+            },
+            asio::use_awaitable);
+      },
+      asio::detached);
+  io.run_for(20ms);  // the coroutine is waiting on the blocking leader's flight
+  release.set_value();
+  blocking_caller.join();
+  io.run_for(5s);
+  EXPECT_EQ(computes.load(), 1);
+  EXPECT_EQ(async_got, "from blocking");
+}
+
+TEST(AsyncCacheFreshness, StaleWhileRevalidateServesTheOldValueAndRefreshesOnTheExecutor) {
+  asio::io_context io{1};
+  auto clock = std::make_shared<testing::ManualClock>();
+  auto memory = std::make_shared<MemoryBackend>(MemoryOptions{.clock = clock});
+  AsyncCache cache(io.get_executor(), memory,
+                   CacheOptions{.clock = clock,
+                                .call = {.early_refresh_beta = 0, .stale_while_revalidate = 1min}});
+  int computes = 0;
+  auto read = [&]() -> std::string {
+    std::future<std::string> value =
+        asio::co_spawn(io,
+                       cache.async_cached(
+                           "k", ns("s"), 10s, [&] { return "v" + std::to_string(++computes); },
+                           asio::use_awaitable),
+                       asio::use_future);
+    io.restart();
+    io.run_for(5s);
+    return value.get();
+  };
+  EXPECT_EQ(read(), "v1");
+  clock->advance(15s);  // past the TTL, within stale_while_revalidate
+  EXPECT_EQ(read(), "v1") << "the stale value at once";
+  EXPECT_EQ(computes, 2) << "the refresh ran on the executor";
+  EXPECT_EQ(read(), "v2") << "and its value is what the next read gets";
+  EXPECT_GE(cache.stats().stale_served, 1u);
+}
+
+TEST(AsyncCacheFreshness, StaleIfErrorServesTheOldValueWhenComputeThrows) {
+  asio::io_context io{1};
+  auto clock = std::make_shared<testing::ManualClock>();
+  auto memory = std::make_shared<MemoryBackend>(MemoryOptions{.clock = clock});
+  AsyncCache cache(
+      io.get_executor(), memory,
+      CacheOptions{.clock = clock, .call = {.early_refresh_beta = 0, .stale_if_error = 1min}});
+  bool fail = false;
+  auto read = [&]() -> std::string {
+    std::future<std::string> value = asio::co_spawn(io,
+                                                    cache.async_cached(
+                                                        "k", ns("s"), 10s,
+                                                        [&]() -> std::string {
+                                                          if (fail)
+                                                            throw std::runtime_error("down");
+                                                          return "fresh";
+                                                        },
+                                                        asio::use_awaitable),
+                                                    asio::use_future);
+    io.restart();
+    io.run_for(5s);
+    return value.get();
+  };
+  EXPECT_EQ(read(), "fresh");
+  clock->advance(30s);
+  fail = true;
+  EXPECT_EQ(read(), "fresh") << "within stale_if_error the old value stands in";
+  clock->advance(2min);
+  EXPECT_THROW(read(), std::runtime_error) << "past it, compute's exception reaches the caller";
+}
+
+TEST(AsyncCacheLease, AWaiterInAnotherCacheGetsTheLeaseHoldersValueOnATimer) {
+  asio::io_context io{1};
+  auto memory = std::make_shared<MemoryBackend>();
+  // Single-flight off, so that the two caches meet only through the lease, as two
+  // processes would.
+  const CallOptions leased{.single_flight = false, .lease = true, .lease_wait = 2s};
+  AsyncCache holder(io.get_executor(), memory, CacheOptions{.call = leased});
+  AsyncCache waiter(io.get_executor(), memory, CacheOptions{.call = leased});
+  int computes = 0;
+  auto slow = [&]() -> asio::awaitable<std::string> {
+    ++computes;
+    asio::steady_timer work(co_await asio::this_coro::executor, 30ms);
+    co_await work.async_wait(asio::use_awaitable);
+    co_return std::string("from the holder");
+  };
+  std::string holder_got;
+  std::string waiter_got;
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        holder_got = co_await holder.async_cached("k", ns("l"), 1min, slow, asio::use_awaitable);
+      },
+      asio::detached);
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        waiter_got = co_await waiter.async_cached("k", ns("l"), 1min, slow, asio::use_awaitable);
+      },
+      asio::detached);
+  io.run_for(5s);
+  EXPECT_EQ(holder_got, "from the holder");
+  EXPECT_EQ(waiter_got, "from the holder");
+  EXPECT_EQ(computes, 1);
+  EXPECT_EQ(waiter.stats().lease_waits, 1u);
+}
+
+struct Request {
+  int user = 0;
+  std::string path;
+};
+
+TEST_F(AsyncCacheTest, AsyncCachedCallWrapsAnAwaitableHandler) {
+  int renders = 0;
+  auto dashboard = async_cached_call(
+      cache, [](const Request& r) { return r.path; },
+      [](const Request& r) { return ns("user", r.user); }, 10min,
+      [&](const Request& r) -> asio::awaitable<std::string> {
+        ++renders;
+        co_return "page " + r.path;
+      });
+  const Request request{42, "/dashboard?page=2"};
+  EXPECT_EQ(run(dashboard(request)), "page /dashboard?page=2");
+  EXPECT_EQ(run(dashboard(request)), "page /dashboard?page=2");
+  EXPECT_EQ(renders, 1);
+  run(cache.async_bump_namespace(ns("user", 42), asio::use_awaitable));
+  run(dashboard(request));
+  EXPECT_EQ(renders, 2) << "a bump of the handler's namespace reaches the wrapper";
+  EXPECT_THROW(async_cached_call(
+                   cache, [](const Request& r) { return r.path; },
+                   [](const Request& r) { return ns("user", r.user); }, 10min,
+                   [](const Request&) { return 1; }, CallOptions{.lease_ttl = 0ms}),
+               config_error);
+}
+
+}  // namespace
+}  // namespace gencache
