@@ -285,9 +285,19 @@ awaitable<void> async_write_entry(CacheCore& core, const ReadResult& read, Entry
     failure = std::current_exception();
   }
   if (!failure) co_return;
-  // Too large for us or for the server: the caller still gets the computed value.
-  if (report_failure(core, "write", failure) == errc::value_too_large)
+  // Too large for us or for the server: the caller still gets the computed value. That
+  // is the value's size, not a backend failure: counted as oversized, not reported.
+  bool oversized = false;
+  try {
+    std::rethrow_exception(failure);
+  } catch (const std::exception& e) {
+    oversized = failure_code(e) == errc::value_too_large;
+  } catch (...) {
+  }
+  if (oversized)
     core.stats().add(StripedStats::oversized);
+  else
+    report_failure(core, "write", failure);
 }
 
 awaitable<std::uint64_t> async_bump(CacheCore& core, const Namespace& ns) {
@@ -317,6 +327,49 @@ awaitable<std::uint64_t> async_generation(CacheCore& core, const Namespace& ns) 
     ReadStep step(core.read_context(), *scratch, {}, one, false, {}, {});
     co_await drive(core, step, step.start());
     co_return step.generations()[0];
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  throw_reported(core, "generation", failure);
+}
+
+awaitable<std::vector<std::uint64_t>> async_bump_namespaces(CacheCore& core,
+                                                            std::vector<Namespace> namespaces) {
+  std::vector<std::uint64_t> generations(namespaces.size(), 0);
+  std::vector<Namespace> not_bumped;
+  std::error_code first_code;
+  std::string first_message;
+  for (std::size_t i = 0; i < namespaces.size(); ++i) {
+    try {
+      generations[i] = co_await async_bump(core, namespaces[i]);  // reports a failure
+    } catch (const std::exception& e) {
+      core.queue_failed_bump(namespaces[i]);  // a no-op while AsyncCache has no outbox
+      not_bumped.push_back(namespaces[i]);
+      if (!first_code) {
+        first_code = failure_code(e);
+        first_message = e.what();
+      }
+    }
+  }
+  if (not_bumped.empty()) co_return generations;
+  std::string names;
+  for (const Namespace& ns : not_bumped)
+    names += fmt::format("{}'{}'", names.empty() ? "" : ", ", ns.name());
+  const std::string message =
+      fmt::format("{} of {} namespaces not bumped ({}): {}", not_bumped.size(), namespaces.size(),
+                  names, first_message);
+  throw bump_namespaces_error(first_code, message, std::move(not_bumped), std::move(generations));
+}
+
+awaitable<std::string> async_etag(CacheCore& core, std::string key, NamespaceSet namespaces) {
+  std::exception_ptr failure;
+  try {
+    PooledScratch scratch;
+    ReadStep step(core.read_context(), *scratch, {}, namespaces, false, {}, {});
+    co_await drive(core, step, step.start());
+    const std::vector<std::uint64_t> generations(step.generations().begin(),
+                                                 step.generations().end());
+    co_return etag_of(core.prefix(), namespaces, generations, key);
   } catch (...) {
     failure = std::current_exception();
   }

@@ -16,4 +16,22 @@ void Backend::visit_many(std::span<const std::string_view> keys, ValueVisitor& v
     if (values[i]) visitor.found(i, *values[i]);
 }
 
+std::vector<CounterIncrement> Backend::increment_many(std::span<const std::string_view> keys,
+                                                      std::uint64_t delta) {
+  std::vector<CounterIncrement> results(keys.size());
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    try {
+      results[i].value = increment(keys[i], delta);
+    } catch (const backend_error&) {
+      // The other counters may live on servers that answer: a bump of them still counts.
+      results[i].failure = std::current_exception();
+    }
+  }
+  return results;
+}
+
+std::vector<ServerStats> Backend::server_stats() {
+  return {};
+}
+
 }  // namespace gencache

@@ -124,8 +124,10 @@ std::size_t CacheCore::outbox_pending() const {
 
 void CacheCore::report(std::string_view operation, const std::exception& failure) noexcept {
   const std::error_code code = failure_code(failure);
-  // Calls the open breaker turned away are counted as rejections, not as new failures.
-  if (code == errc::circuit_open) return;
+  // Reads and writes the open breaker turned away are counted as rejections only: the
+  // failures that opened it were reported. A bump it turned away is an invalidation that
+  // did not happen, so it is counted and reported like any failed bump.
+  if (code == errc::circuit_open && operation != "bump") return;
   stats_.add(StripedStats::errors);
   try {
     ErrorEvent event;
@@ -328,8 +330,12 @@ void CacheCore::write(const ReadResult& read, EntryKind kind, std::string_view p
     backend_->set(read.versioned_key, plan.bytes, plan.storage_ttl);
     stats_.add(StripedStats::sets);
   } catch (const std::exception& e) {
-    // Too large for us or for the server: the caller still gets the computed value.
-    if (failure_code(e) == errc::value_too_large) stats_.add(StripedStats::oversized);
+    // Too large for us or for the server: the caller still gets the computed value. That
+    // is the value's size, not a backend failure: counted as oversized, not reported.
+    if (failure_code(e) == errc::value_too_large) {
+      stats_.add(StripedStats::oversized);
+      return;
+    }
     report("write", e);
   }
 }
@@ -353,6 +359,13 @@ std::uint64_t CacheCore::generation(const Namespace& ns) {
   ReadStep step(read_context(), *scratch, {}, one, false, {}, {});
   drive(step, step.start());
   return step.generations()[0];
+}
+
+std::vector<std::uint64_t> CacheCore::generations(const NamespaceSet& namespaces) {
+  ScratchLease scratch;
+  ReadStep step(read_context(), *scratch, {}, namespaces, false, {}, {});
+  drive(step, step.start());
+  return {step.generations().begin(), step.generations().end()};
 }
 
 // ---- detail/core.hpp entry points ----------------------------------------------------

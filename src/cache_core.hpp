@@ -5,10 +5,13 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "core/read_step.hpp"
 #include "gencache/async_backend.hpp"
@@ -26,6 +29,10 @@ std::optional<std::uint64_t> parse_counter_text(std::string_view text) noexcept;
 /// The one mapping from a failure to an error code: a backend_error's own code, anything
 /// else (std::bad_alloc, a bug) errc::backend_unavailable.
 std::error_code failure_code(const std::exception& failure) noexcept;
+
+/// The strong ETag of Cache::etag: a quoted digest of the versioned key (src/etag.cpp).
+std::string etag_of(std::string_view prefix, const NamespaceSet& namespaces,
+                    std::span<const std::uint64_t> generations, std::string_view key);
 
 /// The one table of Stats counters: adding one means a line here and its documented
 /// field in Stats (a static_assert in cache.cpp catches a field added to one only).
@@ -91,7 +98,16 @@ class CacheCore {
   std::optional<Entry> poll(const ReadResult& read, std::chrono::milliseconds wait);
   const CallOptions& call_defaults() const noexcept { return call_defaults_; }
   std::uint64_t bump(const Namespace& ns);
+  /// Bumps every namespace with one Backend::increment_many where the backend batches
+  /// (src/bump_namespaces.cpp). Returns each new generation, 0 where it failed; the
+  /// positions that failed and why go to `failures` (never reported or queued here).
+  std::vector<std::uint64_t> bump_many(
+      std::span<const Namespace> namespaces,
+      std::vector<std::pair<std::size_t, std::exception_ptr>>& failures);
   std::uint64_t generation(const Namespace& ns);
+  /// The current generation of each namespace of `namespaces`, in its order, read from the
+  /// backend in one round trip (hints are not trusted); absent counters are created.
+  std::vector<std::uint64_t> generations(const NamespaceSet& namespaces);
 
   /// Counts a failure and hands it to the error hook (which must not throw; if it does,
   /// the exception is swallowed so the caller is never broken by its own hook).

@@ -109,6 +109,27 @@ std::optional<std::uint64_t> CircuitBreaker::increment(std::string_view key, std
   return guarded([&] { return inner_->increment(key, delta); });
 }
 
+std::vector<CounterIncrement> CircuitBreaker::increment_many(std::span<const std::string_view> keys,
+                                                             std::uint64_t delta) {
+  std::vector<CounterIncrement> results =
+      guarded([&] { return inner_->increment_many(keys, delta); });
+  // Single counters that failed (one server of several down) count like a failed call:
+  // the breaker learns of an unreachable server however the backend reported it.
+  for (const CounterIncrement& result : results) {
+    if (!result.failure) continue;
+    try {
+      std::rethrow_exception(result.failure);
+    } catch (const backend_error& e) {
+      if (means_unreachable(e.code())) {
+        on_failure();
+        break;
+      }
+    } catch (...) {
+    }
+  }
+  return results;
+}
+
 bool CircuitBreaker::create_counter(std::string_view key, std::uint64_t initial,
                                     std::chrono::milliseconds ttl) {
   return guarded([&] { return inner_->create_counter(key, initial, ttl); });

@@ -28,8 +28,13 @@ class CircuitBreaker final : public Backend {
   bool add(std::string_view key, std::string_view value, std::chrono::milliseconds ttl) override;
   bool remove(std::string_view key) override;
   std::optional<std::uint64_t> increment(std::string_view key, std::uint64_t delta) override;
+  std::vector<CounterIncrement> increment_many(std::span<const std::string_view> keys,
+                                               std::uint64_t delta) override;
+  bool batches_increments() const noexcept override { return inner_->batches_increments(); }
   bool create_counter(std::string_view key, std::uint64_t initial,
                       std::chrono::milliseconds ttl) override;
+  /// Not guarded: an operator asks for statistics most when the backend is in trouble.
+  std::vector<ServerStats> server_stats() override { return inner_->server_stats(); }
   std::size_t max_value_size() const noexcept override { return inner_->max_value_size(); }
   std::string describe() const override { return inner_->describe(); }
 

@@ -193,9 +193,11 @@ CacheUrl split_cache_url(std::string_view url) {
     // Boost.URL 1.81 reads its argument up to a NUL: give it a NUL-terminated copy.
     const std::string query_text(query);
     auto parsed = boost::urls::parse_query(query_text);
-    if (!parsed)
+    if (!parsed) {
+      const std::string flaw = query_flaw(query);
       throw config_error(fmt::format("cache URL '{}' has a malformed query: {}", redacted(url),
-                                     parsed.error().message()));
+                                     flaw.empty() ? parsed.error().message() : flaw));
+    }
     for (auto param : boost::urls::params_view(query_text)) {
       if (param.key.empty())
         throw config_error(

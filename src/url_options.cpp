@@ -196,4 +196,62 @@ void UrlOptions::finish() const {
       accepted.empty() ? std::string("none") : fmt::format("{}", fmt::join(accepted, ", "))));
 }
 
+namespace {
+
+bool is_hex_digit(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+// RFC 3986: query = *( pchar / "/" / "?" ), with '%' checked as an escape apart.
+bool allowed_in_query(char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  return std::string_view("-._~!$&'()*+,;=:@/?").find(c) != std::string_view::npos;
+}
+
+std::string character_name(char c) {
+  if (c == ' ') return "a space";
+  const auto byte = static_cast<unsigned char>(c);
+  if (byte > 0x20 && byte < 0x7f) return fmt::format("'{}'", c);
+  return fmt::format("the byte 0x{:02x}", byte);
+}
+
+}  // namespace
+
+std::string query_flaw(std::string_view query) {
+  std::size_t piece_start = 0;
+  for (std::size_t i = 0; i < query.size(); ++i) {
+    const char c = query[i];
+    if (c == '&') {
+      piece_start = i + 1;
+      continue;
+    }
+    const bool bad_escape = c == '%' && (i + 2 >= query.size() || !is_hex_digit(query[i + 1]) ||
+                                         !is_hex_digit(query[i + 2]));
+    if (c == '%' && !bad_escape) {
+      i += 2;
+      continue;
+    }
+    if (!bad_escape && allowed_in_query(c)) continue;
+    const std::string_view piece =
+        query.substr(piece_start, query.find('&', piece_start) - piece_start);
+    const auto equals = piece.find('=');
+    const std::string_view name = piece.substr(0, equals);
+    const std::size_t offset = i - piece_start;
+    const bool in_value = equals != std::string_view::npos && offset > equals;
+    const std::string where = in_value ? fmt::format("the value of parameter '{}'", name)
+                                       : fmt::format("the parameter name '{}'", name.substr(0, 64));
+    const std::size_t at = in_value ? offset - equals - 1 : offset;
+    if (bad_escape)
+      return fmt::format(
+          "{} has a '%' at offset {} that is not followed by two hex digits "
+          "(write a literal '%' as %25)",
+          where, at);
+    return fmt::format(
+        "{} holds {} at offset {}, which a URL may not contain unescaped "
+        "(percent-encode it as %{:02X})",
+        where, character_name(c), at, static_cast<unsigned char>(c));
+  }
+  return {};
+}
+
 }  // namespace gencache::detail

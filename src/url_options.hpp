@@ -77,6 +77,12 @@ struct Credentials {
 };
 Credentials read_userinfo(std::string_view scheme, std::string_view userinfo);
 
+/// Why `query` (a URL's text after '?') is not a valid query, naming the parameter and
+/// the character: "the value of parameter 'prefix' holds a space at offset 2, which a URL
+/// may not contain unescaped (percent-encode it as %20)". Empty when every character is
+/// one a query may hold.
+std::string query_flaw(std::string_view query);
+
 // Parsers shared with tests; each throws std::invalid_argument on bad text.
 std::chrono::microseconds parse_duration(std::string_view text);
 std::size_t parse_size(std::string_view text);

@@ -102,7 +102,7 @@ TEST(MemoryAsyncBackend, CountersBehaveAsTheBlockingCalls) {
 TEST(MemoryAsyncBackend, FailureArrivesAsBackendErrorInTheHandler) {
   MemoryBackend memory;
   AsyncBackend& backend = memory;
-  const std::string too_large(backend.max_value_size() + 1, 'x');
+  const std::string too_large(backend.max_value_size() + kEntryHeaderAllowance + 1, 'x');
   std::exception_ptr failure;
   backend.async_set("big", too_large, 0ms, [&](std::exception_ptr e) { failure = e; });
   EXPECT_EQ(code_of(failure), errc::value_too_large);

@@ -306,14 +306,15 @@ TEST_P(BackendContract, NegativeTtlStoresNothingAsAnItemAlreadyExpired) {
 
 TEST_P(BackendContract, ValueAtTheLimitIsStoredUnderTheLongestKey) {
   const std::string key(250, 'k');
-  const std::string value(backend->max_value_size(), 'v');
+  // The limit plus the room a Cache's entry header takes.
+  const std::string value(backend->max_value_size() + kEntryHeaderAllowance, 'v');
   backend->set(key, value, kNoTtl);
   EXPECT_EQ(get(*backend, key), value);
 }
 
 TEST_P(BackendContract, ValueAboveTheLimitThrowsValueTooLargeAndIsNotStored) {
   backend->set("k", "small", kNoTtl);
-  const std::string too_large(backend->max_value_size() + 1, 'x');
+  const std::string too_large(backend->max_value_size() + kEntryHeaderAllowance + 1, 'x');
   EXPECT_EQ(code_thrown_by([&] { backend->set("k", too_large, kNoTtl); }), errc::value_too_large);
   EXPECT_EQ(code_thrown_by([&] { backend->add("new", too_large, kNoTtl); }), errc::value_too_large);
   EXPECT_THAT(message_thrown_by([&] { backend->set("k", too_large, kNoTtl); }),
@@ -370,13 +371,14 @@ TEST_P(ServerBackendContract, HungServerMakesCallsTimeOutWithinTheBoundAndResume
   hung->create_counter("counter", 1, kNoTtl);
 
   pause_server();
+  // Each call, and the plain words its failure message uses for it.
   const std::vector<std::pair<std::string, std::function<void()>>> calls = {
-      {"get_many", [&] { get(*hung, "k"); }},
-      {"set", [&] { hung->set("k", "during", kNoTtl); }},
+      {"read", [&] { get(*hung, "k"); }},
+      {"write", [&] { hung->set("k", "during", kNoTtl); }},
       {"add", [&] { hung->add("other", "v", kNoTtl); }},
-      {"remove", [&] { hung->remove("other"); }},
-      {"increment", [&] { hung->increment("counter", 1); }},
-      {"create_counter", [&] { hung->create_counter("other_counter", 1, kNoTtl); }},
+      {"delete", [&] { hung->remove("other"); }},
+      {"counter increment", [&] { hung->increment("counter", 1); }},
+      {"counter creation", [&] { hung->create_counter("other_counter", 1, kNoTtl); }},
   };
   for (const auto& [name, call] : calls) {
     const auto started = std::chrono::steady_clock::now();

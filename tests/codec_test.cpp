@@ -7,8 +7,10 @@
 
 #include <gtest/gtest.h>
 
+#include "gencache/cache.hpp"
 #include "gencache/codec.hpp"
 #include "gencache/json_codec.hpp"
+#include "gencache/memory_backend.hpp"
 
 namespace app {
 struct Profile {
@@ -18,6 +20,39 @@ struct Profile {
   friend bool operator==(const Profile&, const Profile&) = default;
 };
 BOOST_DESCRIBE_STRUCT(Profile, (), (name, age, tags))
+
+// Two versions of one struct, as the old and the new build of a rolling deploy see it.
+namespace v1 {
+struct Address {
+  std::string city;
+};
+BOOST_DESCRIBE_STRUCT(Address, (), (city))
+struct User {
+  std::string name;
+  Address address;
+};
+BOOST_DESCRIBE_STRUCT(User, (), (name, address))
+}  // namespace v1
+namespace v2 {
+struct Address {
+  std::string city;
+  std::string zip;  // new
+};
+BOOST_DESCRIBE_STRUCT(Address, (), (city, zip))
+struct User {
+  std::string name;
+  Address address;
+  int plan = 0;                      // new, required
+  std::optional<std::string> email;  // new, optional
+};
+BOOST_DESCRIBE_STRUCT(User, (), (name, address, plan, email))
+struct UserWithOptionalOnly {
+  std::string name;
+  v1::Address address;
+  std::optional<std::string> email;  // new, optional
+};
+BOOST_DESCRIBE_STRUCT(UserWithOptionalOnly, (), (name, address, email))
+}  // namespace v2
 }  // namespace app
 
 namespace gencache {
@@ -76,6 +111,57 @@ TEST(Codec, DescribedStructsRejectForeignJsonAndGarbage) {
   EXPECT_FALSE(codec<app::Profile>::decode("not json").has_value());
   EXPECT_FALSE(codec<app::Profile>::decode(R"({"name":1})").has_value());
   EXPECT_FALSE(codec<app::Profile>::decode("").has_value());
+}
+
+TEST(JsonCodec, AnOldReaderIgnoresFieldsANewWriterAdded) {
+  const app::v2::User written{"Ada", {"Paris", "75001"}, 3, "ada@example.org"};
+  const auto read = codec<app::v1::User>::decode(codec<app::v2::User>::encode(written));
+  ASSERT_TRUE(read.has_value()) << "unknown fields, nested ones too, are ignored";
+  EXPECT_EQ(read->name, "Ada");
+  EXPECT_EQ(read->address.city, "Paris");
+}
+
+TEST(JsonCodec, ANewReaderMissesAnOldEntryLackingARequiredField) {
+  const app::v1::User written{"Ada", {"Paris"}};
+  EXPECT_FALSE(codec<app::v2::User>::decode(codec<app::v1::User>::encode(written)).has_value())
+      << "plan and address.zip are missing: the entry is recomputed, never half-filled";
+}
+
+TEST(JsonCodec, AMissingOptionalFieldIsEmpty) {
+  const app::v1::User written{"Ada", {"Paris"}};
+  const auto read =
+      codec<app::v2::UserWithOptionalOnly>::decode(codec<app::v1::User>::encode(written));
+  ASSERT_TRUE(read.has_value());
+  EXPECT_EQ(read->name, "Ada");
+  EXPECT_EQ(read->email, std::nullopt);
+  const auto with_email = codec<app::v2::UserWithOptionalOnly>::decode(
+      R"({"name":"Ada","address":{"city":"Paris"},"email":"ada@example.org"})");
+  ASSERT_TRUE(with_email.has_value());
+  EXPECT_EQ(with_email->email, "ada@example.org");
+}
+
+TEST(JsonCodec, AFieldOfAnotherTypeIsAMiss) {
+  EXPECT_FALSE(codec<app::v1::User>::decode(R"({"name":"Ada","address":"Paris"})").has_value());
+  EXPECT_FALSE(
+      codec<app::v1::User>::decode(R"({"name":7,"address":{"city":"Paris"}})").has_value());
+  EXPECT_FALSE(codec<app::v1::User>::decode(R"(["Ada"])").has_value());
+}
+
+TEST(JsonCodec, BothBuildsOfARollingDeployShareOneCacheWithoutCorruption) {
+  using namespace std::chrono_literals;
+  auto backend = std::make_shared<MemoryBackend>();
+  Cache old_build(backend);
+  Cache new_build(backend);
+  const Namespace user = ns("user", 42);
+  new_build.set("profile", user, app::v2::User{"Ada", {"Paris", "75001"}, 3, std::nullopt}, 1h);
+  const auto old_read = old_build.get<app::v1::User>("profile", user);
+  ASSERT_TRUE(old_read.has_value()) << "the old build reads the new build's entry";
+  EXPECT_EQ(old_read->address.city, "Paris");
+
+  old_build.set("other", user, app::v1::User{"Bob", {"Rome"}}, 1h);
+  EXPECT_FALSE(new_build.get<app::v2::User>("other", user).has_value())
+      << "the new build misses (recomputes) the old build's entry, lacking required fields";
+  EXPECT_EQ(old_build.stats().corrupt, 0u);
 }
 
 static_assert(has_codec<std::string>);

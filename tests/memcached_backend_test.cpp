@@ -335,7 +335,7 @@ TEST_P(MemcachedBackendTest, DescribeAndErrorsNameTheServersButNeverTheCredentia
   second.stop();
   const std::string message = message_thrown_by([&] { with_credentials->set("k", "v", kNoTtl); });
   EXPECT_THAT(message, HasSubstr(expected));
-  EXPECT_THAT(message, HasSubstr("set failed"));
+  EXPECT_THAT(message, HasSubstr("write failed"));
   EXPECT_THAT(message, Not(HasSubstr("s3cret-pw")));
   EXPECT_THAT(message, Not(HasSubstr("alice")));
 }

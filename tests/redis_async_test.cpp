@@ -175,7 +175,7 @@ TEST(RedisAsync, ARefusedPasswordIsAClearErrorThatNeverShowsIt) {
   auto backend = blocking(wrong);
   const std::string message = test::message_thrown_by([&] { backend->set("k", "v", 0ms); });
   EXPECT_THAT(message, HasSubstr("AUTH refused: WRONGPASS"));
-  EXPECT_THAT(message, HasSubstr(fmt::format("redis://127.0.0.1:{}: set failed", server.port())));
+  EXPECT_THAT(message, HasSubstr(fmt::format("redis://127.0.0.1:{}: write failed", server.port())));
   EXPECT_THAT(message, ::testing::Not(HasSubstr("not-it")));
 }
 

@@ -120,7 +120,7 @@ TEST_F(RedisBackendTest, VisitManyOnAStoppedServerThrowsBackendUnavailableAndVis
   RecordingVisitor visitor;
   const std::string_view keys[] = {"k"};
   const std::string message = message_thrown_by([&] { backend->visit_many(keys, visitor); });
-  EXPECT_THAT(message, HasSubstr(fmt::format("redis://{}: visit_many failed", server.address())));
+  EXPECT_THAT(message, HasSubstr(fmt::format("redis://{}: read failed", server.address())));
   EXPECT_EQ(code_thrown_by([&] { backend->visit_many(keys, visitor); }), errc::backend_unavailable);
   EXPECT_TRUE(visitor.in_order.empty());
   server.start();
@@ -152,7 +152,7 @@ TEST(RedisBackend, ReadRepliesOfTheWrongShapeThrowProtocolVisitNothingAndDropThe
     }
     ASSERT_TRUE(thrown.has_value()) << expected_accounts[i];
     EXPECT_EQ(thrown->code(), errc::protocol);
-    EXPECT_THAT(thrown->what(), HasSubstr("visit_many failed: " + expected_accounts[i]));
+    EXPECT_THAT(thrown->what(), HasSubstr("read failed: " + expected_accounts[i]));
     EXPECT_TRUE(visitor.in_order.empty()) << "nothing visited before the whole reply was checked";
   }
   EXPECT_EQ(visit_many(*scripted, {"k0", "k1"}).in_order, (Visits{{1, "y"}}));
@@ -205,7 +205,7 @@ TEST_F(RedisBackendTest, IncrementOfANonNumericValueThrowsProtocolAndTheConnecti
   auto single = make_redis_backend(options);
   single->set("text", "not a number", kNoTtl);
   const std::string message = message_thrown_by([&] { single->increment("text", 1); });
-  EXPECT_THAT(message, HasSubstr("increment failed"));
+  EXPECT_THAT(message, HasSubstr("counter increment failed"));
   EXPECT_THAT(message, HasSubstr("not an integer"));
   EXPECT_EQ(code_thrown_by([&] { single->increment("text", 1); }), errc::protocol);
   single->set("after", "fine", kNoTtl);
@@ -350,7 +350,7 @@ TEST_F(RedisBackendTest, HungServerDuringSelectTimesOutWithinConnectTimeout) {
   const std::string message = message_thrown_by([&] { get(*fresh, "k"); });
   const auto took = std::chrono::steady_clock::now() - started;
   server.resume();
-  EXPECT_THAT(message, HasSubstr("get_many failed: SELECT: no reply within connect_timeout 100ms"));
+  EXPECT_THAT(message, HasSubstr("read failed: selecting database 1: no reply within connect_timeout 100ms"));
   EXPECT_LT(took, kFailureBound) << "bounded by connect_timeout, not io_timeout";
   EXPECT_EQ(get(*fresh, "k"), std::nullopt);
 }
@@ -401,7 +401,7 @@ TEST(RedisBackend, NoServerListeningIsBackendUnavailableNamingTheServer) {
   const std::string message = message_thrown_by([&] { nowhere->set("k", "v", kNoTtl); });
   EXPECT_THAT(message,
               HasSubstr(fmt::format(
-                  "redis://127.0.0.1:{}: set failed: connecting: Connection refused", port)));
+                  "redis://127.0.0.1:{}: write failed: connecting: Connection refused", port)));
   EXPECT_EQ(code_thrown_by([&] { nowhere->increment("k", 1); }), errc::backend_unavailable);
 }
 
@@ -467,7 +467,8 @@ TEST(RedisBackend, DatabaseTheServerDoesNotHaveFailsOnConnect) {
   options.db = 100;  // the server has 16
   auto missing = make_redis_backend(options);
   const std::string message = message_thrown_by([&] { get(*missing, "k"); });
-  EXPECT_THAT(message, HasSubstr("get_many failed: SELECT: ERR DB index is out of range"));
+  EXPECT_THAT(message, HasSubstr(
+      "read failed: selecting database 100: ERR DB index is out of range"));
 }
 
 TEST(RedisBackend, PasswordIsSentWithAuthAndNeverShown) {
@@ -484,7 +485,7 @@ TEST(RedisBackend, PasswordIsSentWithAuthAndNeverShown) {
   auto wrong = make_redis_backend(options);
   EXPECT_EQ(code_thrown_by([&] { get(*wrong, "k"); }), errc::backend_unavailable);
   const std::string message = message_thrown_by([&] { get(*wrong, "k"); });
-  EXPECT_THAT(message, HasSubstr("get_many failed: AUTH: WRONGPASS"));
+  EXPECT_THAT(message, HasSubstr("read failed: logging in: WRONGPASS"));
   EXPECT_THAT(message, Not(HasSubstr("s3cret")));
 
   auto anonymous = make_redis_backend(options_for(server));
@@ -507,7 +508,7 @@ TEST(RedisBackend, AclUserAndPasswordAreSentWithAuth) {
   const std::string message =
       message_thrown_by([&] { make_redis_backend(options)->set("k", "v", kNoTtl); });
   EXPECT_THAT(message,
-              HasSubstr(fmt::format("redis://{}: set failed: AUTH: WRONGPASS", server.address())));
+              HasSubstr(fmt::format("redis://{}: write failed: logging in: WRONGPASS", server.address())));
   EXPECT_THAT(message, Not(HasSubstr("bad-pw")));
   EXPECT_THAT(message, Not(HasSubstr("alice")));
 }
@@ -525,7 +526,7 @@ TEST(RedisBackend, DescribeAndErrorsNameTheServerButNeverTheCredentials) {
   server.stop();
   const std::string message = message_thrown_by([&] { with_credentials->set("k", "v", kNoTtl); });
   EXPECT_THAT(message, HasSubstr(expected));
-  EXPECT_THAT(message, HasSubstr("set failed: connecting:"));
+  EXPECT_THAT(message, HasSubstr("write failed: connecting:"));
   EXPECT_THAT(message, Not(HasSubstr("s3cret-pw")));
 }
 

@@ -103,6 +103,20 @@ TEST(CircuitBreaker, ABumpWhileOpenThrowsAtOnce) {
   }
 }
 
+TEST(CircuitBreaker, ABumpTheOpenBreakerRejectedIsCountedAndReachesTheHook) {
+  Rig rig;
+  Cache cache = rig.make({.breaker = {.failure_threshold = 1, .cooldown = 1min}});
+  rig.faulty->fail_always(true);
+  EXPECT_EQ(cache.get("k", ns("u")), std::nullopt);  // opens the breaker
+  EXPECT_EQ(cache.get("k", ns("u")), std::nullopt);  // rejected: a rejection, not an error
+  EXPECT_EQ(cache.stats().errors, 1u);
+  EXPECT_THROW(cache.bump_namespace(ns("u")), backend_error);
+  EXPECT_EQ(cache.stats().errors, 2u) << "an invalidation that did not happen is an error";
+  ASSERT_EQ(rig.events.size(), 2u);
+  EXPECT_EQ(rig.events[1].operation, "bump");
+  EXPECT_EQ(rig.events[1].code, errc::circuit_open);
+}
+
 TEST(CircuitBreaker, CanBeTurnedOff) {
   Rig rig;
   Cache cache = rig.make({.breaker = {.failure_threshold = 0}});

@@ -21,6 +21,7 @@
 #include <fmt/format.h>
 #include <gencache/cache.hpp>
 #include <gencache/cached_call.hpp>
+#include <gencache/url_key.hpp>
 #include <gencache/json_codec.hpp>
 #include <gencache/namespace.hpp>
 
@@ -168,7 +169,7 @@ int main() {
 
   // Every page depends on its user's data and on the shared catalog.
   auto cached_dashboard = gencache::cached_call(
-      cache, [](const Request& r) { return r.path_and_query; },
+      cache, [](const Request& r) { return gencache::url_key(r.path_and_query); },
       [](const Request& r) {
         return gencache::NamespaceSet{gencache::ns("user", r.user_id), gencache::ns("catalog")};
       },

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include <fmt/format.h>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -19,15 +20,34 @@ AsyncDashboardApp::AsyncDashboardApp(gencache::AsyncCache cache, AppOptions opti
 
 asio::awaitable<HttpResult> AsyncDashboardApp::handle(std::string_view method,
                                                       std::string_view target,
-                                                      std::string_view body) {
+                                                      std::string_view body,
+                                                      std::string_view if_none_match) {
   try {
-    co_return co_await act(decide(method, target, body));
+    co_return co_await act(decide(method, target, body), std::string(if_none_match));
   } catch (const std::exception& e) {
     co_return HttpResult{500, boost::json::serialize(boost::json::object{{"error", e.what()}})};
   }
 }
 
-asio::awaitable<HttpResult> AsyncDashboardApp::act(Action action) {
+asio::awaitable<HttpResult> AsyncDashboardApp::cached_page(const DashboardQuery& query,
+                                                           const std::string& if_none_match) {
+  const gencache::NamespaceSet deps = page_dependencies(query);
+  // The validator first, then the body, as in DashboardApp::cached_page.
+  auto [ec, etag] =
+      co_await cache_.async_etag(query.cache_key, deps, asio::as_tuple(asio::use_awaitable));
+  HttpResult result;
+  if (!ec) {
+    result.headers = page_headers(etag, deps);
+    if (if_none_match_hits(if_none_match, etag)) {
+      result.status = 304;
+      co_return result;
+    }
+  }
+  result.body = co_await dashboard(query);
+  co_return result;
+}
+
+asio::awaitable<HttpResult> AsyncDashboardApp::act(Action action, std::string if_none_match) {
   const bool use_cache = state_.options().use_cache;
   switch (action.kind) {
     case Action::Kind::respond:
@@ -35,12 +55,8 @@ asio::awaitable<HttpResult> AsyncDashboardApp::act(Action action) {
     case Action::Kind::show_metrics:
       co_return state_.metrics(cache_.stats());
     case Action::Kind::show_dashboard: {
-      std::string page;
-      if (use_cache)
-        page = co_await dashboard(action.query);
-      else
-        page = co_await render(action.query);
-      co_return HttpResult{200, std::move(page)};
+      if (use_cache) co_return co_await cached_page(action.query, if_none_match);
+      co_return HttpResult{200, co_await render(action.query)};
     }
     case Action::Kind::add_item: {
       // Commit first, then invalidate, as the blocking server does.
@@ -48,9 +64,10 @@ asio::awaitable<HttpResult> AsyncDashboardApp::act(Action action) {
           state_.database().add_item(action.user, action.text, action.price_cents);
       if (!use_cache) co_return state_.item_added(action.user, item, nullptr);
       std::string failure;
+      const gencache::Namespace user = gencache::ns("user", action.user);
       try {
-        co_await cache_.async_bump_namespace(gencache::ns("user", action.user),
-                                             asio::use_awaitable);
+        co_await cache_.async_bump_namespace(user, asio::use_awaitable);
+        state_.bumped(user);
       } catch (const std::exception& e) {
         failure = e.what();
       }
@@ -60,8 +77,10 @@ asio::awaitable<HttpResult> AsyncDashboardApp::act(Action action) {
       const Database::Catalog catalog = state_.database().update_catalog(action.text);
       if (!use_cache) co_return state_.catalog_updated(catalog, nullptr);
       std::string failure;
+      const gencache::Namespace catalog_ns = gencache::ns("catalog");
       try {
-        co_await cache_.async_bump_namespace(gencache::ns("catalog"), asio::use_awaitable);
+        co_await cache_.async_bump_namespace(catalog_ns, asio::use_awaitable);
+        state_.bumped(catalog_ns);
       } catch (const std::exception& e) {
         failure = e.what();
       }

@@ -81,7 +81,9 @@ asio::awaitable<void> CoroutineServer::serve(std::shared_ptr<Connection> connect
     const std::string_view target(request.target().data(), request.target().size());
     const std::string_view method(request.method_string().data(), request.method_string().size());
     const auto started = std::chrono::steady_clock::now();
-    HttpResult result = co_await app_.handle(method, target, request.body());
+    const auto if_none_match = request[http::field::if_none_match];
+    HttpResult result = co_await app_.handle(method, target, request.body(),
+                                             {if_none_match.data(), if_none_match.size()});
     app_.state().observe(DashboardState::route_of(target),
                          std::chrono::steady_clock::now() - started);
     requests_.fetch_add(1, std::memory_order_relaxed);
@@ -91,6 +93,7 @@ asio::awaitable<void> CoroutineServer::serve(std::shared_ptr<Connection> connect
     response.result(result.status);
     response.set(http::field::server, "gencache-dashboard");
     response.set(http::field::content_type, result.content_type);
+    for (const auto& [name, value] : result.headers) response.set(name, value);
     response.body() = std::move(result.body);
     response.keep_alive(request.keep_alive() && !connection->stopping);
     response.prepare_payload();

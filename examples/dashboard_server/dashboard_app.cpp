@@ -4,6 +4,7 @@
 #include <charconv>
 #include <exception>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 #include <tuple>
 #include <utility>
@@ -13,6 +14,7 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
 #include <gencache/namespace.hpp>
+#include <gencache/url_key.hpp>
 
 namespace dashboard {
 namespace {
@@ -115,17 +117,11 @@ Database::Catalog Database::update_catalog(std::string banner) {
 // ---- canonical keys ------------------------------------------------------------------
 
 std::optional<std::string> canonical_target(std::string_view target) {
-  auto parsed = boost::urls::parse_origin_form(target);
-  if (!parsed) return std::nullopt;
-  std::vector<boost::urls::param> params;
-  for (const boost::urls::param& p : parsed->params()) params.push_back(p);
-  std::sort(params.begin(), params.end(), [](const auto& a, const auto& b) {
-    return std::tie(a.key, a.value, a.has_value) < std::tie(b.key, b.value, b.has_value);
-  });
-  boost::urls::url canonical;
-  canonical.set_encoded_path(parsed->encoded_path());
-  for (const boost::urls::param& p : params) canonical.params().append(p);
-  return std::string(canonical.buffer());
+  try {
+    return gencache::url_key(target);
+  } catch (const std::invalid_argument&) {
+    return std::nullopt;
+  }
 }
 
 // ---- decide --------------------------------------------------------------------------
@@ -312,28 +308,79 @@ HttpResult DashboardState::metrics(const gencache::Stats& stats) const {
 
 // ---- DashboardApp --------------------------------------------------------------------
 
+gencache::NamespaceSet page_dependencies(const DashboardQuery& q) {
+  return gencache::NamespaceSet{gencache::ns("user", q.user), gencache::ns("catalog")};
+}
+
+std::vector<std::pair<std::string, std::string>> page_headers(
+    std::string_view etag, const gencache::NamespaceSet& namespaces) {
+  std::string keys;
+  for (const gencache::Namespace& ns : namespaces) {
+    if (!keys.empty()) keys.push_back(' ');
+    keys += ns.name();
+  }
+  return {{"ETag", std::string(etag)}, {"Surrogate-Key", keys}, {"Cache-Control", "no-cache"}};
+}
+
+bool if_none_match_hits(std::string_view header, std::string_view etag) {
+  while (!header.empty()) {
+    const auto comma = header.find(',');
+    std::string_view tag = header.substr(0, comma);
+    header = comma == std::string_view::npos ? std::string_view() : header.substr(comma + 1);
+    while (!tag.empty() && (tag.front() == ' ' || tag.front() == '\t')) tag.remove_prefix(1);
+    while (!tag.empty() && (tag.back() == ' ' || tag.back() == '\t')) tag.remove_suffix(1);
+    if (tag.starts_with("W/")) tag.remove_prefix(2);
+    if (tag == "*" || tag == etag) return true;
+  }
+  return false;
+}
+
+void DashboardState::bumped(const gencache::Namespace& bumped) const noexcept {
+  if (!options_.on_bump) return;
+  try {
+    options_.on_bump(std::span(&bumped, 1));
+  } catch (...) {
+    // A failed purge forward must not fail the write: the ETag changed anyway.
+  }
+}
+
 DashboardApp::DashboardApp(gencache::Cache cache, AppOptions options)
     : cache_(std::move(cache)), state_(options) {
   // Every page of a user depends on that user's data and on the catalog shown on every
   // dashboard: a write to either bumps its namespace and all those pages are recomputed.
   cached_render_ = gencache::cached_call(
-      cache_, [](const DashboardQuery& q) { return q.cache_key; },
-      [](const DashboardQuery& q) {
-        return gencache::NamespaceSet{gencache::ns("user", q.user), gencache::ns("catalog")};
-      },
-      options.ttl, [this](const DashboardQuery& q) { return render(q); });
+      cache_, [](const DashboardQuery& q) { return q.cache_key; }, &page_dependencies, options.ttl,
+      [this](const DashboardQuery& q) { return render(q); });
 }
 
 HttpResult DashboardApp::handle(std::string_view method, std::string_view target,
-                                std::string_view body) {
+                                std::string_view body, std::string_view if_none_match) {
   try {
-    return act(decide(method, target, body));
+    return act(decide(method, target, body), if_none_match);
   } catch (const std::exception& e) {
     return error(500, e.what());
   }
 }
 
-HttpResult DashboardApp::act(const Action& action) {
+HttpResult DashboardApp::cached_page(const DashboardQuery& query, std::string_view if_none_match) {
+  const gencache::NamespaceSet deps = page_dependencies(query);
+  // The validator first, then the body: a bump in between makes the body newer than its
+  // ETag, which costs the client one more 200 later; the reverse could never happen.
+  std::error_code ec;
+  const std::string etag = cache_.etag(query.cache_key, deps, ec);
+  HttpResult result;
+  if (!ec) {  // a failed backend: no validator, the page is served as without one
+    result.headers = page_headers(etag, deps);
+    if (if_none_match_hits(if_none_match, etag)) {
+      result.status = 304;  // unchanged: no body read, nothing rendered
+      return result;
+    }
+  }
+  result.body = cached_render_(query);
+  return result;
+}
+
+HttpResult DashboardApp::act(const Action& action, std::string_view if_none_match) {
   const bool use_cache = state_.options().use_cache;
   switch (action.kind) {
     case Action::Kind::respond:
@@ -341,28 +388,33 @@ HttpResult DashboardApp::act(const Action& action) {
     case Action::Kind::show_metrics:
       return state_.metrics(cache_.stats());
     case Action::Kind::show_dashboard:
-      return {200, use_cache ? cached_render_(action.query) : render(action.query)};
+      if (!use_cache) return {200, render(action.query)};
+      return cached_page(action.query, if_none_match);
     case Action::Kind::add_item: {
       // Commit first, then invalidate: a read between the two may still cache the old
       // page, but under the old generation, where no read after the bump looks.
       const Database::Item item =
           state_.database().add_item(action.user, action.text, action.price_cents);
       if (!use_cache) return state_.item_added(action.user, item, nullptr);
+      const gencache::Namespace user = gencache::ns("user", action.user);
       try {
-        cache_.bump_namespace(gencache::ns("user", action.user));
+        cache_.bump_namespace(user);
       } catch (const gencache::backend_error& e) {
         return state_.item_added(action.user, item, e.what());
       }
+      state_.bumped(user);
       return state_.item_added(action.user, item, nullptr);
     }
     case Action::Kind::update_catalog: {
       const Database::Catalog catalog = state_.database().update_catalog(action.text);
       if (!use_cache) return state_.catalog_updated(catalog, nullptr);
+      const gencache::Namespace catalog_ns = gencache::ns("catalog");
       try {
-        cache_.bump_namespace(gencache::ns("catalog"));
+        cache_.bump_namespace(catalog_ns);
       } catch (const gencache::backend_error& e) {
         return state_.catalog_updated(catalog, e.what());
       }
+      state_.bumped(catalog_ns);
       return state_.catalog_updated(catalog, nullptr);
     }
   }

@@ -9,8 +9,10 @@
 #include <map>
 #include <optional>
 #include <shared_mutex>
+#include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <gencache/cache.hpp>
@@ -52,7 +54,7 @@ class Database {
   Catalog catalog_;
 };
 
-/// One parsed dashboard request; `cache_key` is its path with the query sorted.
+/// One parsed dashboard request; `cache_key` is gencache::url_key of its target.
 struct DashboardQuery {
   std::uint64_t user = 0;
   std::uint64_t page = 1;
@@ -64,13 +66,25 @@ struct HttpResult {
   unsigned status = 200;
   std::string body;
   std::string content_type = "application/json";
+  /// More response headers: ETag, Surrogate-Key and Cache-Control on cached pages.
+  std::vector<std::pair<std::string, std::string>> headers{};
 };
+
+/// Called after each successful bump with the namespaces bumped, so a CDN that caches the
+/// pages can purge them by tag: the Surrogate-Key header of a page lists its namespaces,
+/// so forward each name as a surrogate-key purge (Fastly: `POST /service/ID/purge/KEY`;
+/// Varnish xkey: a PURGE with `xkey: KEY`). Runs on the request's thread after the
+/// write committed; must not throw. A CDN that misses a purge still revalidates with the
+/// ETag, which the bump already changed.
+using BumpHook = std::function<void(std::span<const gencache::Namespace>)>;
 
 struct AppOptions {
   bool use_cache = true;
   std::chrono::milliseconds ttl{std::chrono::minutes(10)};
   /// What rendering a dashboard costs: the queries and templating being cached.
   std::chrono::microseconds render_cost{std::chrono::milliseconds(2)};
+  /// See BumpHook; empty: nothing is forwarded.
+  BumpHook on_bump{};
 };
 
 /// What a request asks for, decided from the request alone before anything is done: no
@@ -85,6 +99,19 @@ struct Action {
   std::string text;              ///< add_item: the item's name; update_catalog: the banner
   std::int64_t price_cents = 0;  ///< add_item
 };
+
+/// What every dashboard page depends on: its user's data and the catalog.
+gencache::NamespaceSet page_dependencies(const DashboardQuery& query);
+
+/// The headers of a cached page whose validator is `etag`: ETag, Surrogate-Key (the
+/// namespace names, space separated, for a CDN to purge by) and Cache-Control: no-cache
+/// (a browser or CDN may keep the page but revalidates it with the ETag each time).
+std::vector<std::pair<std::string, std::string>> page_headers(
+    std::string_view etag, const gencache::NamespaceSet& namespaces);
+
+/// Whether an If-None-Match `header` (`*` or a comma-separated list of entity tags,
+/// compared weakly: a `W/` prefix is ignored, as RFC 9110 says) matches `etag`.
+bool if_none_match_hits(std::string_view header, std::string_view etag);
 
 /// Routes and validates one request. `target` is the request target (origin form,
 /// `/path?query`). Never throws: a bad request becomes a respond Action with a 4xx.
@@ -110,6 +137,10 @@ class DashboardState {
   HttpResult catalog_updated(const Database::Catalog& catalog, const char* failure) const;
   HttpResult metrics(const gencache::Stats& stats) const;
 
+  /// Hands `bumped` to AppOptions::on_bump, if set; a hook that throws is ignored, since
+  /// the write is committed and the ETag changed anyway.
+  void bumped(const gencache::Namespace& bumped) const noexcept;
+
   /// Records how long a request on `route` took (the HTTP layer measures it).
   void observe(Route route, std::chrono::nanoseconds took) noexcept {
     metrics_.observe(route, took);
@@ -133,15 +164,20 @@ class DashboardApp {
   DashboardApp(const DashboardApp&) = delete;  // the cached handler points back at it
   DashboardApp& operator=(const DashboardApp&) = delete;
 
-  /// Answers one request. Never throws: failures become 4xx/5xx results.
-  HttpResult handle(std::string_view method, std::string_view target, std::string_view body);
+  /// Answers one request. Never throws: failures become 4xx/5xx results. A cached page
+  /// carries an ETag from Cache::etag; `if_none_match` (the request's If-None-Match
+  /// header, or empty) that matches it is answered 304 without reading or rendering the
+  /// page.
+  HttpResult handle(std::string_view method, std::string_view target, std::string_view body,
+                    std::string_view if_none_match = {});
 
   DashboardState& state() noexcept { return state_; }
 
  private:
   using Render = std::function<std::string(const DashboardQuery&)>;
 
-  HttpResult act(const Action& action);
+  HttpResult act(const Action& action, std::string_view if_none_match);
+  HttpResult cached_page(const DashboardQuery& query, std::string_view if_none_match);
   std::string render(const DashboardQuery& query);
 
   gencache::Cache cache_;
@@ -149,9 +185,8 @@ class DashboardApp {
   Render cached_render_;
 };
 
-/// The entry key of a dashboard target: `path?k=v&...` with the parameters sorted by key,
-/// then value, and re-encoded, so any order or spelling of the same query is one entry.
-/// std::nullopt when the target does not parse.
+/// The entry key of a dashboard target: gencache::url_key, so any order or spelling of
+/// the same query is one entry. std::nullopt when the target does not parse.
 std::optional<std::string> canonical_target(std::string_view target);
 
 }  // namespace dashboard

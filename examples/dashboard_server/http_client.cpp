@@ -27,10 +27,12 @@ void HttpClient::connect() {
 }
 
 HttpReply HttpClient::exchange(std::string_view method, std::string_view target,
-                               std::string_view body) {
+                               std::string_view body, std::string_view if_none_match) {
   http::request<http::string_body> request(http::string_to_verb({method.data(), method.size()}),
                                            {target.data(), target.size()}, 11);
   request.set(http::field::host, host_);
+  if (!if_none_match.empty())
+    request.set(http::field::if_none_match, {if_none_match.data(), if_none_match.size()});
   if (!body.empty()) {
     request.set(http::field::content_type, "application/json");
     request.body() = std::string(body);
@@ -43,22 +45,23 @@ HttpReply HttpClient::exchange(std::string_view method, std::string_view target,
   http::response<http::string_body> response;
   http::read(*stream_, buffer, response);
   if (!response.keep_alive()) stream_.reset();
-  return {response.result_int(), std::move(response.body())};
+  return {response.result_int(), std::move(response.body()),
+          std::string(response[http::field::etag]), std::string(response["Surrogate-Key"])};
 }
 
 HttpReply HttpClient::request(std::string_view method, std::string_view target,
-                              std::string_view body) {
+                              std::string_view body, std::string_view if_none_match) {
   const bool reused = stream_.has_value();
   if (!reused) connect();
   try {
-    return exchange(method, target, body);
+    return exchange(method, target, body, if_none_match);
   } catch (const boost::system::system_error&) {
     stream_.reset();
     if (!reused) throw;
   }
   // The server closed the idle connection between requests: once more on a new one.
   connect();
-  return exchange(method, target, body);
+  return exchange(method, target, body, if_none_match);
 }
 
 std::optional<double> metric_value(std::string_view metrics, std::string_view name) {

@@ -15,6 +15,8 @@ namespace dashboard {
 struct HttpReply {
   unsigned status = 0;
   std::string body;
+  std::string etag;           ///< the ETag header, or empty
+  std::string surrogate_key;  ///< the Surrogate-Key header, or empty
 };
 
 class HttpClient {
@@ -24,13 +26,19 @@ class HttpClient {
   /// Sends one request and waits for the reply. Throws boost::system::system_error when
   /// the server cannot be reached or the connection breaks twice in a row.
   HttpReply get(std::string_view target) { return request("GET", target, ""); }
+  /// A conditional GET: sends `If-None-Match: if_none_match`.
+  HttpReply get(std::string_view target, std::string_view if_none_match) {
+    return request("GET", target, "", if_none_match);
+  }
   HttpReply post(std::string_view target, std::string_view json) {
     return request("POST", target, json);
   }
 
  private:
-  HttpReply request(std::string_view method, std::string_view target, std::string_view body);
-  HttpReply exchange(std::string_view method, std::string_view target, std::string_view body);
+  HttpReply request(std::string_view method, std::string_view target, std::string_view body,
+                    std::string_view if_none_match = {});
+  HttpReply exchange(std::string_view method, std::string_view target, std::string_view body,
+                     std::string_view if_none_match);
   void connect();
 
   std::string host_;

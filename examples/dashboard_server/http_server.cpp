@@ -57,7 +57,9 @@ class Session : public std::enable_shared_from_this<Session> {
     const std::string_view target(request_.target().data(), request_.target().size());
     const auto started = std::chrono::steady_clock::now();
     const std::string_view method(request_.method_string().data(), request_.method_string().size());
-    HttpResult result = server_.app_.handle(method, target, request_.body());
+    const auto if_none_match = request_[http::field::if_none_match];
+    HttpResult result = server_.app_.handle(method, target, request_.body(),
+                                            {if_none_match.data(), if_none_match.size()});
     server_.app_.state().observe(DashboardState::route_of(target),
                                  std::chrono::steady_clock::now() - started);
     server_.count_request();
@@ -67,6 +69,7 @@ class Session : public std::enable_shared_from_this<Session> {
     response_.result(result.status);
     response_.set(http::field::server, "gencache-dashboard");
     response_.set(http::field::content_type, result.content_type);
+    for (const auto& [name, value] : result.headers) response_.set(name, value);
     response_.body() = std::move(result.body);
     response_.keep_alive(request_.keep_alive() && !stopping_);
     response_.prepare_payload();

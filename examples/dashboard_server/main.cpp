@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <span>
 #include <exception>
 #include <random>
 #include <string>
@@ -52,6 +53,8 @@ constexpr std::string_view kUsage = R"(usage: dashboard_server [options]
   --no-cache       render every dashboard, without gencache (for comparison)
   --render-ms N    simulated cost of rendering one dashboard (default 2)
   --ttl-s N        TTL of cached dashboards in seconds (default 600)
+  --log-purges     print "purge surrogate-key NAME" for each namespace a write bumped:
+                   where a deployment would forward the purge to its CDN
   --help           this text
 
 The cache backend is GENCACHE_URL (default memory://). Entries get a per-run key prefix,
@@ -66,6 +69,7 @@ struct ServerOptions {
   bool use_cache = true;
   unsigned render_ms = 2;
   unsigned ttl_s = 600;
+  bool log_purges = false;
 };
 
 ServerOptions parse_options(dashboard::Flags& flags) {
@@ -83,6 +87,8 @@ ServerOptions parse_options(dashboard::Flags& flags) {
       options.use_cache = false;
     } else if (flags.is("--render-ms")) {
       options.render_ms = flags.number<unsigned>(0, 10'000);
+    } else if (flags.is("--log-purges")) {
+      options.log_purges = true;
     } else if (flags.is("--ttl-s")) {
       options.ttl_s = flags.number<unsigned>(1, 30 * 24 * 3600);
     } else {
@@ -153,6 +159,14 @@ int main(int argc, char** argv) {
     app_options.use_cache = options.use_cache;
     app_options.render_cost = std::chrono::milliseconds(options.render_ms);
     app_options.ttl = std::chrono::seconds(options.ttl_s);
+    if (options.log_purges) {
+      // A CDN purge would be sent here (see dashboard::BumpHook); the demo prints it.
+      app_options.on_bump = [](std::span<const gencache::Namespace> bumped) {
+        for (const gencache::Namespace& ns : bumped)
+          fmt::print("dashboard_server: purge surrogate-key {}\n", ns.name());
+        std::fflush(stdout);
+      };
+    }
 
     boost::asio::io_context io(static_cast<int>(options.threads));
     const boost::asio::ip::tcp::endpoint endpoint(boost::asio::ip::make_address(options.address),

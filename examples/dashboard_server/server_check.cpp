@@ -53,7 +53,8 @@ class ServerProcess {
     posix_spawn_file_actions_addclose(&actions, fds[0]);
     char port_flag[] = "--port";
     char port_any[] = "0";
-    std::vector<char*> argv = {const_cast<char*>(binary), port_flag, port_any};
+    char log_purges[] = "--log-purges";
+    std::vector<char*> argv = {const_cast<char*>(binary), port_flag, port_any, log_purges};
     argv.insert(argv.end(), flags.begin(), flags.end());
     argv.push_back(nullptr);
     const int rc = posix_spawn(&pid_, binary, &actions, nullptr, argv.data(), environ);
@@ -147,13 +148,37 @@ void run_checks(std::uint16_t port) {
   expect(metric(client, "dashboard_renders_total") == 1,
          "the page was rendered once (dashboard_renders_total == 1)");
 
+  // HTTP validators from generations: ETag, 304, Surrogate-Key.
+  expect(first.etag.size() == 34 && first.etag.front() == '"' && first.etag.back() == '"',
+         "a cached GET carries a strong, quoted ETag (" + first.etag + ")");
+  expect(first.surrogate_key == "catalog user:7",
+         "a cached GET carries Surrogate-Key: its namespaces (" + first.surrogate_key + ")");
+  expect(reordered.etag == first.etag, "the same query in another order has the same ETag");
+  const dashboard::HttpReply unchanged = client.get(page1, first.etag);
+  expect(unchanged.status == 304 && unchanged.body.empty() && unchanged.etag == first.etag,
+         "a GET with a matching If-None-Match answers 304 with no body");
+  expect(client.get(page1, "\"other\", W/" + first.etag).status == 304,
+         "If-None-Match matches within a list and weakly (W/)");
+  expect(client.get(page1, "\"other\"").status == 200,
+         "a GET with a stale If-None-Match answers 200");
+  expect(metric(client, "dashboard_renders_total") == 1,
+         "the 304s rendered nothing (dashboard_renders_total still 1)");
+  const std::string other_user = "/api/users/9/dashboard";
+  const std::string other_etag = client.get(other_user).etag;
+
   const dashboard::HttpReply posted =
       client.post("/api/users/7/items", R"({"name":"fresh lamp","price_cents":1999})");
   expect(posted.status == 201, "POST /api/users/7/items answers 201");
-  const boost::json::object after = page_of(client.get(page1));
+  const dashboard::HttpReply after_post = client.get(page1, first.etag);
+  const boost::json::object after = page_of(after_post);
   expect(!after.empty() && after.at("total_items").as_int64() == 24 &&
              after.at("items").as_array().front().at("name").as_string() == "fresh lamp",
          "the GET right after the POST shows the new item first (fresh after write)");
+  expect(after_post.status == 200 && !after_post.etag.empty() && after_post.etag != first.etag,
+         "after a POST to the user, the old ETag gets 200 with a new ETag");
+  expect(client.get(page1, after_post.etag).status == 304, "the new ETag then answers 304");
+  expect(client.get(other_user, other_etag).status == 304,
+         "another user's ETag is unchanged by the POST (304)");
 
   const std::string other = "/api/users/8/dashboard?page=2&sort=name";
   const dashboard::HttpReply before_catalog = client.get(other);
@@ -210,6 +235,10 @@ int main(int argc, char** argv) {
                               : std::string("SIGTERM stops the server within 10 s"));
     }
     fmt::print("server output:\n{}", server.output());
+    expect(server.output().find("purge surrogate-key user:7\n") != std::string::npos,
+           "the on-bump hook forwarded the purge of user:7");
+    expect(server.output().find("purge surrogate-key catalog\n") != std::string::npos,
+           "the on-bump hook forwarded the purge of catalog");
   } catch (const std::exception& e) {
     fmt::print(stderr, "server_check: {}\n", e.what());
     return 1;

@@ -122,6 +122,37 @@ auto spawn_infallible(const boost::asio::any_io_executor& executor, Coroutine co
         SpawnInfallible{}, token, executor, std::move(coroutine));
 }
 
+/// SpawnWithErrorCode for bump_namespaces: a bump_namespaces_error completes with its
+/// code and its generations (0 where not bumped) instead of an empty vector.
+struct SpawnBumpNamespaces {
+  template <class Handler, class Coroutine>
+  void operator()(Handler&& handler, boost::asio::any_io_executor executor,
+                  Coroutine coroutine) const {
+    using R = std::vector<std::uint64_t>;
+    auto slot = boost::asio::get_associated_cancellation_slot(handler);
+    auto handler_executor = boost::asio::get_associated_executor(handler, executor);
+    boost::asio::co_spawn(
+        executor, std::move(coroutine),
+        boost::asio::bind_cancellation_slot(
+            slot, boost::asio::bind_executor(
+                      handler_executor, [handler = std::forward<Handler>(handler)](
+                                            std::exception_ptr failure, R result) mutable {
+                        if (!failure) {
+                          std::move(handler)(boost::system::error_code{}, std::move(result));
+                          return;
+                        }
+                        R generations;
+                        try {
+                          std::rethrow_exception(failure);
+                        } catch (const bump_namespaces_error& e) {
+                          generations = e.generations();
+                        } catch (...) {
+                        }
+                        std::move(handler)(failure_code_of(failure), std::move(generations));
+                      })));
+  }
+};
+
 template <class R, class Token, class Coroutine>
 auto spawn_with_error_code(const boost::asio::any_io_executor& executor, Coroutine coroutine,
                            Token&& token) {
@@ -325,6 +356,16 @@ inline awaitable<Ticket> async_reserve_ticket(std::shared_ptr<CacheCore> core, s
 
 inline awaitable<std::uint64_t> async_bump_owned(std::shared_ptr<CacheCore> core, Namespace ns) {
   co_return co_await async_bump(*core, ns);
+}
+
+inline awaitable<std::vector<std::uint64_t>> async_bump_namespaces_owned(
+    std::shared_ptr<CacheCore> core, std::vector<Namespace> namespaces) {
+  co_return co_await async_bump_namespaces(*core, std::move(namespaces));
+}
+
+inline awaitable<std::string> async_etag_owned(std::shared_ptr<CacheCore> core, std::string key,
+                                               NamespaceSet namespaces) {
+  co_return co_await async_etag(*core, std::move(key), std::move(namespaces));
 }
 
 inline awaitable<std::uint64_t> async_generation_owned(std::shared_ptr<CacheCore> core,
@@ -546,6 +587,22 @@ template <class Token>
 auto AsyncCache::async_bump_namespace(const Namespace& ns, Token&& token) {
   return detail::spawn_with_error_code<std::uint64_t>(
       executor_, detail::async_bump_owned(core_, ns), std::forward<Token>(token));
+}
+
+template <class Token>
+auto AsyncCache::async_bump_namespaces(std::span<const Namespace> namespaces, Token&& token) {
+  return boost::asio::async_initiate<Token,
+                                     void(boost::system::error_code, std::vector<std::uint64_t>)>(
+      detail::SpawnBumpNamespaces{}, token, executor_,
+      detail::async_bump_namespaces_owned(
+          core_, std::vector<Namespace>(namespaces.begin(), namespaces.end())));
+}
+
+template <class Token>
+auto AsyncCache::async_etag(std::string_view key, const NamespaceSet& namespaces, Token&& token) {
+  return detail::spawn_with_error_code<std::string>(
+      executor_, detail::async_etag_owned(core_, std::string(key), namespaces),
+      std::forward<Token>(token));
 }
 
 template <class Token>

@@ -150,6 +150,23 @@ class AsyncCache {
   template <class Token>
   auto async_bump_namespace(const Namespace& ns, Token&& token);
 
+  /// Cache::bump_namespaces, asynchronously: bumps each namespace (one round trip each,
+  /// as AsyncBackend has no batch increment yet) and completes with their new
+  /// generations in order. Signature: void(boost::system::error_code,
+  /// std::vector<std::uint64_t>). When some bumps fail the others still happen, and it
+  /// completes with the first failure's code and the generations, 0 for each namespace
+  /// not bumped: take both with redirect_error or as_tuple (with plain use_awaitable a
+  /// failure throws boost::system::system_error). Each failure is reported to the hook.
+  /// Never silent.
+  template <class Token>
+  auto async_bump_namespaces(std::span<const Namespace> namespaces, Token&& token);
+
+  /// Cache::etag, asynchronously: a strong quoted ETag from the key and the namespaces'
+  /// current generations, for one counters-only round trip. Signature:
+  /// void(boost::system::error_code, std::string); empty on failure.
+  template <class Token>
+  auto async_etag(std::string_view key, const NamespaceSet& namespaces, Token&& token);
+
   /// The current generation of `ns`, creating its counter if absent. Signature:
   /// void(boost::system::error_code, std::uint64_t).
   template <class Token>

@@ -6,13 +6,20 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace gencache {
+
+/// The most bytes a Cache adds to a value when it stores it (its entry header: kind,
+/// times and checksum; see docs/PROTOCOL.md). Backends accept stored values up to
+/// max_value_size() plus this, so that max_value_size() limits the value itself.
+inline constexpr std::size_t kEntryHeaderAllowance = 36;
 
 /// Receives the values Backend::visit_many finds, as views into the backend's own buffers.
 class ValueVisitor {
@@ -23,6 +30,24 @@ class ValueVisitor {
 
  protected:
   ~ValueVisitor() = default;
+};
+
+/// What one counter of Backend::increment_many came to.
+struct CounterIncrement {
+  /// The counter's new value; std::nullopt when it was absent (it is not created) or when
+  /// this counter's increment failed.
+  std::optional<std::uint64_t> value;
+  /// Set when this counter's increment failed (a gencache::backend_error): the counter may
+  /// or may not have moved.
+  std::exception_ptr failure;
+};
+
+/// One server's own statistics, in its own names and order: memcached's `stats`, Redis's
+/// `INFO`.
+struct ServerStats {
+  std::string server;                                       ///< "127.0.0.1:11211"
+  std::vector<std::pair<std::string, std::string>> values;  ///< empty when it did not answer
+  std::string error;  ///< why it did not answer (never credentials); empty when it did
 };
 
 /// Storage primitives. All calls are thread-safe. Keys handed to a backend are at most
@@ -66,12 +91,27 @@ class Backend {
   /// std::nullopt when the counter is absent (it is not created).
   virtual std::optional<std::uint64_t> increment(std::string_view key, std::uint64_t delta) = 0;
 
+  /// increment for every key, in one round trip where the backend can: result `i` is the
+  /// outcome for `keys[i]`. Throws backend_error when the call failed as a whole (the
+  /// server unreachable, the breaker open); then every counter may or may not have moved.
+  /// Failures of single counters (one server of several down) are reported in their
+  /// CounterIncrement instead, so the caller knows exactly which ones moved. The default
+  /// calls increment once per key, one round trip each, going on past a failed key.
+  virtual std::vector<CounterIncrement> increment_many(std::span<const std::string_view> keys,
+                                                       std::uint64_t delta);
+
+  /// Whether increment_many costs one round trip for all its keys (true), or one per key
+  /// as the default does (false). The Cache counts Stats::round_trips by it.
+  virtual bool batches_increments() const noexcept { return false; }
+
   /// Creates the counter `key` with value `initial` if it is absent (an atomic `add`).
   /// Returns false when the counter already existed.
   virtual bool create_counter(std::string_view key, std::uint64_t initial,
                               std::chrono::milliseconds ttl) = 0;
 
-  /// The largest value (in bytes) this backend accepts; larger values are not cached.
+  /// The largest value (in bytes) a Cache caches on this backend. `set` and `add` accept
+  /// up to kEntryHeaderAllowance bytes more, for the entry header; larger values throw
+  /// backend_error(errc::value_too_large).
   virtual std::size_t max_value_size() const noexcept = 0;
 
   /// Whether the Cache must build every key with the hash tag of its namespace
@@ -79,6 +119,12 @@ class Backend {
   /// share a slot and a read of one namespace goes to one server in one round trip. A
   /// Cache asks once, when it is constructed. Default false; a Redis Cluster says true.
   virtual bool wants_hash_tags() const noexcept { return false; }
+
+  /// Statistics straight from each server behind this backend (one entry per server, in
+  /// the server's own names and order), for operators: `gencache stats` prints them. A
+  /// server that does not answer gets an entry with `error` set; nothing throws for it.
+  /// The default, for a backend without servers (memory://, test doubles), is empty.
+  virtual std::vector<ServerStats> server_stats();
 
   /// A short human-readable description for messages and logs (never credentials),
   /// e.g. "memory://" or "memcached://127.0.0.1:11211".

@@ -137,7 +137,7 @@ T Cache::compute_and_store(const detail::ReadResult& read, F& compute,
 
   detail::count(*core_, detail::Event::compute);
   const auto started = detail::now(*core_);
-  T value = std::invoke(compute);
+  T value = detail::to_cached_value<T>(std::invoke(compute));
   const auto took =
       std::chrono::duration_cast<std::chrono::microseconds>(detail::now(*core_) - started);
   if (read.backend_ok) {
@@ -211,17 +211,17 @@ T Cache::compute_shared(const detail::ReadResult& read, F& compute, std::chrono:
 }
 
 template <class F, class Rep, class Period>
-requires std::invocable<F&> std::decay_t<std::invoke_result_t<F&>> Cache::cached(
+requires std::invocable<F&> gencache::cached_value_t<std::invoke_result_t<F&>> Cache::cached(
     std::string_view key, const NamespaceSet& namespaces, std::chrono::duration<Rep, Period> ttl,
     F&& compute) {
   return cached(key, namespaces, ttl, std::forward<F>(compute), call_defaults());
 }
 
 template <class F, class Rep, class Period>
-requires std::invocable<F&> std::decay_t<std::invoke_result_t<F&>> Cache::cached(
+requires std::invocable<F&> gencache::cached_value_t<std::invoke_result_t<F&>> Cache::cached(
     std::string_view key, const NamespaceSet& namespaces, std::chrono::duration<Rep, Period> ttl,
     F&& compute, const CallOptions& options) {
-  using T = std::decay_t<std::invoke_result_t<F&>>;
+  using T = gencache::cached_value_t<std::invoke_result_t<F&>>;
   using traits = detail::value_traits<T>;
   const auto ttl_ms = detail::checked_ttl(ttl);
   // Per-call options are checked where they enter; the defaults were checked once.
@@ -327,10 +327,10 @@ std::vector<std::optional<T>> Cache::get_many(std::span<const std::string> keys,
 
 template <class F, class Rep, class Period>
 requires std::invocable<F&, const std::string&>
-    std::vector<std::decay_t<std::invoke_result_t<F&, const std::string&>>> Cache::cached_many(
+    std::vector<gencache::cached_value_t<std::invoke_result_t<F&, const std::string&>>> Cache::cached_many(
         std::span<const std::string> keys, const NamespaceSet& namespaces,
         std::chrono::duration<Rep, Period> ttl, F&& compute) {
-  using T = std::decay_t<std::invoke_result_t<F&, const std::string&>>;
+  using T = gencache::cached_value_t<std::invoke_result_t<F&, const std::string&>>;
   const auto ttl_ms = detail::checked_ttl(ttl);
   const std::vector<std::string_view> views(keys.begin(), keys.end());
   detail::ReadBatch batch = detail::read_entries(*core_, views, namespaces);
@@ -345,7 +345,7 @@ requires std::invocable<F&, const std::string&>
     }
     detail::count(*core_, detail::Event::compute);
     const auto started = detail::now(*core_);
-    T value = std::invoke(compute, keys[i]);
+    T value = detail::to_cached_value<T>(std::invoke(compute, keys[i]));
     const auto took =
         std::chrono::duration_cast<std::chrono::microseconds>(detail::now(*core_) - started);
     if (batch.backend_ok) {

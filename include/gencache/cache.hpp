@@ -202,6 +202,35 @@ class Cache {
   /// Non-throwing bump_namespace: on failure sets `ec` and returns 0.
   std::uint64_t bump_namespace(const Namespace& ns, std::error_code& ec) noexcept;
 
+  /// Bumps every namespace of `namespaces`, for a write that touched several (`user:42`,
+  /// `org:7`, `catalog`), and returns their new generations in the same order. One round
+  /// trip where the backend batches increments (memory://; Redis, one atomic script on
+  /// its single server); libmemcached increments one key per call, so Memcached takes one
+  /// round trip per namespace. Not atomic across namespaces: when some bumps fail, the
+  /// others still happen, and it throws gencache::bump_namespaces_error naming exactly
+  /// the namespaces not bumped (they go to the outbox when it is on). Never silent.
+  std::vector<std::uint64_t> bump_namespaces(std::span<const Namespace> namespaces);
+
+  /// Non-throwing bump_namespaces: on any failure sets `ec` (the first failure's code) and
+  /// returns the generations with 0 at each namespace that was not bumped.
+  std::vector<std::uint64_t> bump_namespaces(std::span<const Namespace> namespaces,
+                                             std::error_code& ec) noexcept;
+
+  /// A strong HTTP validator (`"3f2a..."`, quotes included) for the response cached as
+  /// (`key`, `namespaces`): a digest of the key, the prefix and the namespaces' current
+  /// generations, so it is the same in every process sharing the backend and changes as
+  /// soon as any of them is bumped, by any process. Costs one counters-only round trip (no
+  /// entry is read and nothing computed; the hints are not trusted), so a matching
+  /// `If-None-Match` can be answered 304 without the body. The premise: the response is a
+  /// function of the data behind its namespaces, as for anything cached under them.
+  /// Absent counters are created, as a read would. Throws gencache::backend_error when the
+  /// backend fails (then serve the response without the 304 shortcut).
+  std::string etag(std::string_view key, const NamespaceSet& namespaces);
+
+  /// Non-throwing etag: on failure sets `ec` and returns an empty string.
+  std::string etag(std::string_view key, const NamespaceSet& namespaces,
+                   std::error_code& ec) noexcept;
+
   /// Waits until the bump outbox is empty (every failed bump applied) or `timeout`
   /// passes, retrying at once rather than after the backoff. Returns true when empty.
   /// Call it before a process exits. Without the outbox it returns true at once.
@@ -220,14 +249,14 @@ class Cache {
   /// A non-positive `ttl` throws gencache::config_error. A `compute` that calls `cached`
   /// for its own entry on a miss (it would wait for itself) gets a gencache::error.
   template <class F, class Rep, class Period>
-  requires std::invocable<F&> std::decay_t<std::invoke_result_t<F&>> cached(
+  requires std::invocable<F&> gencache::cached_value_t<std::invoke_result_t<F&>> cached(
       std::string_view key, const NamespaceSet& namespaces, std::chrono::duration<Rep, Period> ttl,
       F&& compute);
 
   /// `cached` with per-call stampede and freshness options instead of the defaults. Options
   /// out of range (say `lease_ttl = 0ms`) throw gencache::config_error naming the field.
   template <class F, class Rep, class Period>
-  requires std::invocable<F&> std::decay_t<std::invoke_result_t<F&>> cached(
+  requires std::invocable<F&> gencache::cached_value_t<std::invoke_result_t<F&>> cached(
       std::string_view key, const NamespaceSet& namespaces, std::chrono::duration<Rep, Period> ttl,
       F&& compute, const CallOptions& options);
 
@@ -269,7 +298,7 @@ class Cache {
   /// per key where one miss is expensive enough to coalesce.
   template <class F, class Rep, class Period>
   requires std::invocable<F&, const std::string&>
-      std::vector<std::decay_t<std::invoke_result_t<F&, const std::string&>>> cached_many(
+      std::vector<gencache::cached_value_t<std::invoke_result_t<F&, const std::string&>>> cached_many(
           std::span<const std::string> keys, const NamespaceSet& namespaces,
           std::chrono::duration<Rep, Period> ttl, F&& compute);
 

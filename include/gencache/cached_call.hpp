@@ -3,11 +3,14 @@
 /// cached_call: wraps a handler the way a Python decorator would.
 /// \code
 /// auto handler = gencache::cached_call(cache,
-///     [](const Request& r) { return r.path_and_query; },                  // key
-///     [](const Request& r) { return gencache::ns("user", r.user_id); },   // namespace(s)
+///     [](const Request& r) { return gencache::url_key(r.path_and_query); },  // key
+///     [](const Request& r) { return gencache::ns("user", r.user_id); },      // namespace(s)
 ///     std::chrono::hours(1), &dashboard_handler);
 /// Response resp = handler(req);   // same arguments, same result type
 /// \endcode
+/// gencache::url_key (<gencache/url_key.hpp>) makes the key canonical, so the same query
+/// in another order or spelling is one entry. The handler's result type needs a codec
+/// (<gencache/codec.hpp>): a described struct, a string, bytes or a number.
 
 #include <chrono>
 #include <concepts>
@@ -40,7 +43,7 @@ class CachedCall {
   /// forwarded (so move-only and by-reference parameters work as with a direct call).
   template <class... Args>
   requires std::invocable<const Handler&, Args&&...>
-      std::decay_t<std::invoke_result_t<const Handler&, Args&&...>>
+      gencache::cached_value_t<std::invoke_result_t<const Handler&, Args&&...>>
   operator()(Args&&... args) const {
     const std::string key(std::invoke(key_fn_, args...));
     const NamespaceSet namespaces(std::invoke(namespace_fn_, args...));

@@ -20,9 +20,11 @@
 #include <cstring>
 #include <limits>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace gencache {
@@ -30,7 +32,40 @@ namespace gencache {
 namespace detail {
 template <class>
 inline constexpr bool always_false = false;
+
+template <class R>
+inline constexpr bool is_c_string =
+    std::is_same_v<std::decay_t<R>, const char*> || std::is_same_v<std::decay_t<R>, char*>;
+
+template <class R>
+struct cached_value {
+  using type = std::decay_t<R>;
+};
+template <class R>
+requires is_c_string<R>
+struct cached_value<R> {
+  using type = std::string;
+};
+
+/// A compute result as the value cached_value_t names: a C string becomes a std::string
+/// (a null pointer throws std::invalid_argument), anything else passes through.
+template <class T, class R>
+T to_cached_value(R&& result) {
+  if constexpr (is_c_string<R>) {
+    if (result == nullptr)
+      throw std::invalid_argument("gencache: compute returned a null C string");
+    return std::string(result);
+  } else {
+    return std::forward<R>(result);
+  }
+}
 }  // namespace detail
+
+/// What `cached` stores and returns for a compute whose result type is `R`: `R` without
+/// const or reference, except that a C string (a string literal, `const char*`) is
+/// cached as std::string, as `set(key, ns, "hello", ttl)` stores one.
+template <class R>
+using cached_value_t = typename detail::cached_value<R>::type;
 
 /// Primary template: deliberately undefined behaviour turned into a clear compile error.
 template <class T, class Enable = void>

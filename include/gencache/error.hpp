@@ -2,9 +2,14 @@
 /// \file
 /// Errors: one small exception tree plus std::error_code support.
 
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <system_error>
+#include <utility>
+#include <vector>
+
+#include "gencache/namespace.hpp"
 
 namespace gencache {
 
@@ -49,6 +54,25 @@ class backend_error : public error {
 
  private:
   std::error_code code_;
+};
+
+/// Cache::bump_namespaces could not bump some of its namespaces. `code()` and `what()`
+/// are those of the first failure; not_bumped() lists exactly the namespaces whose bump
+/// failed (each may or may not have taken effect: retry them), and generations() holds
+/// the new generation of every namespace in the order asked, 0 for those not bumped.
+class bump_namespaces_error : public backend_error {
+ public:
+  bump_namespaces_error(std::error_code code, const std::string& what,
+                        std::vector<Namespace> not_bumped, std::vector<std::uint64_t> generations)
+      : backend_error(code, what),
+        not_bumped_(std::move(not_bumped)),
+        generations_(std::move(generations)) {}
+  const std::vector<Namespace>& not_bumped() const noexcept { return not_bumped_; }
+  const std::vector<std::uint64_t>& generations() const noexcept { return generations_; }
+
+ private:
+  std::vector<Namespace> not_bumped_;
+  std::vector<std::uint64_t> generations_;
 };
 
 }  // namespace gencache

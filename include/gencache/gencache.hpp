@@ -2,7 +2,10 @@
 /// \file
 /// The whole public API in one include.
 
+#include "gencache/async_backend.hpp"
+#include "gencache/async_cache.hpp"
 #include "gencache/backend.hpp"
+#include "gencache/blocking_bridge.hpp"
 #include "gencache/cache.hpp"
 #include "gencache/cached_call.hpp"
 #include "gencache/clock.hpp"
@@ -13,4 +16,6 @@
 #include "gencache/memory_backend.hpp"
 #include "gencache/namespace.hpp"
 #include "gencache/redis_backend.hpp"
+#include "gencache/testing.hpp"
+#include "gencache/url_key.hpp"
 #include "gencache/version.hpp"

@@ -67,6 +67,8 @@ class MemoryBackend : public Backend, public AsyncBackend {
   bool add(std::string_view key, std::string_view value, std::chrono::milliseconds ttl) override;
   bool remove(std::string_view key) override;
   std::optional<std::uint64_t> increment(std::string_view key, std::uint64_t delta) override;
+  /// In-process, so increment_many's per-key loop is one call's worth: no round trip.
+  bool batches_increments() const noexcept override { return true; }
   bool create_counter(std::string_view key, std::uint64_t initial,
                       std::chrono::milliseconds ttl) override;
   std::size_t max_value_size() const noexcept override;

@@ -21,6 +21,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <vector>
 
 #include "gencache/backend.hpp"
 #include "gencache/clock.hpp"
@@ -93,6 +94,9 @@ class FaultInjectingBackend : public Backend {
   std::size_t max_value_size() const noexcept override;
   bool wants_hash_tags() const noexcept override { return inner_->wants_hash_tags(); }
   std::string describe() const override;
+  /// The wrapped backend's statistics, never failed: it is not a storage call. (Its
+  /// increment_many is Backend's loop over increment, so each counter can be failed.)
+  std::vector<ServerStats> server_stats() override { return inner_->server_stats(); }
 
  private:
   void before(Operation op);

@@ -52,8 +52,14 @@ elseif(STEP STREQUAL "pkg_config")
   if(at LESS 0)
     message(FATAL_ERROR "consumer test: gencache.pc does not point into ${PREFIX}: ${flags}")
   endif()
+  # The consumer picks its language standard; a -std= here would silently override a
+  # C++23 build's (the CMake target states cxx_std_20 as a minimum instead).
+  string(FIND "${flags}" "-std=" forced)
+  if(NOT forced LESS 0)
+    message(FATAL_ERROR "consumer test: gencache.pc forces a language standard: ${flags}")
+  endif()
   separate_arguments(flags UNIX_COMMAND "${flags}")
-  run("${CXX}" ${cxx_flags} "${SOURCE}" ${flags} -o "${WORK_DIR}/consumer")
+  run("${CXX}" -std=c++2b ${cxx_flags} "${SOURCE}" ${flags} -o "${WORK_DIR}/consumer")
   run("${WORK_DIR}/consumer")
 
 elseif(STEP STREQUAL "add_subdirectory")

@@ -1,5 +1,7 @@
 #include "arguments.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <optional>
 
 #include <fmt/format.h>
@@ -25,6 +27,8 @@ options:
   -h, --help   show this text, or a command's own with `gencache COMMAND --help`
 
 Namespaces are taken literally: `user:42` is the namespace gencache::ns("user", 42).
+bump, generation and get refuse memory://: it lives inside one process, so they would
+act on a cache nobody else sees.
 
 exit status: 0 success, 1 backend failure, 2 usage error or bad URL,
              3 get found no entry, 4 get found an entry cached as absent
@@ -65,8 +69,10 @@ exit status: 0 printed, 1 backend failure, 2 usage error,
 
 constexpr std::string_view kStats = R"(usage: gencache [--url URL] stats
 
-For memcached:// prints each server's statistics (version, uptime, items, memory,
-hits, misses, evictions, connections), one block per server. A memory:// cache lives
+Prints each server's own statistics, one block per server: for memcached:// its
+`stats` (version, uptime, items, memory, hits, misses, evictions, connections), for
+redis:// its INFO (version, uptime, memory and maxmemory policy, keyspace hits and
+misses, evicted and expired keys, clients). A memory:// cache lives
 inside each process, so there is nothing to show from outside: ask that process (the
 dashboard_server example exports its counters on /metrics).
 
@@ -89,6 +95,16 @@ std::optional<Command> command_named(std::string_view name) {
   if (name == "stats") return Command::stats;
   if (name == "ping") return Command::ping;
   return std::nullopt;
+}
+
+// memory:// names a cache inside this one process: a bump there invalidates nothing any
+// other process sees, and a get or generation reads a cache that was just created empty.
+bool is_process_local(std::string_view url) {
+  const std::string_view scheme = url.substr(0, url.find("://"));
+  return scheme.size() == 6 &&
+         std::equal(scheme.begin(), scheme.end(), "memory", [](char a, char b) {
+           return std::tolower(static_cast<unsigned char>(a)) == b;
+         });
 }
 
 }  // namespace
@@ -177,11 +193,21 @@ Arguments parse_arguments(std::span<const std::string_view> args, const char* en
     }
   }
 
+  const bool url_given = url.has_value() || (env_url != nullptr && *env_url != '\0');
   out.url =
       url ? std::move(*url) : (env_url != nullptr && *env_url != '\0' ? env_url : "memory://");
   if (out.help) return out;
 
   const std::string_view name = command_name(out.command);
+  const auto refuse_process_local = [&] {
+    if (!is_process_local(out.url)) return;
+    fail(fmt::format(
+        "{} refuses {}: a memory:// cache lives inside one process, so this {} would act on "
+        "an empty cache nobody else sees{}. Name the shared cache with --url (such as "
+        "memcached://10.0.0.1:11211 or redis://10.0.0.1:6379) or GENCACHE_URL",
+        name, out.url, out.command == Command::bump ? "bump" : "read",
+        url_given ? "" : " (memory:// is what you get with neither --url nor GENCACHE_URL)"));
+  };
   switch (out.command) {
     case Command::none:
       fail("no command given");
@@ -193,6 +219,7 @@ Arguments parse_arguments(std::span<const std::string_view> args, const char* en
         fail(fmt::format("generation takes one namespace, got {}", operands.size()));
       for (const std::string& ns : operands)
         if (ns.empty()) fail("a namespace name must not be empty");
+      refuse_process_local();
       out.namespaces = std::move(operands);
       break;
     case Command::get:
@@ -200,6 +227,7 @@ Arguments parse_arguments(std::span<const std::string_view> args, const char* en
         fail(fmt::format("get takes one KEY, got {}: gencache get KEY --ns NAMESPACE",
                          operands.size()));
       out.key = std::move(operands.front());
+      refuse_process_local();
       break;
     case Command::stats:
     case Command::ping:

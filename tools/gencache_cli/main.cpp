@@ -110,7 +110,7 @@ int run(const Arguments& args) {
     case Command::ping:
       return ping(cache);
     case Command::stats:
-      return print_server_stats(args.url, stdout, stderr);
+      return print_server_stats(cache.backend(), stdout, stderr);
     case Command::none:
       break;
   }

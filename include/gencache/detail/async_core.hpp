@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <typeinfo>
+#include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -47,6 +48,15 @@ awaitable<void> async_write_entry(CacheCore& core, const ReadResult& read, Entry
 /// The bump and the generation; a failure is reported and thrown as backend_error.
 awaitable<std::uint64_t> async_bump(CacheCore& core, const Namespace& ns);
 awaitable<std::uint64_t> async_generation(CacheCore& core, const Namespace& ns);
+/// Bumps each namespace in turn (AsyncBackend has no batch increment: one round trip
+/// each). Each failure is reported (and offered to the outbox, which AsyncCache does not
+/// have yet); if any failed, throws
+/// bump_namespaces_error naming them.
+awaitable<std::vector<std::uint64_t>> async_bump_namespaces(CacheCore& core,
+                                                            std::vector<Namespace> namespaces);
+/// Cache::etag over the AsyncBackend: one counters-only read; a failure is reported and
+/// thrown as backend_error.
+awaitable<std::string> async_etag(CacheCore& core, std::string key, NamespaceSet namespaces);
 
 /// The lease, as acquire_lease / release_lease / poll_for_entry; the poll waits on a
 /// steady_timer.

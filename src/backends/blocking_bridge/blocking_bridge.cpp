@@ -79,10 +79,12 @@ class BlockingBridge final : public AsyncBackend {
   template <class... Result, class Call>
   void run(handler<void(std::exception_ptr, Result...)> done, Call call) {
     // Tracked, so the caller's io_context does not run out of work while a call is away.
+    // Moved, not copied, into the wrapper: one owner, released on the thread that completes.
     auto home = asio::prefer(asio::get_associated_executor(done, pool_.get_executor()),
                              asio::execution::outstanding_work.tracked);
     handler<void(std::exception_ptr, Result...)> at_home(
-        [home, done = std::move(done)](std::exception_ptr failure, Result... result) mutable {
+        [home = std::move(home), done = std::move(done)](std::exception_ptr failure,
+                                                         Result... result) mutable {
           asio::dispatch(
               home, [done = std::move(done), failure, ... result = std::move(result)]() mutable {
                 std::move(done)(failure, std::move(result)...);

@@ -15,6 +15,7 @@
 #include "backends/memcached/memcached_config.hpp"
 #include "backends/memcached/memcached_errors.hpp"
 #include "backends/memcached/mget_keys.hpp"
+#include "backends/memcached/server_stats.hpp"
 #include "gencache/error.hpp"
 
 namespace gencache {
@@ -97,8 +98,9 @@ class FetchResult {
 
 class MemcachedBackend final : public Backend {
  public:
-  explicit MemcachedBackend(detail::MemcachedConfig config)
-      : description_(config.description),
+  MemcachedBackend(MemcachedOptions options, detail::MemcachedConfig config)
+      : options_(std::move(options)),
+        description_(config.description),
         max_value_size_(config.max_value_size),
         pool_(detail::make_memcached_handle(config), config.pool_max, config.pool_wait,
               config.description) {}
@@ -107,20 +109,20 @@ class MemcachedBackend final : public Backend {
                 std::vector<std::optional<std::string>>& values) override {
     values.assign(keys.size(), std::nullopt);
     CopyingVisitor copier(values);
-    fetch(keys, copier, "get_many");
+    fetch(keys, copier, "read");
     copier.rethrow_failure();
   }
 
   void visit_many(std::span<const std::string_view> keys, ValueVisitor& visitor) override {
-    fetch(keys, visitor, "visit_many");
+    fetch(keys, visitor, "read");
   }
 
   void set(std::string_view key, std::string_view value, std::chrono::milliseconds ttl) override {
-    check_value_size(value, "set");
+    check_value_size(value, "write");
     auto lease = pool_.acquire();
     const memcached_return_t rc = memcached_set(lease.get(), key.data(), key.size(), data_of(value),
                                                 value.size(), expiration(ttl), 0);
-    if (rc != MEMCACHED_SUCCESS) throw_memcached_error(description_, "set", lease.get(), rc);
+    if (rc != MEMCACHED_SUCCESS) throw_memcached_error(description_, "write", lease.get(), rc);
   }
 
   bool add(std::string_view key, std::string_view value, std::chrono::milliseconds ttl) override {
@@ -133,7 +135,7 @@ class MemcachedBackend final : public Backend {
     const memcached_return_t rc = memcached_delete(lease.get(), key.data(), key.size(), 0);
     if (rc == MEMCACHED_SUCCESS || rc == MEMCACHED_DELETED) return true;
     if (rc == MEMCACHED_NOTFOUND) return false;
-    throw_memcached_error(description_, "remove", lease.get(), rc);
+    throw_memcached_error(description_, "delete", lease.get(), rc);
   }
 
   std::optional<std::uint64_t> increment(std::string_view key, std::uint64_t delta) override {
@@ -145,12 +147,19 @@ class MemcachedBackend final : public Backend {
                                                              key.data(), key.size(), delta, &value);
     if (rc == MEMCACHED_SUCCESS) return value;
     if (rc == MEMCACHED_NOTFOUND) return std::nullopt;
-    throw_memcached_error(description_, "increment", lease.get(), rc);
+    throw_memcached_error(description_, "counter increment", lease.get(), rc);
   }
 
   bool create_counter(std::string_view key, std::uint64_t initial,
                       std::chrono::milliseconds ttl) override {
-    return add_item(key, std::to_string(initial), ttl, "create_counter");
+    return add_item(key, std::to_string(initial), ttl, "counter creation");
+  }
+
+  // increment_many keeps Backend's loop, one round trip per counter: libmemcached
+  // increments one key per call (and a cluster's keys live on different servers anyway).
+
+  std::vector<ServerStats> server_stats() override {
+    return detail::memcached_server_stats(options_);
   }
 
   std::size_t max_value_size() const noexcept override { return max_value_size_; }
@@ -168,12 +177,14 @@ class MemcachedBackend final : public Backend {
   }
 
   void check_value_size(std::string_view value, std::string_view operation) const {
-    if (value.size() > max_value_size_)
-      throw backend_error(errc::value_too_large,
-                          fmt::format("{}: {} refused a value of {} bytes: the limit is {} bytes "
-                                      "(max_item_bytes minus {} for the key and item header)",
-                                      description_, operation, value.size(), max_value_size_,
-                                      detail::kMemcachedItemOverhead));
+    // The item overhead left room for the entry header too (see kMemcachedItemOverhead).
+    if (value.size() > max_value_size_ + kEntryHeaderAllowance)
+      throw backend_error(
+          errc::value_too_large,
+          fmt::format("{}: {} refused: the value has {} bytes, the limit is {} bytes "
+                      "(max_item_bytes minus {} for the key and item header)",
+                      description_, operation, value.size(), max_value_size_,
+                      detail::kMemcachedItemOverhead));
   }
 
   // One mget, each value handed to `visitor` straight from libmemcached's result buffer.
@@ -222,6 +233,7 @@ class MemcachedBackend final : public Backend {
     throw_memcached_error(description_, operation, lease.get(), rc);
   }
 
+  MemcachedOptions options_;  // for server_stats, which asks each server on its own handle
   std::string description_;
   std::size_t max_value_size_;
   detail::ConnectionPool pool_;
@@ -230,7 +242,8 @@ class MemcachedBackend final : public Backend {
 }  // namespace
 
 std::shared_ptr<Backend> make_memcached_backend(MemcachedOptions options) {
-  return std::make_shared<MemcachedBackend>(detail::make_memcached_config(options));
+  detail::MemcachedConfig config = detail::make_memcached_config(options);
+  return std::make_shared<MemcachedBackend>(std::move(options), std::move(config));
 }
 
 }  // namespace gencache

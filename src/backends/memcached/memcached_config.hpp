@@ -15,8 +15,9 @@
 
 namespace gencache::detail {
 
-/// Room left in an item for the key (up to 250 bytes) and Memcached's item header: a
-/// value of max_item_bytes minus this always fits (measured: 309 bytes with a 250-byte key).
+/// Room left in an item for the key (up to 250 bytes), Memcached's item header and the
+/// Cache's entry header (kEntryHeaderAllowance): a value of max_item_bytes minus this
+/// always fits (measured: 309 bytes with a 250-byte key, plus 36 for the entry header).
 inline constexpr std::size_t kMemcachedItemOverhead = 512;
 
 // Accepted ranges, shared by option and URL checks.

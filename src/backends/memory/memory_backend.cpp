@@ -118,7 +118,7 @@ struct MemoryBackend::Impl {
 
   // Refuses what set/add could never store, before any lock is taken.
   void check_storable(std::string_view key, std::size_t value_size) const {
-    if (value_size > max_value)
+    if (value_size > max_value + kEntryHeaderAllowance)
       throw backend_error(errc::value_too_large,
                           fmt::format("memory backend: value of {} bytes exceeds the limit of {} "
                                       "bytes (max_item_bytes)",

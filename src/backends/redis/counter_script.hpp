@@ -17,6 +17,18 @@ inline constexpr std::string_view kIncrementIfExistsScript =
     "redis.call('INCRBY', KEYS[1], ARGV[1]) "
     "return redis.call('GET', KEYS[1])";
 
+/// kIncrementIfExistsScript for every key of KEYS in one atomic call: the reply is an
+/// array with, per key, its new value as decimal text or nil when it is absent. All keys
+/// must live on one node (one server, or one cluster slot).
+inline constexpr std::string_view kIncrementManyIfExistScript =
+    "local out = {} "
+    "for i, key in ipairs(KEYS) do "
+    "if redis.call('EXISTS', key) == 1 then "
+    "redis.call('INCRBY', key, ARGV[1]) out[i] = redis.call('GET', key) "
+    "else out[i] = false end "
+    "end "
+    "return out";
+
 /// The script's SHA-1 in lowercase hex, the name EVALSHA knows it by; empty when
 /// libcrypto offers no SHA-1 (a FIPS-only build), and then the script goes by EVAL.
 std::string script_sha1(std::string_view script);

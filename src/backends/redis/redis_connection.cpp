@@ -157,7 +157,11 @@ void RedisConnection::fail(std::string_view operation, int saved_errno) {
 void RedisConnection::throw_error(std::string_view operation, errc code,
                                   std::string_view account) const {
   if (step_.empty()) throw_redis_error(config_.description, operation, code, account);
-  throw_redis_error(config_.description, operation, code, fmt::format("{}: {}", step_, account));
+  // The step in words, not the command: "selecting database 99: ERR DB index is out of range".
+  const std::string step = step_ == "AUTH"     ? std::string("logging in")
+                           : step_ == "SELECT" ? fmt::format("selecting database {}", config_.db)
+                                               : std::string(step_);
+  throw_redis_error(config_.description, operation, code, fmt::format("{}: {}", step, account));
 }
 
 bool RedisConnection::usable_when_idle() const noexcept {

@@ -32,7 +32,8 @@ class RedisConnection {
   /// Connects within connect_timeout, sends AUTH and SELECT as `config` says, then sets
   /// io_timeout for every later send and receive. Throws backend_error naming
   /// config.description and `operation`, the call that needed the connection, with the
-  /// step that failed ("connecting: Connection refused", "AUTH: WRONGPASS ...").
+  /// step that failed, in words ("connecting: Connection refused", "logging in: WRONGPASS ...",
+  /// "selecting database 99: ERR ...").
   /// `config` must outlive the connection.
   RedisConnection(const RedisConfig& config, std::string_view operation);
   ~RedisConnection();

@@ -28,6 +28,15 @@ bool first_word_in(std::string_view text, const std::array<std::string_view, N>&
 
 }  // namespace
 
+std::string_view redis_operation_words(std::string_view operation) noexcept {
+  if (operation == "get_many" || operation == "visit_many") return "read";
+  if (operation == "set") return "write";
+  if (operation == "remove") return "delete";
+  if (operation == "increment") return "counter increment";
+  if (operation == "create_counter") return "counter creation";
+  return operation;
+}
+
 errc redis_reply_errc(std::string_view error_reply) noexcept {
   if (first_word_in(error_reply, kRefusedWrites)) return errc::not_stored;
   if (first_word_in(error_reply, kUnavailable)) return errc::backend_unavailable;
@@ -77,7 +86,8 @@ std::optional<RedisRedirect> parse_redis_redirect(std::string_view error_reply) 
 
 void throw_redis_error(std::string_view server, std::string_view operation, errc code,
                        std::string_view account) {
-  throw backend_error(code, fmt::format("{}: {} failed: {}", server, operation, account));
+  throw backend_error(
+      code, fmt::format("{}: {} failed: {}", server, redis_operation_words(operation), account));
 }
 
 }  // namespace gencache::detail

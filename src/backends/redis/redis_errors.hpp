@@ -48,8 +48,14 @@ class redis_redirect_error : public backend_error {
   RedisRedirect redirect_;
 };
 
-/// Throws backend_error(code) with the message "<server>: <operation> failed: <account>".
-/// `server` is a description, never credentials.
+/// A Backend member's name as the plain words a message uses: the reader of an error hook
+/// did a read, a write or a bump, and never called "visit_many" (get_many and visit_many
+/// are "read", set "write", remove "delete", increment "counter increment",
+/// create_counter "counter creation"; anything else is returned as it is).
+std::string_view redis_operation_words(std::string_view operation) noexcept;
+
+/// Throws backend_error(code) with the message "<server>: <operation> failed: <account>",
+/// `operation` put in redis_operation_words. `server` is a description, never credentials.
 [[noreturn]] void throw_redis_error(std::string_view server, std::string_view operation, errc code,
                                     std::string_view account);
 

@@ -53,6 +53,7 @@ RedisNode::RedisNode(RedisConfig config)
     : config_(std::move(config)),
       pool_(config_),
       script_sha1_(script_sha1(kIncrementIfExistsScript)),
+      many_script_sha1_(script_sha1(kIncrementManyIfExistScript)),
       wait_replicas_(std::to_string(config_.wait_replicas)),
       wait_timeout_(std::to_string(config_.wait_timeout.count())) {}
 
@@ -124,17 +125,73 @@ std::optional<std::uint64_t> RedisNode::increment(std::string_view key, std::uin
   if (reply->type == REDIS_REPLY_NIL) return std::nullopt;  // nothing written to wait for
   if (reply->type != REDIS_REPLY_STRING)
     unexpected(*lease, *reply, "increment", "the new value as a bulk string, or nil");
-  const std::string_view text = text_of(*reply);
-  std::uint64_t value = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) {
-    lease->mark_broken();
-    throw_redis_error(
-        config_.description, "increment", errc::protocol,
-        fmt::format("expected the new value in decimal, got '{}'", text.substr(0, 40)));
-  }
+  const std::uint64_t value = parse_counter(*lease, text_of(*reply));
   check_replicated(*lease, replicated.get(), "increment");
   return value;
+}
+
+std::vector<CounterIncrement> RedisNode::increment_many(std::span<const std::string_view> keys,
+                                                        std::uint64_t delta) {
+  std::vector<CounterIncrement> results(keys.size());
+  if (keys.empty()) return results;
+  const std::string_view operation = "increment";
+  auto lease = pool_.acquire(operation);
+  const std::string by = std::to_string(delta);
+  const std::string key_count = std::to_string(keys.size());
+  const auto send = [&](std::string_view verb, std::string_view script) {
+    auto command = lease->command().begin(keys.size() + 4).arg(verb).arg(script).arg(key_count);
+    for (const std::string_view key : keys) command.arg(key);
+    command.arg(by);
+    return send_with_wait(*lease, operation);
+  };
+  Reply reply;
+  Reply replicated;
+  if (!many_script_sha1_.empty()) std::tie(reply, replicated) = send("EVALSHA", many_script_sha1_);
+  if (reply == nullptr ||
+      (reply->type == REDIS_REPLY_ERROR && text_of(*reply).starts_with("NOSCRIPT")))
+    std::tie(reply, replicated) = send("EVAL", kIncrementManyIfExistScript);
+  check_not_error(*reply, operation);
+  if (reply->type != REDIS_REPLY_ARRAY || reply->elements != keys.size())
+    unexpected(*lease, *reply, operation, fmt::format("an array of {} values", keys.size()));
+  bool wrote = false;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    const redisReply& element = *reply->element[i];
+    if (element.type == REDIS_REPLY_NIL) continue;
+    if (element.type != REDIS_REPLY_STRING)
+      unexpected(*lease, element, operation, "the new value as a bulk string, or nil");
+    results[i].value = parse_counter(*lease, text_of(element));
+    wrote = true;
+  }
+  // Unacknowledged, the bumps may vanish in a failover: none of them counts as done.
+  if (wrote) check_replicated(*lease, replicated.get(), operation);
+  return results;
+}
+
+std::vector<ServerStats> RedisNode::server_stats() {
+  ServerStats stats;
+  stats.server = fmt::format("{}:{}", config_.host, config_.port);
+  try {
+    auto lease = pool_.acquire("stats");
+    lease->command().begin(1).arg("INFO");
+    const Reply reply = lease->round_trip("stats");
+    check_not_error(*reply, "stats");
+    if (reply->type != REDIS_REPLY_STRING && reply->type != REDIS_REPLY_STATUS)
+      unexpected(*lease, *reply, "stats", "INFO's text");
+    std::string_view text = text_of(*reply);
+    while (!text.empty()) {
+      const auto end = text.find('\n');
+      std::string_view line = text.substr(0, end);
+      text = end == std::string_view::npos ? std::string_view() : text.substr(end + 1);
+      if (line.ends_with('\r')) line.remove_suffix(1);
+      const auto colon = line.find(':');
+      if (line.empty() || line.front() == '#' || colon == std::string_view::npos) continue;
+      stats.values.emplace_back(line.substr(0, colon), line.substr(colon + 1));
+    }
+  } catch (const backend_error& e) {
+    stats.values.clear();
+    stats.error = e.what();
+  }
+  return {std::move(stats)};
 }
 
 bool RedisNode::create_counter(std::string_view key, std::uint64_t initial,
@@ -160,8 +217,21 @@ void RedisNode::check_mget_reply(RedisConnection& connection, const redisReply& 
   }
 }
 
+// A counter's value as the scripts return it: decimal text of an unsigned 64-bit number.
+std::uint64_t RedisNode::parse_counter(RedisConnection& connection, std::string_view text) const {
+  std::uint64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) {
+    connection.mark_broken();
+    throw_redis_error(
+        config_.description, "increment", errc::protocol,
+        fmt::format("expected the new value in decimal, got '{}'", text.substr(0, 40)));
+  }
+  return value;
+}
+
 void RedisNode::check_value_size(std::string_view value, std::string_view operation) const {
-  if (value.size() > config_.max_value_size)
+  if (value.size() > config_.max_value_size + kEntryHeaderAllowance)
     throw backend_error(
         errc::value_too_large,
         fmt::format("{}: {} refused a value of {} bytes: the limit is {} bytes "
@@ -173,9 +243,9 @@ void RedisNode::check_not_error(const redisReply& reply, std::string_view operat
   if (reply.type != REDIS_REPLY_ERROR) return;
   const std::string_view text = text_of(reply);
   if (auto redirect = parse_redis_redirect(text))
-    throw redis_redirect_error(
-        std::move(*redirect),
-        fmt::format("{}: {} failed: {}", config_.description, operation, text));
+    throw redis_redirect_error(std::move(*redirect),
+                               fmt::format("{}: {} failed: {}", config_.description,
+                                           redis_operation_words(operation), text));
   throw_redis_error(config_.description, operation, redis_reply_errc(text), text);
 }
 

@@ -51,6 +51,13 @@ class RedisNode final : public Backend {
                       std::chrono::milliseconds ttl) override {
     return create_counter(key, initial, ttl, Asking::no);
   }
+  /// One atomic script for all of `keys` (one round trip: every counter moves or none),
+  /// followed by WAIT with wait_replicas as increment is. Only for keys on this one
+  /// server: a Redis Cluster calls increment per key.
+  std::vector<CounterIncrement> increment_many(std::span<const std::string_view> keys,
+                                               std::uint64_t delta) override;
+  bool batches_increments() const noexcept override { return true; }
+  std::vector<ServerStats> server_stats() override;
   std::size_t max_value_size() const noexcept override { return config_.max_value_size; }
   std::string describe() const override { return config_.description; }
 
@@ -80,6 +87,7 @@ class RedisNode final : public Backend {
   void read_values(std::span<const std::string_view> keys, std::string_view operation,
                    Found&& found);
   void check_value_size(std::string_view value, std::string_view operation) const;
+  std::uint64_t parse_counter(RedisConnection& connection, std::string_view text) const;
   void check_not_error(const redisReply& reply, std::string_view operation) const;
   [[noreturn]] void unexpected(RedisConnection& connection, const redisReply& reply,
                                std::string_view operation, std::string_view expected) const;
@@ -93,6 +101,7 @@ class RedisNode final : public Backend {
   RedisConfig config_;  // outlives pool_, which refers to it
   RedisPool pool_;
   std::string script_sha1_;
+  std::string many_script_sha1_;
   std::string wait_replicas_;
   std::string wait_timeout_;
 };

@@ -65,7 +65,8 @@ struct CallContext {
       if (why.starts_with(connection) && why.substr(connection.size()).starts_with(": "))
         why.remove_prefix(connection.size() + 2);
       return std::make_exception_ptr(
-          backend_error(e.code(), fmt::format("{}: {} failed: {}", *server, operation, why)));
+          backend_error(e.code(), fmt::format("{}: {} failed: {}", *server,
+                                              detail::redis_operation_words(operation), why)));
     } catch (...) {
       return std::current_exception();
     }
@@ -328,11 +329,13 @@ class RedisAsyncBackend final : public AsyncBackend {
   }
 
   std::exception_ptr check_value_size(const CallContext& context, std::string_view value) const {
-    if (value.size() <= config_.max_value_size) return nullptr;
+    // Room for the Cache's entry header beyond the value's limit (kEntryHeaderAllowance).
+    if (value.size() <= config_.max_value_size + kEntryHeaderAllowance) return nullptr;
     return std::make_exception_ptr(backend_error(
         errc::value_too_large,
         fmt::format("{}: {} refused a value of {} bytes: the limit is {} bytes (max_item_bytes)",
-                    *context.server, context.operation, value.size(), config_.max_value_size)));
+                    *context.server, detail::redis_operation_words(context.operation), value.size(),
+                    config_.max_value_size)));
   }
 
   // WAIT after a counter write, with wait_replicas; the replies the request then gets.
