@@ -111,6 +111,23 @@ TEST_F(RedisReplicationTest, AnUnacknowledgedBumpIsNeverSilentAndIsQueuedInTheOu
   EXPECT_EQ(cache.stats().outbox_pending, 0u);
 }
 
+TEST_F(RedisReplicationTest, ABatchIncrementTheReplicaDoesNotAcknowledgeThrowsTimeout) {
+  auto generous = make_redis_backend(waiting_options(master, 1));
+  ASSERT_TRUE(generous->create_counter("gc1:n:a", 10, test::kNoTtl));
+  ASSERT_TRUE(generous->create_counter("gc1:n:b", 20, test::kNoTtl));
+  const std::string_view keys[] = {"gc1:n:a", "gc1:n:b"};
+  // Acknowledged: both moved, and the replica has them when the call returns.
+  const auto results = generous->increment_many(keys, 1);
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[0].value, std::optional<std::uint64_t>(11));
+  EXPECT_EQ(replica->command({"GET", "gc1:n:b"}), "21");
+  // Not acknowledged: a multi-namespace bump must fail as a single one does.
+  auto backend = make_redis_backend(waiting_options(master, 1, 200ms));
+  replica->pause();
+  EXPECT_EQ(test::code_thrown_by([&] { backend->increment_many(keys, 1); }), errc::timeout);
+  replica->resume();
+}
+
 TEST_F(RedisReplicationTest, MoreReplicasThanExistMakeEveryCounterWriteFail) {
   auto backend = make_redis_backend(waiting_options(master, 2, 200ms));
   EXPECT_EQ(
