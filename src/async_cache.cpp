@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <future>
 #include <mutex>
 #include <utility>
 #include <vector>
@@ -11,10 +12,13 @@
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
 
 #include <fmt/format.h>
 
@@ -300,22 +304,52 @@ awaitable<void> async_write_entry(CacheCore& core, const ReadResult& read, Entry
     report_failure(core, "write", failure);
 }
 
+namespace {
+
+// The bump itself; a failure is thrown as it came, neither reported nor queued.
+awaitable<std::uint64_t> async_bump_unreported(CacheCore& core, const Namespace& ns) {
+  if (core.serves_inline()) co_return core.bump(ns);
+  std::string tagged;
+  BumpStep step(counter_key(core.key_prefix(ns, tagged), ns), &fresh_generation);
+  co_await drive(core, step, step.start());
+  if (step.recreated()) core.stats().add(StripedStats::counter_recreations);
+  if (step.repaired()) core.stats().add(StripedStats::corrupt);
+  core.hints().remember(step.key(), step.generation());
+  core.stats().add(StripedStats::bumps);
+  co_return step.generation();
+}
+
+// The outbox's retry of a failed bump, on the outbox's thread: the same coroutine, run to
+// completion on a private io_context, so a retry needs neither the AsyncCache's executor
+// nor one of its threads (flush_pending_bumps may block one). A failure is thrown and not
+// reported again: the bump that failed first was.
+void retry_bump(CacheCore& core, const Namespace& ns) {
+  asio::io_context context(1);
+  std::future<std::uint64_t> bumped =
+      asio::co_spawn(context, async_bump_unreported(core, ns), asio::use_future);
+  context.run();
+  bumped.get();
+}
+
+}  // namespace
+
 awaitable<std::uint64_t> async_bump(CacheCore& core, const Namespace& ns) {
   std::exception_ptr failure;
   try {
-    if (core.serves_inline()) co_return core.bump(ns);
-    std::string tagged;
-    BumpStep step(counter_key(core.key_prefix(ns, tagged), ns), &fresh_generation);
-    co_await drive(core, step, step.start());
-    if (step.recreated()) core.stats().add(StripedStats::counter_recreations);
-    if (step.repaired()) core.stats().add(StripedStats::corrupt);
-    core.hints().remember(step.key(), step.generation());
-    core.stats().add(StripedStats::bumps);
-    co_return step.generation();
+    co_return co_await async_bump_unreported(core, ns);
   } catch (...) {
     failure = std::current_exception();
   }
-  throw_reported(core, "bump", failure);
+  // As Cache::bump_namespace: reported, queued for retry when the outbox is on, and thrown.
+  const std::error_code code = report_failure(core, "bump", failure);
+  core.queue_failed_bump(ns);
+  try {
+    std::rethrow_exception(failure);
+  } catch (const backend_error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw backend_error(code, e.what());
+  }
 }
 
 awaitable<std::uint64_t> async_generation(CacheCore& core, const Namespace& ns) {
@@ -341,9 +375,8 @@ awaitable<std::vector<std::uint64_t>> async_bump_namespaces(CacheCore& core,
   std::string first_message;
   for (std::size_t i = 0; i < namespaces.size(); ++i) {
     try {
-      generations[i] = co_await async_bump(core, namespaces[i]);  // reports a failure
+      generations[i] = co_await async_bump(core, namespaces[i]);  // reports, queues a failure
     } catch (const std::exception& e) {
-      core.queue_failed_bump(namespaces[i]);  // a no-op while AsyncCache has no outbox
       not_bumped.push_back(namespaces[i]);
       if (!first_code) {
         first_code = failure_code(e);
@@ -484,6 +517,25 @@ awaitable<void> async_wait_flight(const std::shared_ptr<Flight>& flight) {
       WaitForFlight{}, asio::use_awaitable, flight);
 }
 
+void mark_async_leader(Flight& flight, const asio::cancellation_slot& compute_slot) {
+  auto identity = std::make_shared<const asio::cancellation_slot>(compute_slot);
+  std::lock_guard lock(flight.mutex);
+  flight.async_leader = std::move(identity);
+}
+
+void check_not_own_async_flight(Flight& flight, const asio::cancellation_slot& slot,
+                                std::string_view key) {
+  // Unconnected slots all compare equal: they identify no thread.
+  if (!slot.is_connected()) return;
+  std::shared_ptr<const void> leader;
+  {
+    std::lock_guard lock(flight.mutex);
+    leader = flight.async_leader;
+  }
+  if (leader && *static_cast<const asio::cancellation_slot*>(leader.get()) == slot)
+    throw own_flight_error(key);
+}
+
 boost::system::error_code failure_code_of(const std::exception_ptr& failure) noexcept {
   if (!failure) return {};
   try {
@@ -503,7 +555,11 @@ bool serves_inline(const CacheCore& core) noexcept {
 
 std::shared_ptr<CacheCore> make_async_core(std::shared_ptr<AsyncBackend> backend,
                                            CacheOptions options) {
-  return std::make_shared<CacheCore>(std::move(backend), std::move(options));
+  const OutboxOptions outbox = options.outbox;
+  auto core = std::make_shared<CacheCore>(std::move(backend), std::move(options));
+  if (outbox.enabled)
+    core->use_outbox(outbox, [raw = core.get()](const Namespace& ns) { retry_bump(*raw, ns); });
+  return core;
 }
 
 }  // namespace detail
@@ -531,7 +587,13 @@ const CallOptions& AsyncCache::call_defaults() const noexcept {
 }
 
 Stats AsyncCache::stats() const {
-  return core_->stats().snapshot();
+  Stats s = core_->stats().snapshot();
+  s.outbox_pending = core_->outbox_pending();
+  return s;
+}
+
+bool AsyncCache::flush_pending_bumps(std::chrono::milliseconds timeout) {
+  return core_->flush_outbox(timeout);
 }
 
 void AsyncCache::set_error_hook(ErrorHook hook) {

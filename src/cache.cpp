@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "async_circuit_breaker.hpp"
 #include "bump_outbox.hpp"
 #include "circuit_breaker.hpp"
 #include "core/bump_step.hpp"
@@ -75,13 +76,10 @@ CacheCore::CacheCore(std::shared_ptr<Backend> backend, CacheOptions options)
   validate_cache_options(options);
   validate_call_options(call_defaults_);
   if (options.breaker.failure_threshold > 0) {
-    backend_ = std::make_shared<CircuitBreaker>(user_backend_, options.breaker, clock_, stats_);
+    backend_ = std::make_shared<CircuitBreaker>(
+        user_backend_, std::make_shared<BreakerState>(options.breaker, clock_, stats_));
   }
-  if (options.outbox.enabled) {
-    outbox_ = std::make_unique<BumpOutbox>(
-        options.outbox, [this](const Namespace& ns) { bump(ns); },
-        [this](const std::exception& e) { report("bump", e); }, stats_);
-  }
+  if (options.outbox.enabled) use_outbox(options.outbox, [this](const Namespace& ns) { bump(ns); });
 }
 
 CacheCore::CacheCore(std::shared_ptr<AsyncBackend> backend, CacheOptions options)
@@ -104,9 +102,20 @@ CacheCore::CacheCore(std::shared_ptr<AsyncBackend> backend, CacheOptions options
   validate_prefix(prefix_);
   validate_cache_options(options);
   validate_call_options(call_defaults_);
+  if (options.breaker.failure_threshold > 0) {
+    // One breaker for both paths of memory://: the in-place blocking calls and the async ones.
+    auto breaker = std::make_shared<BreakerState>(options.breaker, clock_, stats_);
+    async_backend_ = std::make_shared<AsyncCircuitBreaker>(std::move(async_backend_), breaker);
+    if (backend_) backend_ = std::make_shared<CircuitBreaker>(user_backend_, std::move(breaker));
+  }
 }
 
 CacheCore::~CacheCore() = default;
+
+void CacheCore::use_outbox(OutboxOptions options, std::function<void(const Namespace&)> retry) {
+  outbox_ = std::make_unique<BumpOutbox>(
+      options, std::move(retry), [this](const std::exception& e) { report("bump", e); }, stats_);
+}
 
 bool CacheCore::queue_failed_bump(const Namespace& ns) {
   if (!outbox_) return false;
@@ -515,10 +524,14 @@ LeadingOnThisThread::~LeadingOnThisThread() {
 void check_not_own_flight(const Flight& flight, std::string_view key) {
   if (std::find(flights_led_here.begin(), flights_led_here.end(), &flight) !=
       flights_led_here.end())
-    throw error(fmt::format(
-        "gencache: the compute of entry {} called cached() for that same entry on a miss; it "
-        "would wait for its own result forever (compute the value directly instead)",
-        key));
+    throw own_flight_error(key);
+}
+
+error own_flight_error(std::string_view key) {
+  return error(fmt::format(
+      "gencache: the compute of entry {} called cached() for that same entry on a miss; it "
+      "would wait for its own result forever (compute the value directly instead)",
+      key));
 }
 
 std::shared_ptr<const void> wait_flight(Flight& flight, const std::type_info& type) {

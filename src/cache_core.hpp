@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <shared_mutex>
 #include <string>
@@ -79,7 +80,8 @@ class CacheCore {
  public:
   CacheCore(std::shared_ptr<Backend> backend, CacheOptions options);
   /// The core of an AsyncCache: the same keys, hints, stats, hook and defaults, over an
-  /// AsyncBackend (the blocking calls above are not used). No breaker and no outbox yet.
+  /// AsyncBackend (the blocking calls above are not used), behind an AsyncCircuitBreaker
+  /// sharing the BreakerState logic with Cache's.
   CacheCore(std::shared_ptr<AsyncBackend> backend, CacheOptions options);
   ~CacheCore();
 
@@ -116,6 +118,9 @@ class CacheCore {
 
   /// The backend the user gave (what Cache::backend() returns).
   Backend& backend() const noexcept { return *user_backend_; }
+  /// Turns the bump outbox on: `retry` applies one queued bump (from the outbox's thread)
+  /// and throws while it still fails.
+  void use_outbox(OutboxOptions options, std::function<void(const Namespace&)> retry);
   /// Queues a failed bump when the outbox is on; returns whether it did.
   bool queue_failed_bump(const Namespace& ns);
   bool flush_outbox(std::chrono::milliseconds timeout);

@@ -1,83 +1,24 @@
 #include "circuit_breaker.hpp"
 
-#include <fmt/format.h>
-
 namespace gencache::detail {
-namespace {
 
-bool means_unreachable(std::error_code code) {
-  return code == errc::timeout || code == errc::backend_unavailable;
-}
-
-}  // namespace
-
-CircuitBreaker::CircuitBreaker(std::shared_ptr<Backend> inner, BreakerOptions options,
-                               std::shared_ptr<const Clock> clock, StripedStats& stats)
-    : inner_(std::move(inner)), options_(options), clock_(std::move(clock)), stats_(stats) {}
-
-std::int64_t CircuitBreaker::now_ns() const noexcept {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(clock_->now().time_since_epoch())
-      .count();
-}
-
-void CircuitBreaker::admit() {
-  const std::int64_t until = open_until_ns_.load(std::memory_order_acquire);
-  if (until == 0) return;
-  // Open: after the cool-down exactly one caller probes; everyone else is turned away.
-  if (now_ns() >= until && !probing_.exchange(true, std::memory_order_acq_rel)) return;
-  stats_.add(StripedStats::breaker_rejections);
-  throw backend_error(
-      errc::circuit_open,
-      fmt::format("{}: circuit breaker open after {} consecutive failures; backend skipped",
-                  inner_->describe(), options_.failure_threshold));
-}
-
-void CircuitBreaker::on_success() noexcept {
-  // Written only when it changes: a store on every call would bounce this cache line
-  // between the cores of every thread using the Cache.
-  if (consecutive_failures_.load(std::memory_order_relaxed) != 0)
-    consecutive_failures_.store(0, std::memory_order_relaxed);
-  if (open_until_ns_.load(std::memory_order_acquire) != 0) {
-    open_until_ns_.store(0, std::memory_order_release);
-    probing_.store(false, std::memory_order_release);
-    stats_.add(StripedStats::breaker_closes);
-  }
-}
-
-void CircuitBreaker::on_failure() noexcept {
-  const std::int64_t reopen_at =
-      now_ns() + std::chrono::duration_cast<std::chrono::nanoseconds>(options_.cooldown).count();
-  if (open_until_ns_.load(std::memory_order_acquire) != 0) {
-    // A failed probe: stay open for another cool-down.
-    open_until_ns_.store(reopen_at, std::memory_order_release);
-    probing_.store(false, std::memory_order_release);
-    return;
-  }
-  if (consecutive_failures_.fetch_add(1, std::memory_order_relaxed) + 1 >=
-      options_.failure_threshold) {
-    std::int64_t closed = 0;
-    if (open_until_ns_.compare_exchange_strong(closed, reopen_at, std::memory_order_acq_rel))
-      stats_.add(StripedStats::breaker_opens);
-  }
-}
+CircuitBreaker::CircuitBreaker(std::shared_ptr<Backend> inner, std::shared_ptr<BreakerState> state)
+    : inner_(std::move(inner)), state_(std::move(state)) {}
 
 template <class F>
 decltype(auto) CircuitBreaker::guarded(F&& call) {
-  admit();
+  if (!state_->admits()) throw state_->rejection(inner_->describe());
   try {
     if constexpr (std::is_void_v<decltype(call())>) {
       call();
-      on_success();
+      state_->record(std::error_code());
     } else {
       auto result = call();
-      on_success();
+      state_->record(std::error_code());
       return result;
     }
   } catch (const backend_error& e) {
-    if (means_unreachable(e.code()))
-      on_failure();
-    else
-      on_success();
+    state_->record(e.code());
     throw;
   }
 }
@@ -120,8 +61,8 @@ std::vector<CounterIncrement> CircuitBreaker::increment_many(std::span<const std
     try {
       std::rethrow_exception(result.failure);
     } catch (const backend_error& e) {
-      if (means_unreachable(e.code())) {
-        on_failure();
+      if (BreakerState::means_unreachable(e.code())) {
+        state_->record(e.code());
         break;
       }
     } catch (...) {

@@ -1,25 +1,20 @@
 #pragma once
 // Internal: the circuit breaker the Cache puts in front of its backend (BreakerOptions).
 
-#include <atomic>
-#include <cstdint>
 #include <memory>
 
+#include "breaker_state.hpp"
 #include "cache_core.hpp"
 #include "gencache/backend.hpp"
 #include "gencache/cache.hpp"
 
 namespace gencache::detail {
 
-/// Forwards to `inner` while it answers. After `failure_threshold` consecutive failures
-/// that mean "unreachable" (timeout, backend_unavailable) it rejects calls at once with
-/// errc::circuit_open for `cooldown`, then lets one probe through: success closes it,
-/// failure re-opens it. Other errors (a value too large, corrupt bytes) prove the server
-/// answered and count as successes.
+/// Forwards to `inner` while `state` (BreakerState) admits calls, and tells it how each
+/// call went.
 class CircuitBreaker final : public Backend {
  public:
-  CircuitBreaker(std::shared_ptr<Backend> inner, BreakerOptions options,
-                 std::shared_ptr<const Clock> clock, StripedStats& stats);
+  CircuitBreaker(std::shared_ptr<Backend> inner, std::shared_ptr<BreakerState> state);
 
   void get_many(std::span<const std::string_view> keys,
                 std::vector<std::optional<std::string>>& values) override;
@@ -41,18 +36,9 @@ class CircuitBreaker final : public Backend {
  private:
   template <class F>
   decltype(auto) guarded(F&& call);
-  void admit();
-  void on_success() noexcept;
-  void on_failure() noexcept;
-  std::int64_t now_ns() const noexcept;
 
   std::shared_ptr<Backend> inner_;
-  BreakerOptions options_;
-  std::shared_ptr<const Clock> clock_;
-  StripedStats& stats_;
-  std::atomic<std::uint64_t> consecutive_failures_{0};
-  std::atomic<std::int64_t> open_until_ns_{0};  // 0: closed
-  std::atomic<bool> probing_{false};
+  std::shared_ptr<BreakerState> state_;
 };
 
 }  // namespace gencache::detail

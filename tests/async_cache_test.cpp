@@ -7,6 +7,7 @@
 #include <exception>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -392,6 +393,55 @@ TEST(AsyncCacheLease, AWaiterInAnotherCacheGetsTheLeaseHoldersValueOnATimer) {
   EXPECT_EQ(waiter.stats().lease_waits, 1u);
 }
 
+TEST_F(AsyncCacheTest, ComputeAwaitingItsOwnEntryFailsWithAClearErrorInsteadOfWaitingForever) {
+  std::string inner_error;
+  auto outer = [&]() -> asio::awaitable<int> {
+    try {
+      co_return co_await cache.async_cached(
+          "k", ns("self"), 1min, [] { return 1; }, asio::use_awaitable);
+    } catch (const error& e) {
+      inner_error = e.what();
+      throw;
+    }
+  };
+  auto read = [&]() -> asio::awaitable<int> {
+    co_return co_await cache.async_cached("k", ns("self"), 1min, outer, asio::use_awaitable);
+  };
+  std::future<int> result = asio::co_spawn(io, read(), asio::use_future);
+  io.run_for(5s);
+  ASSERT_EQ(result.wait_for(0s), std::future_status::ready) << "the nested call waited for itself";
+  EXPECT_THROW(result.get(), error);
+  EXPECT_NE(inner_error.find("same entry"), std::string::npos) << inner_error;
+  EXPECT_EQ(run(cache.async_cached(
+                "k", ns("self"), 1min, [] { return 2; }, asio::use_awaitable)),
+            2)
+      << "the entry still works";
+}
+
+TEST_F(AsyncCacheTest, ConcurrentCallersOfOneEntryAreNotMistakenForTheLeadersOwnCall) {
+  // Waiters in other coroutines join the leader's flight: only the compute's own nested
+  // call is refused.
+  int computes = 0;
+  std::vector<std::future<int>> results;
+  for (int i = 0; i < 3; ++i) {
+    results.push_back(asio::co_spawn(io,
+                                     cache.async_cached(
+                                         "k", ns("many"), 1min,
+                                         [&]() -> asio::awaitable<int> {
+                                           ++computes;
+                                           asio::steady_timer timer(
+                                               co_await asio::this_coro::executor, 10ms);
+                                           co_await timer.async_wait(asio::use_awaitable);
+                                           co_return 5;
+                                         },
+                                         asio::use_awaitable),
+                                     asio::use_future));
+  }
+  io.run_for(5s);
+  for (auto& result : results) EXPECT_EQ(result.get(), 5);
+  EXPECT_EQ(computes, 1);
+}
+
 struct Request {
   int user = 0;
   std::string path;
@@ -418,6 +468,157 @@ TEST_F(AsyncCacheTest, AsyncCachedCallWrapsAnAwaitableHandler) {
                    [](const Request& r) { return ns("user", r.user); }, 10min,
                    [](const Request&) { return 1; }, CallOptions{.lease_ttl = 0ms}),
                config_error);
+}
+
+// ---- the circuit breaker and the bump outbox, as for Cache (resilience_test.cpp) ----
+
+// An AsyncCache over a fault-injecting backend (through the blocking bridge) with a clock the
+// test moves, and CacheOptions of the test's choosing.
+struct AsyncResilienceRig {
+  asio::io_context io{1};
+  std::shared_ptr<testing::ManualClock> clock = std::make_shared<testing::ManualClock>();
+  std::shared_ptr<testing::FaultInjectingBackend> faulty =
+      std::make_shared<testing::FaultInjectingBackend>(
+          std::make_shared<MemoryBackend>(MemoryOptions{.clock = clock}));
+  std::vector<ErrorEvent> events;
+  std::mutex mutex;
+
+  AsyncCache make(CacheOptions options) {
+    options.clock = clock;
+    options.on_error = [this](const ErrorEvent& e) {
+      std::lock_guard lock(mutex);
+      events.push_back(ErrorEvent{e.operation, e.code, e.message});
+    };
+    return AsyncCache(io.get_executor(), test::as_async_backend("memory", faulty), options);
+  }
+
+  template <class T>
+  T run(asio::awaitable<T> awaitable) {
+    std::future<T> result = asio::co_spawn(io, std::move(awaitable), asio::use_future);
+    io.restart();
+    io.run_for(10s);
+    return result.get();
+  }
+};
+
+TEST(AsyncCircuitBreaker, OpensAfterConsecutiveFailuresAndThenReadsComputeWithoutTheBackend) {
+  AsyncResilienceRig rig;
+  AsyncCache cache = rig.make({.breaker = {.failure_threshold = 5, .cooldown = 1s}});
+  rig.faulty->fail_always(true, errc::timeout);
+  int computes = 0;
+  auto read = [&]() -> asio::awaitable<int> {
+    co_return co_await cache.async_cached(
+        "k", ns("u"), 1min, [&] { return ++computes; }, asio::use_awaitable);
+  };
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(rig.run(read()), computes);
+  EXPECT_EQ(cache.stats().breaker_opens, 1u);
+  const auto calls_when_open = rig.faulty->calls();
+  for (int i = 0; i < 100; ++i) rig.run(read());
+  EXPECT_EQ(rig.faulty->calls(), calls_when_open) << "an open breaker does not call the backend";
+  EXPECT_EQ(computes, 105) << "reads compute directly";
+  EXPECT_EQ(cache.stats().breaker_rejections, 100u);
+  EXPECT_EQ(cache.stats().errors, 5u) << "rejections are not counted as new failures";
+}
+
+TEST(AsyncCircuitBreaker, SkipsWritesWhileOpenThenProbesAfterTheCooldownAndCloses) {
+  AsyncResilienceRig rig;
+  AsyncCache cache = rig.make({.breaker = {.failure_threshold = 3, .cooldown = 1s}});
+  rig.faulty->fail_always(true);
+  for (int i = 0; i < 3; ++i) rig.run(cache.async_get("k", ns("u"), asio::use_awaitable));
+  ASSERT_EQ(cache.stats().breaker_opens, 1u);
+  rig.faulty->fail_always(false);
+  rig.run(cache.async_set("k", ns("u"), std::string("v"), 1min, asio::use_awaitable));
+  EXPECT_EQ(rig.run(cache.async_get("k", ns("u"), asio::use_awaitable)), std::nullopt)
+      << "the write while open was skipped";
+  rig.clock->advance(1s);
+  rig.run(cache.async_set("k", ns("u"), std::string("v"), 1min, asio::use_awaitable));  // probe
+  EXPECT_EQ(cache.stats().breaker_closes, 1u);
+  EXPECT_EQ(rig.run(cache.async_get("k", ns("u"), asio::use_awaitable)), "v");
+}
+
+TEST(AsyncCircuitBreaker, AFailedProbeKeepsItOpenForAnotherCooldown) {
+  AsyncResilienceRig rig;
+  AsyncCache cache = rig.make({.breaker = {.failure_threshold = 2, .cooldown = 1s}});
+  rig.faulty->fail_always(true);
+  rig.run(cache.async_get("k", ns("u"), asio::use_awaitable));
+  rig.run(cache.async_get("k", ns("u"), asio::use_awaitable));
+  rig.clock->advance(1s);
+  const auto before = rig.faulty->calls();
+  rig.run(cache.async_get("k", ns("u"), asio::use_awaitable));  // the probe fails
+  rig.run(cache.async_get("k", ns("u"), asio::use_awaitable));  // rejected
+  EXPECT_EQ(rig.faulty->calls(), before + 1);
+  EXPECT_EQ(cache.stats().breaker_closes, 0u);
+}
+
+TEST(AsyncCircuitBreaker, ABumpWhileOpenFailsAtOnceWithCircuitOpenAndReachesTheHook) {
+  AsyncResilienceRig rig;
+  AsyncCache cache = rig.make({.breaker = {.failure_threshold = 1, .cooldown = 1min}});
+  rig.faulty->fail_always(true);
+  EXPECT_EQ(rig.run(cache.async_get("k", ns("u"), asio::use_awaitable)), std::nullopt);  // opens
+  const auto calls_when_open = rig.faulty->calls();
+  const boost::system::error_code code =
+      rig.run([&]() -> asio::awaitable<boost::system::error_code> {
+        boost::system::error_code ec;
+        co_await cache.async_bump_namespace(ns("u"), asio::redirect_error(asio::use_awaitable, ec));
+        co_return ec;
+      }());
+  EXPECT_EQ(code, boost::system::error_code(make_error_code(errc::circuit_open)));
+  EXPECT_EQ(rig.faulty->calls(), calls_when_open);
+  EXPECT_EQ(cache.stats().errors, 2u) << "an invalidation that did not happen is an error";
+  ASSERT_EQ(rig.events.size(), 2u);
+  EXPECT_EQ(rig.events[1].operation, "bump");
+  EXPECT_EQ(rig.events[1].code, errc::circuit_open);
+}
+
+TEST(AsyncBumpOutbox, ABumpFailingWhileTheBackendIsDownIsAppliedOnceItIsBack) {
+  AsyncResilienceRig rig;
+  AsyncCache cache = rig.make(
+      {.breaker = {.failure_threshold = 0}, .outbox = {.enabled = true, .initial_backoff = 5ms}});
+  const std::uint64_t g0 = rig.run(cache.async_generation(ns("u"), asio::use_awaitable));
+  rig.run(cache.async_set("k", ns("u"), std::string("old"), 1min, asio::use_awaitable));
+  rig.faulty->fail_always(true);
+  EXPECT_THROW(rig.run(cache.async_bump_namespace(ns("u"), asio::use_awaitable)),
+               boost::system::system_error)
+      << "never silent, even with the outbox";
+  EXPECT_EQ(cache.stats().outbox_pending, 1u);
+  EXPECT_FALSE(cache.flush_pending_bumps(50ms)) << "still down";
+  rig.faulty->fail_always(false);
+  EXPECT_TRUE(cache.flush_pending_bumps(5s));
+  EXPECT_NE(rig.run(cache.async_generation(ns("u"), asio::use_awaitable)), g0);
+  EXPECT_EQ(rig.run(cache.async_get("k", ns("u"), asio::use_awaitable)), std::nullopt)
+      << "the retried bump invalidated the entry";
+  EXPECT_EQ(cache.stats().outbox_retried, 1u);
+  EXPECT_EQ(cache.stats().outbox_pending, 0u);
+}
+
+TEST(AsyncBumpOutbox, FailedBumpsOfBumpNamespacesAreQueuedOncePerNamespace) {
+  AsyncResilienceRig rig;
+  AsyncCache cache = rig.make({.breaker = {.failure_threshold = 0}, .outbox = {.enabled = true}});
+  rig.faulty->fail_always(true);
+  const std::vector<Namespace> both{ns("u"), ns("v")};
+  for (int i = 0; i < 3; ++i) {
+    const boost::system::error_code code =
+        rig.run([&]() -> asio::awaitable<boost::system::error_code> {
+          boost::system::error_code ec;
+          co_await cache.async_bump_namespaces(both, asio::redirect_error(asio::use_awaitable, ec));
+          co_return ec;
+        }());
+    EXPECT_TRUE(code.failed());
+  }
+  EXPECT_EQ(cache.stats().outbox_pending, 2u);
+  rig.faulty->fail_always(false);
+  EXPECT_TRUE(cache.flush_pending_bumps(5s));
+  EXPECT_EQ(cache.stats().outbox_retried, 2u);
+}
+
+TEST(AsyncBumpOutbox, WithoutTheOutboxFlushReturnsAtOnceAndNothingIsQueued) {
+  AsyncResilienceRig rig;
+  AsyncCache cache = rig.make({.breaker = {.failure_threshold = 0}});
+  rig.faulty->fail_always(true);
+  EXPECT_THROW(rig.run(cache.async_bump_namespace(ns("u"), asio::use_awaitable)),
+               boost::system::system_error);
+  EXPECT_EQ(cache.stats().outbox_pending, 0u);
+  EXPECT_TRUE(cache.flush_pending_bumps(0ms));
 }
 
 }  // namespace

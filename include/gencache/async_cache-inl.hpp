@@ -13,9 +13,12 @@
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/bind_executor.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/cancellation_state.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include "gencache/detail/async_core.hpp"
 #include "gencache/detail/freshness.hpp"
@@ -178,10 +181,22 @@ struct FlightFinisher {
   }
 };
 
-// Runs compute (under a cross-process lease when asked) and stores the result.
+// The compute of `flight`'s leader, in an awaitable thread of its own: its cancellation
+// slot then identifies it, and a nested async_cached of the same entry from inside the
+// compute is refused (check_not_own_async_flight) rather than waiting for itself forever.
+template <class T, class F>
+awaitable<T> async_compute_as_leader(F& compute, Flight& flight) {
+  const boost::asio::cancellation_state state = co_await boost::asio::this_coro::cancellation_state;
+  mark_async_leader(flight, state.slot());
+  co_return co_await std::invoke(compute);
+}
+
+// Runs compute (under a cross-process lease when asked) and stores the result. `leading`
+// is the flight this call leads, if any.
 template <class T, class F>
 awaitable<T> async_compute_and_store(CacheCore& core, const ReadResult& read, F& compute,
-                                     std::chrono::milliseconds ttl, const CallOptions& options) {
+                                     std::chrono::milliseconds ttl, const CallOptions& options,
+                                     Flight* leading = nullptr) {
   using traits = value_traits<T>;
   Lease lease = Lease::unavailable;
   if (options.lease && read.backend_ok) {
@@ -199,10 +214,25 @@ awaitable<T> async_compute_and_store(CacheCore& core, const ReadResult& read, F&
   std::optional<T> value;
   std::exception_ptr failure;
   try {
-    if constexpr (is_awaitable_v<std::invoke_result_t<F&>>)
-      value.emplace(co_await std::invoke(compute));
-    else
+    if constexpr (is_awaitable_v<std::invoke_result_t<F&>>) {
+      if (leading != nullptr) {
+        // The slot is this call's alone, so the compute's thread has a connected
+        // cancellation state that no other coroutine shares.
+        boost::asio::cancellation_signal own_slot;
+        const auto executor = co_await boost::asio::this_coro::executor;
+        value.emplace(co_await boost::asio::co_spawn(
+            executor, async_compute_as_leader<T>(compute, *leading),
+            boost::asio::bind_cancellation_slot(own_slot.slot(), boost::asio::use_awaitable)));
+      } else {
+        value.emplace(co_await std::invoke(compute));
+      }
+    } else if (leading != nullptr) {
+      // A plain compute that calls a blocking Cache for this entry is refused as well.
+      const LeadingOnThisThread on_this_thread(*leading);
       value.emplace(std::invoke(compute));
+    } else {
+      value.emplace(std::invoke(compute));
+    }
   } catch (...) {
     failure = std::current_exception();
   }
@@ -230,7 +260,7 @@ awaitable<T> async_lead(CacheCore& core, const ReadResult& read,
   FlightFinisher finisher{core, read.versioned_key, flight};
   std::exception_ptr failure;
   try {
-    T value = co_await async_compute_and_store<T>(core, read, compute, ttl, options);
+    T value = co_await async_compute_and_store<T>(core, read, compute, ttl, options, flight.get());
     finisher.finished = true;
     finish_flight(core, read.versioned_key, flight, std::make_shared<const T>(value), &typeid(T),
                   nullptr);
@@ -289,6 +319,9 @@ awaitable<T> async_compute_shared(CacheCore& core, const ReadResult& read, F& co
   std::optional<T> value;
   std::exception_ptr failure;
   if (ticket.flight && !ticket.leader) {
+    const boost::asio::cancellation_state state =
+        co_await boost::asio::this_coro::cancellation_state;
+    check_not_own_async_flight(*ticket.flight, state.slot(), read.versioned_key);
     count(core, Event::coalesced);
     try {
       value = co_await async_join<T>(ticket.flight);

@@ -60,8 +60,9 @@ class AsyncCache {
 
   /// Uses `backend`; operations not awaited with use_awaitable run on `executor`. Throws
   /// std::invalid_argument for a null backend and gencache::config_error, naming the option,
-  /// for an invalid prefix or option. The circuit breaker and the bump outbox of
-  /// CacheOptions are not applied by AsyncCache yet.
+  /// for an invalid prefix or option. CacheOptions::breaker and CacheOptions::outbox apply
+  /// as for Cache: the breaker guards every backend call, and with the outbox on a failed
+  /// bump is also queued and retried in the background (see flush_pending_bumps).
   AsyncCache(executor_type executor, std::shared_ptr<AsyncBackend> backend,
              CacheOptions options = {});
 
@@ -171,6 +172,13 @@ class AsyncCache {
   /// void(boost::system::error_code, std::uint64_t).
   template <class Token>
   auto async_generation(const Namespace& ns, Token&& token);
+
+  /// Cache::flush_pending_bumps: blocks the calling thread until the bump outbox is empty
+  /// (every queued bump applied) or `timeout` passes, retrying at once rather than after
+  /// the backoff; true when empty, and at once without the outbox. The retries run on the
+  /// outbox's own thread, never on the executor, so calling this from a coroutine cannot
+  /// deadlock (it only blocks that thread): call it at shutdown.
+  bool flush_pending_bumps(std::chrono::milliseconds timeout);
 
   /// The executor compute and completions run on.
   const executor_type& get_executor() const noexcept { return executor_; }

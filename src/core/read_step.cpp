@@ -36,16 +36,6 @@ void ReadVisitor::found(std::size_t index, std::string_view value) noexcept {
   }
 }
 
-void ReadScratch::release() noexcept {
-  constexpr std::size_t kKeepKeys = 256;
-  if (counter_keys.size() > kKeepKeys) {
-    counter_keys.clear();
-    counter_keys.shrink_to_fit();
-  }
-  keys.clear();
-  if (keys.capacity() > kKeepKeys) keys.shrink_to_fit();
-}
-
 ReadStep::ReadStep(const ReadContext& context, ReadScratch& scratch,
                    std::span<const std::string_view> user_keys, const NamespaceSet& namespaces,
                    bool fetch_entries, std::span<std::string> versioned_keys,
@@ -150,7 +140,7 @@ StepAction ReadStep::check_counters() {
       create_attempts_ = 0;
       return create_current();
     }
-    use_counter(*slot.value);
+    record_counter(*slot.value);
   }
   if (!(hints_confirmed_ && speculate_)) {
     // Cold start or right after a bump: the keys at the generations just read, fetched
@@ -166,14 +156,17 @@ StepAction ReadStep::check_counters() {
   return finish();
 }
 
-StepAction ReadStep::use_counter(std::uint64_t value) {
+void ReadStep::record_counter(std::uint64_t value) {
   std::uint64_t& generation = scratch_.generations[counter_];
   if (value != generation) hints_confirmed_ = false;
   generation = value;
   if (!all_hinted_ || !hints_confirmed_)
     context_.hints.remember(scratch_.counter_keys[counter_], value);
-  if (phase_ == Phase::first_visit) return {};
-  // A counter repaired after the first visit: go on with the next one.
+}
+
+// A counter created or read back after the first visit: go on with the next one.
+StepAction ReadStep::use_counter(std::uint64_t value) {
+  record_counter(value);
   phase_ = Phase::first_visit;
   ++counter_;
   return check_counters();

@@ -65,8 +65,16 @@ struct ReadScratch {
   std::string entry_prefix;
   ReadVisitor visitor;
 
-  /// Keeps only the capacity of ordinary reads.
-  void release() noexcept;
+  /// Keeps only the capacity of ordinary reads (inline: every read calls it).
+  void release() noexcept {
+    constexpr std::size_t kKeepKeys = 256;
+    if (counter_keys.size() > kKeepKeys) {
+      counter_keys.clear();
+      counter_keys.shrink_to_fit();
+    }
+    keys.clear();
+    if (keys.capacity() > kKeepKeys) keys.shrink_to_fit();
+  }
 };
 
 /// What the read needs from its cache: no I/O in here.
@@ -131,6 +139,7 @@ class ReadStep {
   void build_keys();
   StepAction visit(std::span<CounterSlot> counters, std::span<std::optional<Entry>> into);
   StepAction check_counters();  // from counter_ index on
+  void record_counter(std::uint64_t value);
   StepAction use_counter(std::uint64_t value);
   StepAction create_current();
   StepAction replace_current();

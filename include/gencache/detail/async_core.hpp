@@ -14,6 +14,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/system/error_code.hpp>
 
 #include "gencache/async_backend.hpp"
@@ -45,13 +46,13 @@ awaitable<void> async_write_entry(CacheCore& core, const ReadResult& read, Entry
                                   std::string payload, std::chrono::milliseconds ttl,
                                   std::chrono::milliseconds storage_ttl,
                                   std::chrono::microseconds compute_time);
-/// The bump and the generation; a failure is reported and thrown as backend_error.
+/// The bump and the generation; a failure is reported and thrown as backend_error (a
+/// failed bump is also queued in the outbox when it is on).
 awaitable<std::uint64_t> async_bump(CacheCore& core, const Namespace& ns);
 awaitable<std::uint64_t> async_generation(CacheCore& core, const Namespace& ns);
 /// Bumps each namespace in turn (AsyncBackend has no batch increment: one round trip
-/// each). Each failure is reported (and offered to the outbox, which AsyncCache does not
-/// have yet); if any failed, throws
-/// bump_namespaces_error naming them.
+/// each). Each failure is reported and queued in the outbox when it is on; if any failed,
+/// throws bump_namespaces_error naming them.
 awaitable<std::vector<std::uint64_t>> async_bump_namespaces(CacheCore& core,
                                                             std::vector<Namespace> namespaces);
 /// Cache::etag over the AsyncBackend: one counters-only read; a failure is reported and
@@ -70,6 +71,14 @@ awaitable<std::optional<Entry>> async_poll_for_entry(CacheCore& core, const Read
 /// through the awaiting coroutine's slot withdraws only this waiter and throws
 /// system_error(operation_aborted).
 awaitable<void> async_wait_flight(const std::shared_ptr<Flight>& flight);
+
+/// Records that `flight`'s leader computes in the awaitable thread whose cancellation slot
+/// is `compute_slot` (a connected slot of that thread alone).
+void mark_async_leader(Flight& flight, const boost::asio::cancellation_slot& compute_slot);
+/// Throws gencache::error (own_flight_error) when `slot`, the calling coroutine's
+/// cancellation slot, is that of `flight`'s leader's compute: waiting would never end.
+void check_not_own_async_flight(Flight& flight, const boost::asio::cancellation_slot& slot,
+                                std::string_view key);
 
 /// The error code a bump or generation failure completes with.
 boost::system::error_code failure_code_of(const std::exception_ptr& failure) noexcept;

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "gencache/clock.hpp"
+#include "gencache/error.hpp"
 #include "gencache/namespace.hpp"
 
 namespace gencache {
@@ -100,6 +101,9 @@ struct Flight {
   std::exception_ptr error;
   std::uint64_t next_waiter = 0;
   std::vector<std::pair<std::uint64_t, std::function<void()>>> async_waiters;
+  /// Which awaitable thread an AsyncCache leader's compute runs in (async_core.hpp), so
+  /// a nested call from inside it is refused instead of waiting for itself.
+  std::shared_ptr<const void> async_leader;
 };
 
 struct FlightTicket {
@@ -126,6 +130,8 @@ class LeadingOnThisThread {
 /// Throws gencache::error if this thread leads `flight`: a compute that asks for its own
 /// entry would wait for itself forever.
 void check_not_own_flight(const Flight& flight, std::string_view key);
+/// The error of a compute that asked for its own entry on a miss (Cache and AsyncCache).
+error own_flight_error(std::string_view key);
 /// Waits for the leader. Rethrows its exception; returns null if it produced another type.
 std::shared_ptr<const void> wait_flight(Flight& flight, const std::type_info& type);
 /// Calls `wake` once the leader has finished (at once, here, if it has): returns the id
