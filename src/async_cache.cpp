@@ -93,6 +93,15 @@ awaitable<std::optional<std::uint64_t>> increment(AsyncBackend& backend, std::st
       asio::use_awaitable);
 }
 
+awaitable<std::vector<CounterIncrement>> increment_many(AsyncBackend& backend,
+                                                        std::span<const std::string_view> keys,
+                                                        std::uint64_t delta) {
+  co_return co_await asio::async_initiate<const use_awaitable_t,
+                                          void(std::exception_ptr, std::vector<CounterIncrement>)>(
+      [&](auto handler) { backend.async_increment_many(keys, delta, posting(std::move(handler))); },
+      asio::use_awaitable);
+}
+
 awaitable<bool> create_counter(AsyncBackend& backend, std::string_view key, std::uint64_t initial,
                                std::chrono::milliseconds ttl) {
   co_return co_await asio::async_initiate<const use_awaitable_t, void(std::exception_ptr, bool)>(
@@ -367,20 +376,97 @@ awaitable<std::uint64_t> async_generation(CacheCore& core, const Namespace& ns) 
   throw_reported(core, "generation", failure);
 }
 
+namespace {
+
+using BumpFailures = std::vector<std::pair<std::size_t, std::exception_ptr>>;
+
+// CacheCore::bump_many over the AsyncBackend: every counter in one async_increment_many,
+// then the one-namespace bump for each counter that was absent or refused by a server that
+// answered. Failures go to `failures`, neither reported nor queued.
+awaitable<std::vector<std::uint64_t>> async_bump_many(CacheCore& core,
+                                                      const std::vector<Namespace>& namespaces,
+                                                      BumpFailures& failures) {
+  AsyncBackend& backend = *core.async_backend();
+  std::vector<std::string> keys;
+  keys.reserve(namespaces.size());
+  std::string tagged;
+  for (const Namespace& ns : namespaces)
+    keys.push_back(counter_key(core.key_prefix(ns, tagged), ns));
+  const std::vector<std::string_view> views(keys.begin(), keys.end());
+  std::vector<std::uint64_t> generations(namespaces.size(), 0);
+  if (namespaces.empty()) co_return generations;
+
+  core.stats().add(StripedStats::round_trips,
+                   backend.batches_async_increments() ? 1 : namespaces.size());
+  std::vector<CounterIncrement> results;
+  try {
+    results = co_await increment_many(backend, views, 1);
+    if (results.size() != namespaces.size())
+      throw backend_error(
+          errc::protocol,
+          fmt::format("{}: async_increment_many returned {} results for {} counters",
+                      backend.describe(), results.size(), namespaces.size()));
+  } catch (const std::exception&) {
+    // The call failed as a whole: every counter may or may not have moved.
+    results.assign(namespaces.size(), CounterIncrement{std::nullopt, std::current_exception()});
+  }
+  for (std::size_t i = 0; i < namespaces.size(); ++i) {
+    CounterIncrement& result = results[i];
+    if (result.value) {
+      generations[i] = *result.value;
+      core.hints().remember(keys[i], *result.value);
+      core.stats().add(StripedStats::bumps);
+      continue;
+    }
+    // As bump_many: an unreachable server is not asked again, so N namespaces cost one
+    // timeout, not N.
+    bool retry = !result.failure;
+    if (result.failure) {
+      try {
+        std::rethrow_exception(result.failure);
+      } catch (const std::exception& e) {
+        retry = server_answered(failure_code(e));
+      } catch (...) {
+      }
+    }
+    if (retry) {
+      try {
+        generations[i] = co_await async_bump_unreported(core, namespaces[i]);
+        continue;
+      } catch (...) {
+        result.failure = std::current_exception();
+      }
+    }
+    failures.emplace_back(i, result.failure);
+  }
+  co_return generations;
+}
+
+}  // namespace
+
 awaitable<std::vector<std::uint64_t>> async_bump_namespaces(CacheCore& core,
                                                             std::vector<Namespace> namespaces) {
-  std::vector<std::uint64_t> generations(namespaces.size(), 0);
+  BumpFailures failures;
+  std::vector<std::uint64_t> generations;
+  if (core.serves_inline())
+    generations = core.bump_many(namespaces, failures);
+  else
+    generations = co_await async_bump_many(core, namespaces, failures);
   std::vector<Namespace> not_bumped;
   std::error_code first_code;
   std::string first_message;
-  for (std::size_t i = 0; i < namespaces.size(); ++i) {
-    try {
-      generations[i] = co_await async_bump(core, namespaces[i]);  // reports, queues a failure
-    } catch (const std::exception& e) {
-      not_bumped.push_back(namespaces[i]);
-      if (!first_code) {
-        first_code = failure_code(e);
+  // As Cache::bump_namespaces: each failure reported and queued for retry.
+  for (const auto& [index, failure] : failures) {
+    not_bumped.push_back(namespaces[index]);
+    const std::error_code code = report_failure(core, "bump", failure);
+    core.queue_failed_bump(namespaces[index]);
+    if (!first_code) {
+      first_code = code;
+      try {
+        std::rethrow_exception(failure);
+      } catch (const std::exception& e) {
         first_message = e.what();
+      } catch (...) {
       }
     }
   }

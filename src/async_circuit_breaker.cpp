@@ -60,6 +60,35 @@ void AsyncCircuitBreaker::async_increment(
   inner_->async_increment(key, delta, recorded(std::move(done)));
 }
 
+void AsyncCircuitBreaker::async_increment_many(
+    std::span<const std::string_view> keys, std::uint64_t delta,
+    handler<void(std::exception_ptr, std::vector<CounterIncrement>)> done) {
+  if (rejected(done)) return;
+  inner_->async_increment_many(
+      keys, delta,
+      [state = state_, done = std::move(done)](std::exception_ptr failure,
+                                               std::vector<CounterIncrement> results) mutable {
+        // As CircuitBreaker::increment_many: a single counter whose server was unreachable
+        // counts like a failed call, however the backend reported it.
+        std::error_code unreachable;
+        for (const CounterIncrement& result : results) {
+          if (!result.failure) continue;
+          try {
+            std::rethrow_exception(result.failure);
+          } catch (const backend_error& e) {
+            if (BreakerState::means_unreachable(e.code())) unreachable = e.code();
+          } catch (...) {
+          }
+          if (unreachable) break;
+        }
+        if (failure || !unreachable)
+          state->record(failure);
+        else
+          state->record(unreachable);
+        std::move(done)(std::move(failure), std::move(results));
+      });
+}
+
 void AsyncCircuitBreaker::async_create_counter(std::string_view key, std::uint64_t initial,
                                                std::chrono::milliseconds ttl,
                                                handler<void(std::exception_ptr, bool)> done) {

@@ -26,6 +26,12 @@ class AsyncCircuitBreaker final : public AsyncBackend {
   void async_increment(
       std::string_view key, std::uint64_t delta,
       handler<void(std::exception_ptr, std::optional<std::uint64_t>)> done) override;
+  void async_increment_many(
+      std::span<const std::string_view> keys, std::uint64_t delta,
+      handler<void(std::exception_ptr, std::vector<CounterIncrement>)> done) override;
+  bool batches_async_increments() const noexcept override {
+    return inner_->batches_async_increments();
+  }
   void async_create_counter(std::string_view key, std::uint64_t initial,
                             std::chrono::milliseconds ttl,
                             handler<void(std::exception_ptr, bool)> done) override;

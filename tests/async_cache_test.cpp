@@ -31,6 +31,7 @@
 #include "gencache/memory_backend.hpp"
 #include "gencache/testing.hpp"
 #include "key_encoding.hpp"
+#include "random.hpp"
 #include "support/backend_kinds.hpp"
 
 namespace gencache {
@@ -619,6 +620,127 @@ TEST(AsyncBumpOutbox, WithoutTheOutboxFlushReturnsAtOnceAndNothingIsQueued) {
                boost::system::system_error);
   EXPECT_EQ(cache.stats().outbox_pending, 0u);
   EXPECT_TRUE(cache.flush_pending_bumps(0ms));
+}
+
+// ---- async_bump_namespaces in one round trip ----
+
+// Forwards to a MemoryBackend's async calls without being one, so AsyncCache drives it
+// through the AsyncBackend interface (not in place), and counts batch increments.
+class ForwardingAsyncBackend final : public AsyncBackend {
+ public:
+  explicit ForwardingAsyncBackend(std::shared_ptr<MemoryBackend> memory)
+      : memory_(std::move(memory)) {}
+  void async_visit_many(std::span<const std::string_view> keys, ValueVisitor& visitor,
+                        handler<void(std::exception_ptr)> done) override {
+    memory_->async_visit_many(keys, visitor, std::move(done));
+  }
+  void async_set(std::string_view key, std::string_view value, std::chrono::milliseconds ttl,
+                 handler<void(std::exception_ptr)> done) override {
+    memory_->async_set(key, value, ttl, std::move(done));
+  }
+  void async_add(std::string_view key, std::string_view value, std::chrono::milliseconds ttl,
+                 handler<void(std::exception_ptr, bool)> done) override {
+    memory_->async_add(key, value, ttl, std::move(done));
+  }
+  void async_remove(std::string_view key, handler<void(std::exception_ptr, bool)> done) override {
+    memory_->async_remove(key, std::move(done));
+  }
+  void async_increment(
+      std::string_view key, std::uint64_t delta,
+      handler<void(std::exception_ptr, std::optional<std::uint64_t>)> done) override {
+    ++increments;
+    memory_->async_increment(key, delta, std::move(done));
+  }
+  void async_increment_many(
+      std::span<const std::string_view> keys, std::uint64_t delta,
+      handler<void(std::exception_ptr, std::vector<CounterIncrement>)> done) override {
+    ++batches;
+    memory_->async_increment_many(keys, delta, std::move(done));
+  }
+  bool batches_async_increments() const noexcept override { return true; }
+  void async_create_counter(std::string_view key, std::uint64_t initial,
+                            std::chrono::milliseconds ttl,
+                            handler<void(std::exception_ptr, bool)> done) override {
+    memory_->async_create_counter(key, initial, ttl, std::move(done));
+  }
+  std::size_t max_value_size() const noexcept override { return memory_->max_value_size(); }
+  std::string describe() const override { return "forwarding " + memory_->describe(); }
+
+  std::atomic<int> increments{0};
+  std::atomic<int> batches{0};
+
+ private:
+  std::shared_ptr<MemoryBackend> memory_;
+};
+
+// Bumps three warm namespaces and checks it took one round trip and invalidated each.
+void expect_one_round_trip_bump_of_three(AsyncResilienceRig& rig, AsyncCache& cache) {
+  const std::vector<Namespace> three{ns("a"), ns("b"), ns("c")};
+  std::vector<std::uint64_t> before;
+  for (const Namespace& n : three) {
+    before.push_back(rig.run(cache.async_generation(n, asio::use_awaitable)));
+    rig.run(cache.async_set("k", n, std::string("old"), 1min, asio::use_awaitable));
+  }
+  const auto trips_before = cache.stats().round_trips;
+  const std::vector<std::uint64_t> after =
+      rig.run(cache.async_bump_namespaces(three, asio::use_awaitable));
+  EXPECT_EQ(cache.stats().round_trips - trips_before, 1u);
+  ASSERT_EQ(after.size(), 3u);
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_NE(after[i], before[i]);
+    EXPECT_EQ(rig.run(cache.async_get("k", three[i], asio::use_awaitable)), std::nullopt);
+  }
+  EXPECT_EQ(cache.stats().bumps, 3u);
+}
+
+TEST(AsyncBumpNamespaces, ThreeWarmNamespacesOnMemoryAreOneRoundTrip) {
+  AsyncResilienceRig rig;
+  AsyncCache cache(rig.io.get_executor(), std::make_shared<MemoryBackend>());
+  expect_one_round_trip_bump_of_three(rig, cache);
+}
+
+TEST(AsyncBumpNamespaces, ABatchingAsyncBackendGetsOneAsyncIncrementManyForAllOfThem) {
+  AsyncResilienceRig rig;
+  auto forwarding = std::make_shared<ForwardingAsyncBackend>(std::make_shared<MemoryBackend>());
+  AsyncCache cache(rig.io.get_executor(), forwarding);
+  expect_one_round_trip_bump_of_three(rig, cache);
+  EXPECT_EQ(forwarding->batches.load(), 1);
+  EXPECT_EQ(forwarding->increments.load(), 0);
+}
+
+TEST(AsyncBumpNamespaces, AbsentCountersAreCreatedFreshByTheOneNamespaceBump) {
+  AsyncResilienceRig rig;
+  auto forwarding = std::make_shared<ForwardingAsyncBackend>(std::make_shared<MemoryBackend>());
+  AsyncCache cache(rig.io.get_executor(), forwarding);
+  const std::vector<Namespace> two{ns("new1"), ns("new2")};
+  const std::vector<std::uint64_t> generations =
+      rig.run(cache.async_bump_namespaces(two, asio::use_awaitable));
+  for (const std::uint64_t g : generations) {
+    EXPECT_GE(g, detail::min_fresh_generation) << "a fresh value, never 0 or 1";
+    EXPECT_LT(g, detail::max_fresh_generation);
+  }
+}
+
+TEST(AsyncBumpNamespaces, TheDefaultAsyncIncrementManyIncrementsEachKeyAndGoesOnPastFailures) {
+  AsyncResilienceRig rig;
+  auto bridge = test::as_async_backend("memory", rig.faulty);
+  rig.faulty->set("c1", "5", 0ms);
+  rig.faulty->set("c3", "7", 0ms);
+  rig.faulty->fail_next(testing::Operation::increment, 1);  // the first key's increment
+  const std::vector<std::string_view> keys{"c0", "c1", "c2", "c3"};
+  std::promise<std::vector<CounterIncrement>> got;
+  bridge->async_increment_many(keys, 1,
+                               [&](std::exception_ptr failure, std::vector<CounterIncrement> r) {
+                                 EXPECT_FALSE(failure);
+                                 got.set_value(std::move(r));
+                               });
+  const std::vector<CounterIncrement> results = got.get_future().get();
+  ASSERT_EQ(results.size(), 4u);
+  EXPECT_TRUE(results[0].failure) << "c0's increment was made to fail";
+  EXPECT_EQ(results[1].value, 6u);
+  EXPECT_EQ(results[2].value, std::nullopt) << "absent, not created";
+  EXPECT_FALSE(results[2].failure);
+  EXPECT_EQ(results[3].value, 8u);
 }
 
 }  // namespace

@@ -247,8 +247,10 @@ TEST_P(CacheBehaviour, ReserveOnAFailedBackendStoresNothingAndDoesNotThrow) {
 
 TEST_P(CacheBehaviour, ComputeAskingForItsOwnEntryThrowsInsteadOfDeadlocking) {
   if (api() == test::Api::async)
-    GTEST_SKIP() << "the facade runs an AsyncCache's compute on its io thread, where a nested "
-                    "call cannot wait for its own completion";
+    GTEST_SKIP()
+        << "the facade runs an AsyncCache's compute on its io thread, where a nested "
+           "call cannot wait for its own completion (the coroutine form is "
+           "AsyncCacheTest.ComputeAwaitingItsOwnEntryFailsWithAClearErrorInsteadOfWaitingForever)";
   const Namespace n = ns("self");
   std::string inner_error;
   auto outer = [&] {

@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
@@ -60,6 +61,21 @@ class AsyncBackend {
   virtual void async_increment(
       std::string_view key, std::uint64_t delta,
       handler<void(std::exception_ptr, std::optional<std::uint64_t>)> done) = 0;
+
+  /// Backend::increment_many, asynchronously: adds `delta` to every counter of `keys` and
+  /// completes with one CounterIncrement per key, in order (nullopt for an absent counter,
+  /// which is not created; `failure` for one whose increment failed). A failure of the
+  /// whole call (the server unreachable, the breaker open) completes with it instead, and
+  /// then every counter may or may not have moved. The default runs async_increment per
+  /// key, one after the other (one round trip each), going on past a failed key; a
+  /// backend that can batch overrides it and batches_async_increments().
+  virtual void async_increment_many(
+      std::span<const std::string_view> keys, std::uint64_t delta,
+      handler<void(std::exception_ptr, std::vector<CounterIncrement>)> done);
+
+  /// Whether async_increment_many costs one round trip for all its keys (true) or one per
+  /// key (false, the default). AsyncCache counts Stats::round_trips by it.
+  virtual bool batches_async_increments() const noexcept { return false; }
 
   /// Creates the counter `key` at `initial` if absent (an atomic add); completes with
   /// false when it already existed.

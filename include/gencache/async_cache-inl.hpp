@@ -217,7 +217,9 @@ awaitable<T> async_compute_and_store(CacheCore& core, const ReadResult& read, F&
     if constexpr (is_awaitable_v<std::invoke_result_t<F&>>) {
       if (leading != nullptr) {
         // The slot is this call's alone, so the compute's thread has a connected
-        // cancellation state that no other coroutine shares.
+        // cancellation state that no other coroutine shares. Nothing emits on it: the
+        // leader's compute serves every waiter of the flight, so one caller's
+        // cancellation does not abort it.
         boost::asio::cancellation_signal own_slot;
         const auto executor = co_await boost::asio::this_coro::executor;
         value.emplace(co_await boost::asio::co_spawn(

@@ -151,8 +151,9 @@ class AsyncCache {
   template <class Token>
   auto async_bump_namespace(const Namespace& ns, Token&& token);
 
-  /// Cache::bump_namespaces, asynchronously: bumps each namespace (one round trip each,
-  /// as AsyncBackend has no batch increment yet) and completes with their new
+  /// Cache::bump_namespaces, asynchronously: bumps every namespace with one
+  /// AsyncBackend::async_increment_many (one round trip on memory:// and any backend that
+  /// batches; one per namespace otherwise) and completes with their new
   /// generations in order. Signature: void(boost::system::error_code,
   /// std::vector<std::uint64_t>). When some bumps fail the others still happen, and it
   /// completes with the first failure's code and the generations, 0 for each namespace

@@ -50,9 +50,10 @@ awaitable<void> async_write_entry(CacheCore& core, const ReadResult& read, Entry
 /// failed bump is also queued in the outbox when it is on).
 awaitable<std::uint64_t> async_bump(CacheCore& core, const Namespace& ns);
 awaitable<std::uint64_t> async_generation(CacheCore& core, const Namespace& ns);
-/// Bumps each namespace in turn (AsyncBackend has no batch increment: one round trip
-/// each). Each failure is reported and queued in the outbox when it is on; if any failed,
-/// throws bump_namespaces_error naming them.
+/// Cache::bump_namespaces: every counter in one AsyncBackend::async_increment_many (one
+/// round trip where the backend batches), then the one-namespace bump for a counter that
+/// was absent or refused. Each failure is reported and queued in the outbox when it is on; if any
+/// failed, throws bump_namespaces_error naming them.
 awaitable<std::vector<std::uint64_t>> async_bump_namespaces(CacheCore& core,
                                                             std::vector<Namespace> namespaces);
 /// Cache::etag over the AsyncBackend: one counters-only read; a failure is reported and

@@ -34,6 +34,12 @@ void MemoryBackend::async_increment(
   detail::complete_with(std::move(done), *this, [&] { return increment(key, delta); });
 }
 
+void MemoryBackend::async_increment_many(
+    std::span<const std::string_view> keys, std::uint64_t delta,
+    handler<void(std::exception_ptr, std::vector<CounterIncrement>)> done) {
+  detail::complete_with(std::move(done), *this, [&] { return increment_many(keys, delta); });
+}
+
 void MemoryBackend::async_create_counter(std::string_view key, std::uint64_t initial,
                                          std::chrono::milliseconds ttl,
                                          handler<void(std::exception_ptr, bool)> done) {
