@@ -48,14 +48,18 @@ using use_awaitable_t = asio::use_awaitable_t<>;
 // nest every following co_await one level deeper on the stack, and a loop of hits would
 // overflow it. (The closures below capture only references: see SpawnInfallible in
 // async_cache-inl.hpp for why that matters on GCC 12.)
+// The caller's executor counts as having work from the initiation until the resumption is
+// posted, so a backend thread never posts into an io_context that ran out of work and is
+// being torn down meanwhile (TSan saw that race with the meta client's completions).
 template <class Handler>
 auto posting(Handler&& handler) {
-  return [handler = std::forward<Handler>(handler)](auto... results) mutable {
-    auto executor = asio::get_associated_executor(handler);
-    asio::post(executor,
-               [handler = std::move(handler), ... results = std::move(results)]() mutable {
-                 std::move(handler)(std::move(results)...);
-               });
+  auto home = asio::prefer(asio::get_associated_executor(handler),
+                           asio::execution::outstanding_work.tracked);
+  return [handler = std::forward<Handler>(handler), home = std::move(home)](
+             auto... results) mutable {
+    asio::post(home, [handler = std::move(handler), ... results = std::move(results)]() mutable {
+      std::move(handler)(std::move(results)...);
+    });
   };
 }
 
@@ -319,7 +323,8 @@ namespace {
 // The bump itself; a failure is thrown as it came, neither reported nor queued.
 awaitable<std::uint64_t> async_bump_unreported(CacheCore& core, const Namespace& ns) {
   if (core.serves_inline()) co_return core.bump(ns);
-  BumpStep step(counter_key(core.prefix(), ns), &fresh_generation);
+  std::string tagged;
+  BumpStep step(counter_key(core.key_prefix(ns, tagged), ns), &fresh_generation);
   co_await drive(core, step, step.start());
   if (step.recreated()) core.stats().add(StripedStats::counter_recreations);
   if (step.repaired()) core.stats().add(StripedStats::corrupt);
@@ -389,7 +394,9 @@ awaitable<std::vector<std::uint64_t>> async_bump_many(CacheCore& core,
   AsyncBackend& backend = *core.async_backend();
   std::vector<std::string> keys;
   keys.reserve(namespaces.size());
-  for (const Namespace& ns : namespaces) keys.push_back(counter_key(core.prefix(), ns));
+  std::string tagged;
+  for (const Namespace& ns : namespaces)
+    keys.push_back(counter_key(core.key_prefix(ns, tagged), ns));
   const std::vector<std::string_view> views(keys.begin(), keys.end());
   std::vector<std::uint64_t> generations(namespaces.size(), 0);
   if (namespaces.empty()) co_return generations;

@@ -36,6 +36,7 @@ class AsyncCircuitBreaker final : public AsyncBackend {
                             std::chrono::milliseconds ttl,
                             handler<void(std::exception_ptr, bool)> done) override;
   std::size_t max_value_size() const noexcept override { return inner_->max_value_size(); }
+  bool wants_hash_tags() const noexcept override { return inner_->wants_hash_tags(); }
   std::string describe() const override { return inner_->describe(); }
 
  private:

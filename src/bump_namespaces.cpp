@@ -21,7 +21,8 @@ std::vector<std::uint64_t> CacheCore::bump_many(
     std::vector<std::pair<std::size_t, std::exception_ptr>>& failures) {
   std::vector<std::string> keys;
   keys.reserve(namespaces.size());
-  for (const Namespace& ns : namespaces) keys.push_back(counter_key(prefix_, ns));
+  std::string tagged;
+  for (const Namespace& ns : namespaces) keys.push_back(counter_key(key_prefix(ns, tagged), ns));
   const std::vector<std::string_view> views(keys.begin(), keys.end());
   std::vector<std::uint64_t> generations(namespaces.size(), 0);
   if (namespaces.empty()) return generations;

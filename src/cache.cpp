@@ -66,6 +66,7 @@ CacheCore::CacheCore(std::shared_ptr<Backend> backend, CacheOptions options)
     : user_backend_(std::move(backend)),
       backend_(user_backend_),
       prefix_(std::move(options.prefix)),
+      hash_tags_(user_backend_ != nullptr && user_backend_->wants_hash_tags()),
       clock_(options.clock ? std::move(options.clock) : system_clock()),
       counter_ttl_(options.counter_ttl),
       hints_(options.generation_hints),
@@ -86,6 +87,7 @@ CacheCore::CacheCore(std::shared_ptr<Backend> backend, CacheOptions options)
 CacheCore::CacheCore(std::shared_ptr<AsyncBackend> backend, CacheOptions options)
     : async_backend_(std::move(backend)),
       prefix_(std::move(options.prefix)),
+      hash_tags_(async_backend_ != nullptr && async_backend_->wants_hash_tags()),
       clock_(options.clock ? std::move(options.clock) : system_clock()),
       counter_ttl_(options.counter_ttl),
       hints_(options.generation_hints),
@@ -194,6 +196,10 @@ class ScratchLease {
 
 }  // namespace
 
+std::string_view CacheCore::key_prefix(const Namespace& ns, std::string& buffer) const {
+  return namespace_prefix(prefix_, hash_tags_, ns, buffer);
+}
+
 std::error_code failure_code(const std::exception& failure) noexcept {
   if (const auto* be = dynamic_cast<const backend_error*>(&failure)) return be->code();
   return errc::backend_unavailable;
@@ -299,7 +305,7 @@ bool CacheCore::read_into(std::span<const std::string_view> user_keys,
 }
 
 ReadContext CacheCore::read_context() noexcept {
-  return {prefix_, hints_, stats_, &fresh_generation};
+  return {prefix_, hints_, stats_, &fresh_generation, hash_tags_};
 }
 
 ReadBatch CacheCore::read_batch(std::span<const std::string_view> user_keys,
@@ -359,7 +365,8 @@ void CacheCore::write(const ReadResult& read, EntryKind kind, std::string_view p
 }
 
 std::uint64_t CacheCore::bump(const Namespace& ns) {
-  BumpStep step(counter_key(prefix_, ns), &fresh_generation);
+  std::string tagged;
+  BumpStep step(counter_key(key_prefix(ns, tagged), ns), &fresh_generation);
   drive(step, step.start());
   if (step.recreated()) stats_.add(StripedStats::counter_recreations);
   if (step.repaired()) stats_.add(StripedStats::corrupt);
@@ -705,7 +712,9 @@ Backend& Cache::backend() const noexcept {
 
 std::string Cache::versioned_key(std::string_view key, const NamespaceSet& namespaces,
                                  std::span<const std::uint64_t> generations) const {
-  return detail::versioned_key(core_->prefix(), namespaces, generations, key);
+  std::string tagged;
+  return detail::versioned_key(core_->entry_prefix(namespaces, tagged), namespaces, generations,
+                               key);
 }
 
 Cache Cache::from_env(CacheOptions options) {

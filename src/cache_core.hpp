@@ -127,6 +127,13 @@ class CacheCore {
   bool flush_outbox(std::chrono::milliseconds timeout);
   std::size_t outbox_pending() const;
   const std::string& prefix() const noexcept { return prefix_; }
+  /// The prefix of the keys placed by `ns` (its counter; the entries it is first in):
+  /// prefix(), or its hash-tagged form (built into `buffer`) when the backend wants tags.
+  std::string_view key_prefix(const Namespace& ns, std::string& buffer) const;
+  /// The prefix of the entries of `namespaces`: placed by the first, or prefix() for none.
+  std::string_view entry_prefix(const NamespaceSet& namespaces, std::string& buffer) const {
+    return namespaces.size() == 0 ? std::string_view(prefix_) : key_prefix(namespaces[0], buffer);
+  }
   const Clock& clock() const noexcept { return *clock_; }
   StripedStats& stats() noexcept { return stats_; }
   /// What a ReadStep needs from this cache.
@@ -159,6 +166,7 @@ class CacheCore {
   std::shared_ptr<AsyncBackend> async_backend_;
   std::shared_ptr<Backend> backend_;  // user_backend_, behind the circuit breaker if on
   std::string prefix_;
+  bool hash_tags_;  // the backend wants keys tagged by namespace (Redis Cluster)
   std::shared_ptr<const Clock> clock_;
   std::chrono::milliseconds counter_ttl_;
   GenerationHints hints_;

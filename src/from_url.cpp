@@ -24,6 +24,7 @@
 #include "gencache/memcached_async_backend.hpp"
 #include "gencache/memcached_backend.hpp"
 #include "gencache/memory_backend.hpp"
+#include "gencache/redis_async_backend.hpp"
 #include "gencache/redis_backend.hpp"
 #include "url_options.hpp"
 
@@ -90,11 +91,30 @@ std::shared_ptr<AsyncBackend> memcached_async_from_url(const UrlParts& url,
   return make_memcached_async_backend(setting.executor, std::move(memcached));
 }
 
+// redis:// (one server, or a Redis Cluster with cluster=true) and rediss://.
 std::shared_ptr<Backend> redis_from_url(const UrlParts& url) {
-  RedisOptions redis =
-      detail::redis_options_from_url(url.split.authority, url.split.path, url.params);
+  return detail::redis_backend_from_url(url.split.scheme, url.split.authority, url.split.path,
+                                        url.params);
+}
+
+// AsyncCache on one Redis server: the native asynchronous client (TLS for rediss://). The
+// cluster client is blocking, so a cluster (or a list of servers, which is rejected
+// without cluster=true) goes over the bridge.
+std::shared_ptr<AsyncBackend> redis_async_from_url(const UrlParts& url,
+                                                   const AsyncSetting& setting) {
+  const bool cluster = url.params.take_bool("cluster").value_or(false);
+  const std::string_view authority = url.split.authority;
+  const auto at = authority.rfind('@');
+  const std::string_view servers =
+      at == std::string_view::npos ? authority : authority.substr(at + 1);
+  if (cluster || servers.find(',') != std::string_view::npos)
+    return make_blocking_bridge(detail::redis_backend_from_url(url.split.scheme, authority,
+                                                               url.split.path, url.params, cluster),
+                                setting.bridge);
+  RedisAsyncOptions options =
+      detail::redis_async_options_from_url(url.split.scheme, authority, url.split.path, url.params);
   url.params.finish();
-  return make_redis_backend(std::move(redis));
+  return make_redis_async_backend(setting.executor, std::move(options));
 }
 
 // A scheme whose async row is its blocking backend on the bridge.
@@ -116,7 +136,8 @@ constexpr Scheme kSchemes[] = {
        return memory_from_url(url);
      }},
     {"memcached", memcached_from_url, memcached_async_from_url},
-    {"redis", redis_from_url, bridged<redis_from_url>},
+    {"redis", redis_from_url, redis_async_from_url},
+    {"rediss", redis_from_url, redis_async_from_url},
 };
 
 std::string accepted_schemes() {

@@ -12,6 +12,7 @@
 #include <emmintrin.h>
 #endif
 
+#include "crc16.hpp"
 #include "gencache/error.hpp"
 
 namespace gencache::detail {
@@ -159,6 +160,16 @@ std::string versioned_key(std::string_view prefix, const NamespaceSet& namespace
   std::string out;
   build_versioned_key(out, prefix, namespaces, generations, key);
   return out;
+}
+
+void build_hash_tagged_prefix(std::string& out, std::string_view prefix, const Namespace& ns) {
+  // The tag comes first, so a '{' in the user's prefix can never become the tag.
+  static constexpr char kHex[] = "0123456789abcdef";
+  const std::uint16_t crc = crc16_xmodem(ns.name());
+  const char tag[6] = {
+      '{', kHex[crc >> 12], kHex[(crc >> 8) & 0xF], kHex[(crc >> 4) & 0xF], kHex[crc & 0xF], '}'};
+  out.assign(tag, sizeof tag);
+  out.append(prefix);
 }
 
 std::string sha256_hex(std::string_view data) {

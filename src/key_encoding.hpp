@@ -51,6 +51,12 @@ void finish_versioned_key(std::string& out, std::string_view head, std::string_v
 void build_versioned_key(std::string& out, std::string_view prefix, const NamespaceSet& namespaces,
                          std::span<const std::uint64_t> generations, std::string_view key);
 
+/// The prefix that keeps the keys of `ns` (its counter, and the entries it comes first in
+/// the canonical order of) on one Redis Cluster slot: `{T}` then `prefix`, with T the CRC
+/// of the namespace's name as 4 lowercase hex digits (docs/PROTOCOL.md, "Redis Cluster").
+/// Keys are built with it in place of `prefix`. Written into `out`.
+void build_hash_tagged_prefix(std::string& out, std::string_view prefix, const Namespace& ns);
+
 /// Lowercase hex SHA-256 of `data`.
 std::string sha256_hex(std::string_view data);
 

@@ -29,6 +29,13 @@ std::string counter_key(const Namespace& ns, std::string_view prefix) {
   return detail::counter_key(prefix, ns);
 }
 
+std::string counter_key(const Backend& backend, const Namespace& ns, std::string_view prefix) {
+  if (!backend.wants_hash_tags()) return detail::counter_key(prefix, ns);
+  std::string tagged;
+  detail::build_hash_tagged_prefix(tagged, prefix, ns);
+  return detail::counter_key(tagged, ns);
+}
+
 FaultInjectingBackend::FaultInjectingBackend(std::shared_ptr<Backend> inner)
     : inner_(std::move(inner)) {
   if (!inner_)
@@ -60,7 +67,7 @@ void FaultInjectingBackend::delay_next(std::chrono::milliseconds delay, std::siz
 }
 
 bool FaultInjectingBackend::evict_counter(const Namespace& ns, std::string_view prefix) {
-  return inner_->remove(detail::counter_key(prefix, ns));
+  return inner_->remove(counter_key(*inner_, ns, prefix));
 }
 
 bool FaultInjectingBackend::evict(std::string_view key) {

@@ -60,7 +60,9 @@ class CacheBehaviour : public ::testing::TestWithParam<std::tuple<std::string, t
     return Cache(faulty_, options);
   }
 
-  std::string counter_key(const Namespace& n) const { return testing::counter_key(n, prefix_); }
+  std::string counter_key(const Namespace& n) const {
+    return testing::counter_key(*faulty_, n, prefix_);
+  }
 
   std::string prefix_;
   std::shared_ptr<FaultInjectingBackend> faulty_;

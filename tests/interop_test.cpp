@@ -22,12 +22,15 @@
 #include "gencache/memcached_async_backend.hpp"
 #include "gencache/memory_backend.hpp"
 #include "gencache/namespace.hpp"
+#include "gencache/redis_backend.hpp"
+#include "gencache/testing.hpp"
 #include "interop/subprocess.hpp"
 #include "key_encoding.hpp"
 #include "random.hpp"
 #include "support/backend_kinds.hpp"
 #include "support/blocking_async_backend.hpp"
 #include "support/memcached_server.hpp"
+#include "support/redis_cluster.hpp"
 
 namespace gencache::test {
 namespace {
@@ -58,9 +61,28 @@ const std::string& python_interpreter() {
   return found;
 }
 
+// The first python3 that has redis-py, for the Redis Cluster commands. Empty if none.
+const std::string& python_with_redis() {
+  static const std::string found = [] {
+    for (const char* candidate : {"python3", "/usr/bin/python3"}) {
+      try {
+        if (run_process({candidate, "-c", "import redis.cluster"}).status == 0)
+          return std::string(candidate);
+      } catch (const std::exception&) {
+        // not installed there
+      }
+    }
+    return std::string();
+  }();
+  return found;
+}
+
+// `server` is "--server HOST:PORT" for memcached or "--cluster SEEDS" for a Redis Cluster.
 PythonResult python(const std::string& server, const std::string& prefix,
-                    std::vector<std::string> args) {
-  args.insert(args.begin(), {python_interpreter(), GENCACHE_INTEROP_SCRIPT, "--server", server,
+                    std::vector<std::string> args, std::string_view server_flag = "--server") {
+  const std::string& interpreter =
+      server_flag == "--cluster" ? python_with_redis() : python_interpreter();
+  args.insert(args.begin(), {interpreter, GENCACHE_INTEROP_SCRIPT, std::string(server_flag), server,
                              "--prefix", prefix});
   const ProcessResult run = run_process(args);
   PythonResult result{run.status, {}, run.err};
@@ -147,6 +169,39 @@ TEST(InteropKeys, PythonComputesTheLibrarysCounterAndVersionedKeys) {
       const PythonResult counter = python("unused:0", c.prefix, {"counter-key", n.name()});
       ASSERT_EQ(counter.status, 0) << counter.err;
       EXPECT_EQ(as_string(counter.json.at("key")), detail::counter_key(c.prefix, n));
+    }
+  }
+}
+
+TEST(InteropKeys, PythonComputesTheLibrarysHashTaggedKeysForRedisCluster) {
+  ASSERT_FALSE(python_with_redis().empty()) << "apt-get install python3-redis";
+  // The backend connects lazily: building keys needs no cluster.
+  RedisClusterOptions cluster;
+  cluster.seeds = {{"127.0.0.1", 1}};
+  const auto backend = make_redis_cluster_backend(cluster);
+  const std::string long_text(300, 'x');
+  for (const auto& [prefix, key, names] :
+       {std::tuple("", "/dashboard?page=2", std::vector<std::string>{"user:42", "catalog"}),
+        std::tuple("app{x}:", "/a b{c}", std::vector<std::string>{"org:7:plan"}),
+        std::tuple("p:", long_text.c_str(), std::vector<std::string>{long_text, "a"}),
+        std::tuple("", "no namespaces", std::vector<std::string>{})}) {
+    Cache cache(backend, CacheOptions{.prefix = prefix});
+    std::vector<Namespace> namespaces(names.begin(), names.end());
+    const NamespaceSet set(namespaces);
+    std::vector<std::string> args{"key", key};
+    std::vector<std::uint64_t> generations;
+    for (const Namespace& n : set) {
+      generations.push_back(4294967296 + generations.size());
+      args.push_back(fmt::format("--ns={}={}", n.name(), generations.back()));
+    }
+    const PythonResult r = python("unused:0", prefix, args, "--cluster");
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(as_string(r.json.at("key")), cache.versioned_key(key, set, generations));
+    for (const Namespace& n : set) {
+      const PythonResult counter =
+          python("unused:0", prefix, {"counter-key", n.name()}, "--cluster");
+      ASSERT_EQ(counter.status, 0) << counter.err;
+      EXPECT_EQ(as_string(counter.json.at("key")), testing::counter_key(*backend, n, prefix));
     }
   }
 }
@@ -330,6 +385,48 @@ TEST_F(Interop, TheMetaClientAndPythonReadEachOthersEntriesAndSeeEachOthersBumps
   const PythonResult bump = py({"bump", "org:8"});
   ASSERT_EQ(bump.status, 0) << bump.err;
   EXPECT_EQ(as_u64(bump.json.at("generation")), fresh + 1);
+
+// ---- the same on a Redis Cluster -------------------------------------------------------
+
+class InteropCluster : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_FALSE(python_with_redis().empty())
+        << "the cluster interop test needs python3 with redis-py: apt-get install python3-redis";
+  }
+  Cache cache() const {
+    return Cache(make_redis_cluster_backend(shared_redis_cluster().options()),
+                 CacheOptions{.prefix = prefix_});
+  }
+  PythonResult py(std::vector<std::string> args) const {
+    std::string seeds;
+    for (const auto& node : shared_redis_cluster().nodes())
+      seeds += (seeds.empty() ? "" : ",") + node->address();
+    return python(seeds, prefix_, std::move(args), "--cluster");
+  }
+  std::string prefix_ = random_prefix();
+};
+
+TEST_F(InteropCluster, EachSideHitsWhatTheOtherWroteAndSeesTheOthersBumps) {
+  Cache library = cache();
+  const NamespaceSet deps{ns("user", 42), ns("catalog")};
+  int computes = 0;
+  auto render = [&] { return "page v" + std::to_string(++computes); };
+  EXPECT_EQ(library.cached("/dashboard", deps, 10min, render), "page v1");
+  const PythonResult read = py({"read", "/dashboard", "--ns", "user:42", "--ns", "catalog"});
+  ASSERT_EQ(read.status, 0) << read.err;
+  EXPECT_EQ(as_string(read.json.at("payload")), "page v1");
+
+  const std::uint64_t before = library.generation(ns("user", 42));
+  const PythonResult bump = py({"bump", "user:42"});
+  ASSERT_EQ(bump.status, 0) << bump.err;
+  EXPECT_EQ(as_u64(bump.json.at("generation")), before + 1);
+  EXPECT_EQ(library.cached("/dashboard", deps, 10min, render), "page v2");
+
+  ASSERT_EQ(py({"write", "/profile", "--ns", "user:9", "--value=from Django"}).status, 0);
+  EXPECT_EQ(library.get("/profile", ns("user", 9)), "from Django");
+  library.bump_namespace(ns("user", 9));
+  EXPECT_EQ(py({"read", "/profile", "--ns", "user:9"}).status, 3) << "a miss after the bump";
 }
 
 }  // namespace

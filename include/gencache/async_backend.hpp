@@ -117,6 +117,11 @@ class AsyncBackend {
   /// The largest value (in bytes) this backend accepts; larger values are not cached.
   virtual std::size_t max_value_size() const noexcept = 0;
 
+  /// As Backend::wants_hash_tags: whether the AsyncCache must build every key with the
+  /// hash tag of its namespace, asked once when it is constructed. Default false; a Redis
+  /// Cluster (reached over the blocking bridge) says true.
+  virtual bool wants_hash_tags() const noexcept { return false; }
+
   /// A short description for messages and logs (never credentials).
   virtual std::string describe() const = 0;
 };

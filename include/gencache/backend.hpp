@@ -114,6 +114,12 @@ class Backend {
   /// backend_error(errc::value_too_large).
   virtual std::size_t max_value_size() const noexcept = 0;
 
+  /// Whether the Cache must build every key with the hash tag of its namespace
+  /// (docs/PROTOCOL.md, "Redis Cluster"), so that a namespace's counter and its entries
+  /// share a slot and a read of one namespace goes to one server in one round trip. A
+  /// Cache asks once, when it is constructed. Default false; a Redis Cluster says true.
+  virtual bool wants_hash_tags() const noexcept { return false; }
+
   /// Statistics straight from each server behind this backend (one entry per server, in
   /// the server's own names and order), for operators: `gencache stats` prints them. A
   /// server that does not answer gets an entry with `error` set; nothing throws for it.

@@ -26,6 +26,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "gencache/backend.hpp"
 
@@ -62,10 +63,25 @@ struct RedisOptions {
   /// needs a password. Never printed.
   std::string username;
   std::string password;
+  /// Replicas that must acknowledge a counter write (a bump's increment, a counter's
+  /// creation) before it counts as done, from 0 to 255: each is followed by
+  /// `WAIT wait_replicas wait_timeout` on the same connection, and fewer acknowledgements
+  /// in time make the call throw errc::timeout (the counter may have changed on the
+  /// master alone; Cache::bump_namespace reports it and queues it in the outbox when that
+  /// is on). With 1 or more, a bump that returned survives the master's failover to a
+  /// replica that acknowledged it. 0 (the default): no WAIT; Redis replicates
+  /// asynchronously, so a bump acknowledged just before a failover can be lost and the
+  /// promoted replica serve the entries it invalidated.
+  std::uint32_t wait_replicas = 0;
+  /// How long a counter write waits for wait_replicas acknowledgements, from 1 ms to
+  /// 10 min, and shorter than io_timeout (which bounds the wait for WAIT's reply).
+  /// Default 50 ms.
+  std::chrono::milliseconds wait_timeout{50};
 };
 
-/// A Redis backend on one server (not Redis Cluster). Thread-safe: each call borrows a
-/// connection from a pool of at most pool_max, connecting lazily.
+/// A Redis backend on one server (for a Redis Cluster, make_redis_cluster_backend).
+/// Thread-safe: each call borrows a connection from a pool of at most pool_max,
+/// connecting lazily.
 ///
 /// A steady-state read is one round trip (`MGET`). `increment` runs a small Lua script
 /// (`EVALSHA`, falling back to `EVAL` after a restart emptied the script cache) that adds
@@ -88,5 +104,44 @@ struct RedisOptions {
 /// Throws gencache::config_error for invalid options, naming the option and what is
 /// accepted.
 std::shared_ptr<Backend> make_redis_backend(RedisOptions options);
+
+/// A server to ask for a Redis Cluster's slot map.
+struct RedisNodeAddress {
+  /// A host name, an IPv4 address or an IPv6 address (without brackets).
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 6379;
+};
+
+/// Settings of the Redis Cluster backend (`redis://h1:p1,h2:p2?cluster=true`).
+struct RedisClusterOptions {
+  /// Nodes asked for the slot map (CLUSTER SLOTS), in turn, until one answers; at least
+  /// one. The other nodes are learnt from the map.
+  std::vector<RedisNodeAddress> seeds;
+  /// What every connection to every node uses: timeouts, pool_max (per node),
+  /// max_item_bytes, credentials and wait_replicas (each master waits for its own
+  /// replicas). Its host and port are not used, and db must be 0, the only database a
+  /// cluster has.
+  RedisOptions connection;
+};
+
+/// A Redis Cluster backend. Thread-safe. Keys are mapped to slots as Redis does (CRC16 of
+/// the hash tag) and sent to the master serving the slot, from a slot map read with
+/// CLUSTER SLOTS on first use. The Cache puts each namespace's hash tag in its keys
+/// (Backend::wants_hash_tags), so a namespace's counter and entries share a slot: a read
+/// of one namespace is one MGET to one node. A read of keys on several slots sends one
+/// MGET per slot, written to every node involved before any reply is read, so the nodes
+/// work in parallel and the read costs about one round trip of wall time; no CROSSSLOT
+/// error can occur.
+///
+/// MOVED is followed to the node it names and makes the map be read again; ASK is
+/// followed with ASKING, once; a call is redirected at most 5 times. A node that fails
+/// (refused, timed out, CLUSTERDOWN) makes the map be read again, at most every 100 ms,
+/// so a failover's promoted replica is found as soon as the cluster names it. Failures
+/// throw backend_error as make_redis_backend documents, naming the node; a read of a slot
+/// whose master is down fails (the Cache fails open), and a bump to it throws.
+///
+/// Throws gencache::config_error for invalid options, naming the option and what is
+/// accepted. Connects lazily.
+std::shared_ptr<Backend> make_redis_cluster_backend(RedisClusterOptions options);
 
 }  // namespace gencache

@@ -47,8 +47,11 @@ class ManualClock : public Clock {
 /// The backend calls the wrapper can count, fail or delay.
 enum class Operation { get_many, set, add, remove, increment, create_counter, count_ };
 
-/// The backend key of a namespace's generation counter, as the Cache builds it.
+/// The backend key of a namespace's generation counter, as the Cache builds it on a
+/// backend that wants no hash tags (all but Redis Cluster).
 std::string counter_key(const Namespace& ns, std::string_view prefix = "");
+/// The same on `backend`, hash-tagged when it wants hash tags (Redis Cluster).
+std::string counter_key(const Backend& backend, const Namespace& ns, std::string_view prefix = "");
 
 /// Wraps a backend, counting calls and injecting failures and delays on demand.
 /// Thread-safe. An injected failure throws gencache::backend_error before the call
@@ -89,6 +92,7 @@ class FaultInjectingBackend : public Backend {
   bool create_counter(std::string_view key, std::uint64_t initial,
                       std::chrono::milliseconds ttl) override;
   std::size_t max_value_size() const noexcept override;
+  bool wants_hash_tags() const noexcept override { return inner_->wants_hash_tags(); }
   std::string describe() const override;
   /// The wrapped backend's statistics, never failed: it is not a storage call. (Its
   /// increment_many is Backend's loop over increment, so each counter can be failed.)

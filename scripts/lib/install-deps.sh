@@ -23,6 +23,9 @@ GENCACHE_TEST_PACKAGES+=(python3-pymemcache dpkg-dev file)
 GENCACHE_TEST_PACKAGES+=(python3-pytest python3-django python3-djangorestframework)
 # The TLS tests of the asynchronous Memcached client make their certificate with `openssl req`.
 GENCACHE_TEST_PACKAGES+=(openssl)
+# The Redis tests: redis-cli makes the clusters, and the interop test's Python client speaks
+# to a cluster through redis-py.
+GENCACHE_TEST_PACKAGES+=(redis-tools python3-redis)
 # Only for scripts/bench: the servers, Python for benchmarks/report.py, gnuplot for the
 # chart, valgrind for instruction counts.
 GENCACHE_BENCH_PACKAGES=(memcached redis-server python3 gnuplot-nox valgrind)

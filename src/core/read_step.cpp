@@ -48,16 +48,23 @@ ReadStep::ReadStep(const ReadContext& context, ReadScratch& scratch,
       versioned_keys_(versioned_keys),
       entries_(entries) {}
 
+std::string_view namespace_prefix(std::string_view prefix, bool hash_tags, const Namespace& ns,
+                                  std::string& buffer) {
+  if (!hash_tags) return prefix;
+  build_hash_tagged_prefix(buffer, prefix, ns);
+  return buffer;
+}
+
 void ReadStep::build_keys() {
   // The namespaces-and-generations head of the versioned keys is built once per read.
   if (user_keys_.size() == 1) {
-    build_versioned_key(versioned_keys_[0], context_.prefix, namespaces_, scratch_.generations,
+    build_versioned_key(versioned_keys_[0], entry_prefix_, namespaces_, scratch_.generations,
                         user_keys_[0]);
     return;
   }
-  build_versioned_head(scratch_.head, context_.prefix, namespaces_, scratch_.generations);
+  build_versioned_head(scratch_.head, entry_prefix_, namespaces_, scratch_.generations);
   for (std::size_t k = 0; k < user_keys_.size(); ++k)
-    finish_versioned_key(versioned_keys_[k], scratch_.head, context_.prefix, user_keys_[k]);
+    finish_versioned_key(versioned_keys_[k], scratch_.head, entry_prefix_, user_keys_[k]);
 }
 
 StepAction ReadStep::visit(std::span<CounterSlot> counters, std::span<std::optional<Entry>> into) {
@@ -71,7 +78,14 @@ StepAction ReadStep::start() {
   std::vector<std::string>& counter_keys = scratch_.counter_keys;
   if (counter_keys.size() < n) counter_keys.resize(n);
   for (std::size_t i = 0; i < n; ++i)
-    build_counter_key(counter_keys[i], context_.prefix, namespaces_[i]);
+    build_counter_key(counter_keys[i],
+                      namespace_prefix(context_.prefix, context_.hash_tags, namespaces_[i],
+                                       scratch_.counter_prefix),
+                      namespaces_[i]);
+  // The entries are placed by their first namespace (none: the plain prefix).
+  entry_prefix_ = n == 0 ? context_.prefix
+                         : namespace_prefix(context_.prefix, context_.hash_tags, namespaces_[0],
+                                            scratch_.entry_prefix);
 
   scratch_.keys.assign(counter_keys.begin(), counter_keys.begin() + static_cast<std::ptrdiff_t>(n));
   scratch_.generations.assign(n, 0);

@@ -60,7 +60,9 @@ struct ReadScratch {
   std::vector<std::uint64_t> generations;
   std::vector<CounterSlot> counters;
   std::string head;
-  std::string counter_text;  // a fresh counter value, as the decimal text set() stores
+  std::string counter_text;    // a fresh counter value, as the decimal text set() stores
+  std::string counter_prefix;  // hash-tagged prefixes, when the backend wants them
+  std::string entry_prefix;
   ReadVisitor visitor;
 
   /// Keeps only the capacity of ordinary reads (inline: every read calls it).
@@ -81,7 +83,15 @@ struct ReadContext {
   GenerationHints& hints;
   StripedStats& stats;
   std::uint64_t (*fresh_generation)();  ///< the value a (re)created counter starts at
+  /// Keys carry their namespace's hash tag (Backend::wants_hash_tags: a Redis Cluster).
+  bool hash_tags = false;
 };
+
+/// The prefix of the keys placed by `ns` (its counter; the entries it comes first in):
+/// `prefix`, or with `hash_tags` its hash-tagged form, built into `buffer`
+/// (docs/PROTOCOL.md, "Redis Cluster").
+std::string_view namespace_prefix(std::string_view prefix, bool hash_tags, const Namespace& ns,
+                                  std::string& buffer);
 
 /// The next backend operation of a step, or its end.
 struct StepAction {
@@ -152,6 +162,7 @@ class ReadStep {
   std::uint64_t candidate_ = 0;  // the fresh value offered for counter_
   std::size_t corrupt_ = 0;
   std::string failure_;
+  std::string_view entry_prefix_;  // context_.prefix or scratch_.entry_prefix
 };
 
 }  // namespace gencache::detail

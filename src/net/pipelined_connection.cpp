@@ -172,6 +172,17 @@ void PipelinedConnection::on_connected() {
   backoff_ = std::chrono::milliseconds(0);
   if (read_buffer_.size() != kInitialReadBuffer) read_buffer_.assign(kInitialReadBuffer, '\0');
   read_begin_ = read_end_ = 0;
+  if (settings_.greeting) {
+    // Ahead of everything queued while connecting; deadlines must not decrease along the queue.
+    std::unique_ptr<PipelinedRequest> greeting = settings_.greeting();
+    std::string bytes;
+    greeting->write(bytes);
+    write_buffer_.insert(0, bytes);
+    auto deadline = clock::now() + settings_.io_timeout;
+    if (!pending_.empty()) deadline = std::min(deadline, pending_.front().deadline);
+    pending_.push_front({std::move(greeting), deadline});
+    arm_deadline();
+  }
   start_read();
   schedule_flush();
 }

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <deque>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -59,6 +60,10 @@ struct ConnectionSettings {
   std::shared_ptr<boost::asio::ssl::context> tls;  ///< null: plaintext
   std::string tls_server_name;                     ///< certificate name and SNI
   bool tls_verify = true;
+  /// Makes the request sent first on every new connection, before any other (Redis AUTH
+  /// and SELECT); empty for none. Its reply is read like any other; if read_reply throws,
+  /// the connection closes and its requests fail.
+  std::function<std::unique_ptr<PipelinedRequest>()> greeting;
 };
 
 /// A connection that many requests share at once. Requests submitted in one turn of the

@@ -5,7 +5,7 @@ A service in another language shares a gencache cache by following that document
 module is the proof that it is enough. interop_test.cpp drives it against a real memcached
 next to the C++ library:
 
-    gencache_protocol.py [--server HOST:PORT] [--prefix P] COMMAND ...
+    gencache_protocol.py [--server HOST:PORT | --cluster HOST:PORT,...] [--prefix P] COMMAND ...
       counter-key NS                         the counter key of NS (no server needed)
       key KEY --ns NS=GEN...                 the versioned key (no server needed)
       generation NS                          read NS's counter, creating it if absent
@@ -14,12 +14,16 @@ next to the C++ library:
       write KEY --ns NS... (--value V | --absent) [--ttl-ms N]
       corrupt KEY --ns NS...                 overwrite the entry with a bad checksum
 
-Keys, namespaces and values are taken as the bytes given on the command line. Results are
-printed as one JSON object; `read` exits 3 on a miss. Needs pymemcache (Debian:
-python3-pymemcache) for the commands that talk to the server.
+With --cluster the keys carry the namespace hash tag of PROTOCOL.md ("Redis Cluster")
+and the commands talk to that Redis Cluster (its seed nodes) instead of memcached;
+`counter-key` and `key` take --cluster with any address. Keys, namespaces and values are
+taken as the bytes given on the command line. Results are printed as one JSON object;
+`read` exits 3 on a miss. Needs pymemcache (Debian: python3-pymemcache) for memcached, and
+redis-py (python3-redis) for a cluster.
 """
 
 import argparse
+import binascii
 import hashlib
 import json
 import math
@@ -58,7 +62,14 @@ def fit_length(full: bytes, prefix: bytes) -> bytes:
     return prefix + VERSION_TAG + b"h:" + body[: MAX_KEY - fixed] + b"#" + digest
 
 
-def counter_key(prefix: bytes, namespace: bytes) -> bytes:
+def hash_tagged(prefix: bytes, namespace: bytes) -> bytes:
+    """On Redis Cluster: {T} before the prefix, T the CRC-16/XMODEM of the name in hex."""
+    return b"{%04x}" % binascii.crc_hqx(namespace, 0) + prefix
+
+
+def counter_key(prefix: bytes, namespace: bytes, cluster: bool = False) -> bytes:
+    if cluster:
+        prefix = hash_tagged(prefix, namespace)
     return fit_length(prefix + VERSION_TAG + b"n:" + escape(namespace), prefix)
 
 
@@ -67,8 +78,10 @@ def canonical_namespaces(namespaces):
     return sorted(set(namespaces))
 
 
-def versioned_key(prefix: bytes, generations, key: bytes) -> bytes:
+def versioned_key(prefix: bytes, generations, key: bytes, cluster: bool = False) -> bytes:
     """`generations`: (namespace, generation) pairs in canonical namespace order."""
+    if cluster and generations:
+        prefix = hash_tagged(prefix, generations[0][0])  # placed by the first namespace
     parts = b",".join(escape(ns) + b"@" + str(gen).encode() for ns, gen in generations)
     return fit_length(prefix + VERSION_TAG + b"k:" + parts + b"|" + escape(key), prefix)
 
@@ -134,20 +147,76 @@ def memcached_expiration(ttl_ms: int, now_s: float) -> int:
 # ---- a client (PROTOCOL.md, "Reading", "Writing", "Bumping") --------------------------
 
 
-class GencacheClient:
-    def __init__(self, server: str, prefix: bytes):
+INCREMENT_IF_EXISTS = (
+    "if redis.call('EXISTS', KEYS[1]) == 0 then return false end "
+    "redis.call('INCRBY', KEYS[1], ARGV[1]) "
+    "return redis.call('GET', KEYS[1])"
+)
+
+
+class MemcachedStore:
+    def __init__(self, server: str):
         from pymemcache.client.base import Client
 
         host, port = server.rsplit(":", 1)
-        self.memcached = Client((host, int(port)), connect_timeout=2, timeout=2)
+        self.client = Client((host, int(port)), connect_timeout=2, timeout=2)
+
+    def get_many(self, keys):
+        return self.client.get_many(keys) if keys else {}
+
+    def get(self, key):
+        return self.client.get(key)
+
+    def add(self, key, value):
+        return self.client.add(key, value, expire=0, noreply=False)
+
+    def incr(self, key):
+        value = self.client.incr(key, 1, noreply=False)
+        return None if value is None else int(value)
+
+    def set(self, key, value, ttl_ms):
+        self.client.set(key, value, expire=memcached_expiration(ttl_ms, time.time()), noreply=False)
+
+
+class RedisClusterStore:
+    """PROTOCOL.md, "Backend commands" and "Redis Cluster": redis-py maps keys to slots."""
+
+    def __init__(self, seeds: str):
+        from redis.cluster import ClusterNode, RedisCluster
+
+        nodes = [ClusterNode(h, int(p)) for h, p in (s.rsplit(":", 1) for s in seeds.split(","))]
+        self.client = RedisCluster(startup_nodes=nodes, socket_timeout=2)
+
+    def get_many(self, keys):
+        values = self.client.mget_nonatomic(keys) if keys else []
+        return {k: v for k, v in zip(keys, values) if v is not None}
+
+    def get(self, key):
+        return self.client.get(key)
+
+    def add(self, key, value):
+        return bool(self.client.set(key, value, nx=True))
+
+    def incr(self, key):
+        value = self.client.eval(INCREMENT_IF_EXISTS, 1, key, 1)
+        return None if value is None else int(value)
+
+    def set(self, key, value, ttl_ms):
+        self.client.set(key, value, px=ttl_ms)
+
+
+class GencacheClient:
+    def __init__(self, server: str, prefix: bytes, cluster: bool = False):
+        self.store = RedisClusterStore(server) if cluster else MemcachedStore(server)
         self.prefix = prefix
+        self.cluster = cluster
 
     def _ensure_counter(self, key: bytes) -> int:
         for _ in range(3):
             initial = fresh_generation()
-            if self.memcached.add(key, str(initial).encode(), expire=0, noreply=False):
+            if self.store.add(key, str(initial).encode()):
                 return initial
-            raw = self.memcached.get(key)  # another client created it first: use theirs
+            raw = self.store.get(key)  # another client created it first: use theirs
             if raw is not None:
                 return parse_counter(raw)
         raise RuntimeError("counter %r could not be created" % key)
@@ -155,38 +224,41 @@ class GencacheClient:
     def generations(self, namespaces):
         """(namespace, generation) pairs in canonical order, read before any compute."""
         names = canonical_namespaces(namespaces)
-        keys = [counter_key(self.prefix, ns) for ns in names]
-        found = self.memcached.get_many(keys) if keys else {}
+        keys = [counter_key(self.prefix, ns, self.cluster) for ns in names]
+        found = self.store.get_many(keys)
         return [
             (ns, parse_counter(found[k]) if k in found else self._ensure_counter(k))
             for ns, k in zip(names, keys)
         ]
 
     def bump(self, namespace: bytes) -> int:
-        key = counter_key(self.prefix, namespace)
+        key = counter_key(self.prefix, namespace, self.cluster)
         for _ in range(3):
-            value = self.memcached.incr(key, 1, noreply=False)
+            value = self.store.incr(key)
             if value is not None:
-                return int(value)
+                return value
             initial = fresh_generation()
-            if self.memcached.add(key, str(initial).encode(), expire=0, noreply=False):
+            if self.store.add(key, str(initial).encode()):
                 return initial
             # someone else created it meanwhile: increment theirs
         raise RuntimeError("counter %r kept vanishing during a bump" % key)
 
+    def entry_key(self, key: bytes, generations) -> bytes:
+        return versioned_key(self.prefix, generations, key, self.cluster)
+
     def read(self, key: bytes, namespaces):
         generations = self.generations(namespaces)
-        vkey = versioned_key(self.prefix, generations, key)
-        raw = self.memcached.get(vkey)
+        vkey = self.entry_key(key, generations)
+        raw = self.store.get(vkey)
         entry = decode_envelope(raw) if raw is not None else None
         fresh = entry is not None and time.time() * 1000 < entry["created_ms"] + entry["ttl_ms"]
         return vkey, generations, raw, entry, fresh
 
     def write(self, key: bytes, namespaces, kind: int, payload: bytes, ttl_ms: int):
         generations = self.generations(namespaces)  # before computing the value
-        vkey = versioned_key(self.prefix, generations, key)
+        vkey = self.entry_key(key, generations)
         envelope = encode_envelope(kind, payload, int(time.time() * 1000), ttl_ms, 0)
-        self.memcached.set(vkey, envelope, expire=memcached_expiration(ttl_ms, time.time()), noreply=False)
+        self.store.set(vkey, envelope, ttl_ms)
         return vkey, generations
 
 
@@ -204,6 +276,7 @@ def text(data: bytes) -> str:
 def main(argv):
     parser = argparse.ArgumentParser(description="gencache's wire format (docs/PROTOCOL.md)")
     parser.add_argument("--server", default="127.0.0.1:11211")
+    parser.add_argument("--cluster", help="a Redis Cluster's seed nodes, HOST:PORT,...")
     parser.add_argument("--prefix", default="")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("counter-key").add_argument("namespace")
@@ -222,9 +295,10 @@ def main(argv):
             cmd.add_argument("--ttl-ms", type=int, default=60_000)
     args = parser.parse_args(argv)
     prefix = arg_bytes(args.prefix)
+    cluster = args.cluster is not None
 
     if args.command == "counter-key":
-        print(json.dumps({"key": text(counter_key(prefix, arg_bytes(args.namespace)))}))
+        print(json.dumps({"key": text(counter_key(prefix, arg_bytes(args.namespace), cluster))}))
         return 0
     if args.command == "key":
         pairs = []
@@ -232,10 +306,10 @@ def main(argv):
             name, _, generation = arg_bytes(item).rpartition(b"=")
             pairs.append((name, int(generation)))
         pairs.sort()  # canonical order
-        print(json.dumps({"key": text(versioned_key(prefix, pairs, arg_bytes(args.key)))}))
+        print(json.dumps({"key": text(versioned_key(prefix, pairs, arg_bytes(args.key), cluster))}))
         return 0
 
-    client = GencacheClient(args.server, prefix)
+    client = GencacheClient(args.cluster if cluster else args.server, prefix, cluster)
     if args.command == "generation":
         ((_, generation),) = client.generations([arg_bytes(args.namespace)])
         print(json.dumps({"generation": generation}))
@@ -275,10 +349,10 @@ def main(argv):
         return 0
     if args.command == "corrupt":
         gens = client.generations(namespaces)
-        vkey = versioned_key(prefix, gens, key)
+        vkey = client.entry_key(key, gens)
         envelope = bytearray(encode_envelope(KIND_VALUE, b"tampered", int(time.time() * 1000), 60_000, 0))
         envelope[32] ^= 0xFF  # the checksum no longer matches
-        client.memcached.set(vkey, bytes(envelope), expire=60, noreply=False)
+        client.store.set(vkey, bytes(envelope), 60_000)
         print(json.dumps({"key": text(vkey)}))
         return 0
     return 2

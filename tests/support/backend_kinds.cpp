@@ -10,14 +10,17 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "async_backend_thread.hpp"
 #include "backends/complete_with.hpp"
 #include "gencache/blocking_bridge.hpp"
 #include "gencache/memcached_async_backend.hpp"
 #include "gencache/memcached_backend.hpp"
 #include "gencache/memory_backend.hpp"
+#include "gencache/redis_async_backend.hpp"
 #include "gencache/redis_backend.hpp"
 #include "support/blocking_async_backend.hpp"
 #include "support/memcached_server.hpp"
+#include "support/redis_cluster.hpp"
 #include "support/redis_server.hpp"
 
 namespace gencache::test {
@@ -28,9 +31,15 @@ constexpr std::string_view kMemcachedAscii = "memcached_ascii";
 constexpr std::string_view kMemcachedBinary = "memcached_binary";
 constexpr std::string_view kMemcachedMeta = "memcached_meta";
 constexpr std::string_view kRedis = "redis";
+constexpr std::string_view kRedisAsync = "redis_async";
+constexpr std::string_view kRedisCluster = "redis_cluster";
 
 bool is_memcached(std::string_view kind) {
-  return kind == kMemcachedAscii || kind == kMemcachedBinary;
+  return kind == kMemcachedAscii || kind == kMemcachedBinary || kind == kMemcachedMeta;
+}
+
+bool is_redis(std::string_view kind) {
+  return kind == kRedis || kind == kRedisAsync || kind == kRedisCluster;
 }
 
 [[noreturn]] void unknown_kind(std::string_view kind) {
@@ -44,6 +53,38 @@ void apply(Options& options, const ClientSettings& settings) {
   options.io_timeout = settings.timeouts.io;
   if (settings.pool_max) options.pool_max = *settings.pool_max;
   if (settings.pool_wait) options.pool_wait = *settings.pool_wait;
+}
+
+// The meta-protocol client pipelines: it has no pool to tune.
+std::shared_ptr<Backend> memcached_meta_client(std::vector<std::string> servers,
+                                               const ClientSettings& settings) {
+  MemcachedAsyncOptions options;
+  options.servers = std::move(servers);
+  options.connect_timeout = settings.timeouts.connect;
+  options.io_timeout = settings.timeouts.io;
+  options.retry_timeout = settings.timeouts.retry;
+  return std::make_shared<BlockingAsyncBackend>([options](boost::asio::any_io_executor executor) {
+    return make_memcached_async_backend(std::move(executor), options);
+  });
+}
+
+// The asynchronous RESP client pipelines: it has no pool to tune.
+std::shared_ptr<Backend> redis_async_client(std::uint16_t port, const ClientSettings& settings) {
+  RedisAsyncOptions options;
+  options.server.port = port;
+  options.server.connect_timeout = settings.timeouts.connect;
+  options.server.io_timeout = settings.timeouts.io;
+  return std::make_shared<detail::AsyncBackendThread>(
+      [options](boost::asio::any_io_executor executor) {
+        return make_redis_async_backend(std::move(executor), options);
+      });
+}
+
+std::shared_ptr<Backend> redis_cluster_client(const RedisClusterServers& cluster,
+                                              const ClientSettings& settings) {
+  RedisClusterOptions options = cluster.options();
+  apply(options.connection, settings);
+  return make_redis_cluster_backend(std::move(options));
 }
 
 std::shared_ptr<Backend> memcached_client(std::vector<std::string> servers, bool binary,
@@ -108,7 +149,9 @@ class MemcachedTestServer final : public TestServer {
 
 class RedisTestServer final : public TestServer {
  public:
+  explicit RedisTestServer(bool async_client) : async_client_(async_client) {}
   std::shared_ptr<Backend> connect(const ClientSettings& settings) const override {
+    if (async_client_) return redis_async_client(server_.port(), settings);
     return redis_client(server_.port(), settings);
   }
   void stop() override { server_.stop(); }
@@ -117,7 +160,32 @@ class RedisTestServer final : public TestServer {
   void resume() override { server_.resume(); }
 
  private:
+  bool async_client_;
   RedisServer server_;
+};
+
+// Making a cluster takes seconds: the process's one cluster, emptied for each test.
+class RedisClusterTestServer final : public TestServer {
+ public:
+  RedisClusterTestServer() : cluster_(shared_redis_cluster()) {
+    for (std::uint16_t port : cluster_.master_ports())
+      for (const auto& node : cluster_.nodes())
+        if (node->port() == port) node->command({"FLUSHALL"});
+  }
+  std::shared_ptr<Backend> connect(const ClientSettings& settings) const override {
+    return redis_cluster_client(cluster_, settings);
+  }
+  void stop() override { no_one_server("stop"); }
+  void start() override { no_one_server("start"); }
+  void pause() override { no_one_server("pause"); }
+  void resume() override { no_one_server("resume"); }
+
+ private:
+  [[noreturn]] static void no_one_server(std::string_view control) {
+    throw std::logic_error(
+        fmt::format("redis_cluster test server: cannot {} a cluster as one server", control));
+  }
+  RedisClusterServers& cluster_;
 };
 
 // A blocking backend serving AsyncBackend inline, as MemoryBackend does itself: lets a
@@ -166,29 +234,37 @@ class InlineAsyncBackend final : public AsyncBackend {
 }  // namespace
 
 std::vector<std::string> backend_kinds() {
-  return {std::string(kMemory), std::string(kMemcachedAscii), std::string(kMemcachedBinary),
-          std::string(kMemcachedMeta), std::string(kRedis)};
+  return {std::string(kMemory),        std::string(kMemcachedAscii), std::string(kMemcachedBinary),
+          std::string(kMemcachedMeta), std::string(kRedis),          std::string(kRedisAsync),
+          std::string(kRedisCluster)};
 }
 
 std::vector<std::string> server_backend_kinds() {
   std::vector<std::string> kinds = backend_kinds();
   std::erase(kinds, kMemory);
+  std::erase(kinds, kRedisCluster);  // a cluster has no one server to stop or pause
   return kinds;
 }
 
 std::vector<std::string> pooled_backend_kinds() {
   std::vector<std::string> kinds = server_backend_kinds();
   std::erase(kinds, kMemcachedMeta);
+  std::erase(kinds, kRedisAsync);
   return kinds;
+}
+
+RedisClusterServers& shared_redis_cluster() {
+  static RedisClusterServers cluster({.masters = 3});  // stopped at exit by its destructor
+  return cluster;
 }
 
 std::unique_ptr<TestServer> start_server(std::string_view kind) {
   if (kind == kMemory) return std::make_unique<MemoryServer>();
-  if (is_memcached(kind) || kind == kMemcachedMeta)
-    return std::make_unique<MemcachedTestServer>(kind == kMemcachedBinary ? kMemcachedBinary
-                                                 : kind == kMemcachedMeta ? kMemcachedMeta
-                                                                          : kMemcachedAscii);
-  if (kind == kRedis) return std::make_unique<RedisTestServer>();
+  for (std::string_view known : {kMemcachedAscii, kMemcachedBinary, kMemcachedMeta})
+    if (kind == known) return std::make_unique<MemcachedTestServer>(known);
+  if (kind == kRedis || kind == kRedisAsync)
+    return std::make_unique<RedisTestServer>(kind == kRedisAsync);
+  if (kind == kRedisCluster) return std::make_unique<RedisClusterTestServer>();
   unknown_kind(kind);
 }
 
@@ -208,10 +284,13 @@ TestBackend make_test_backend(std::string_view kind) {
       return {memcached_meta_client({server.address()}, {}), random_prefix()};
     return {memcached_client({server.address()}, kind == kMemcachedBinary, {}), random_prefix()};
   }
-  if (kind == kRedis) {
+  if (kind == kRedis || kind == kRedisAsync) {
     static RedisServer server;
+    if (kind == kRedisAsync) return {redis_async_client(server.port(), {}), random_prefix()};
     return {redis_client(server.port(), {}), random_prefix()};
   }
+  if (kind == kRedisCluster)
+    return {redis_cluster_client(shared_redis_cluster(), {}), random_prefix()};
   unknown_kind(kind);
 }
 
@@ -224,7 +303,7 @@ std::shared_ptr<AsyncBackend> as_async_backend(std::string_view kind,
     if (auto meta = std::dynamic_pointer_cast<BlockingAsyncBackend>(blocking))
       // Owning the adapter: its thread runs the client's I/O.
       return std::shared_ptr<AsyncBackend>(meta, meta->shared_async().get());
-  if (is_memcached(kind) || kind == kMemcachedMeta || kind == kRedis)
+  if (is_memcached(kind) || kind == kMemcachedMeta || is_redis(kind))
     return make_blocking_bridge(std::move(blocking), {.threads = kBridgeThreads});
   unknown_kind(kind);
 }

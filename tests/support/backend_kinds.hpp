@@ -17,16 +17,22 @@
 namespace gencache::test {
 
 /// "memory", "memcached_ascii", "memcached_binary", "memcached_meta" (the asynchronous
-/// meta-protocol client; blocking suites drive it through test::BlockingAsyncBackend),
-/// "redis".
+/// meta-protocol client, driven through test::BlockingAsyncBackend), "redis",
+/// "redis_async" (the asynchronous RESP client, driven as rediss:// drives it, through
+/// detail::AsyncBackendThread), "redis_cluster" (3 masters, shared by the process).
 std::vector<std::string> backend_kinds();
 
-/// The kinds of backend_kinds() that talk to a server (all but "memory").
+/// The kinds of backend_kinds() that talk to one server, which tests may stop or pause:
+/// all but "memory" and "redis_cluster".
 std::vector<std::string> server_backend_kinds();
 
 /// The server kinds whose clients check connections out of a pool: all but
-/// "memcached_meta", which pipelines.
+/// "memcached_meta" and "redis_async", which pipeline.
 std::vector<std::string> pooled_backend_kinds();
+
+class RedisClusterServers;
+/// The 3-master Redis Cluster this process shares (started on first use).
+RedisClusterServers& shared_redis_cluster();
 
 /// A client's timeouts, the one place tests choose them.
 struct Timeouts {
@@ -61,7 +67,9 @@ struct ClientSettings {
 /// One server of a kind, the child of this test process, started on construction and
 /// killed on destruction, with the crash (stop/start) and hang (pause/resume) controls.
 /// For "memory" there is no process: connect() gives a new, empty MemoryBackend and the
-/// controls do nothing. Not thread-safe: control it from the thread that started it.
+/// controls do nothing. For "redis_cluster" it is the shared cluster, emptied on
+/// construction; its controls throw std::logic_error (no one server to stop). Not
+/// thread-safe: control it from the thread that started it.
 class TestServer {
  public:
   virtual ~TestServer() = default;

@@ -6,8 +6,13 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <filesystem>
+#include <functional>
+#include <random>
 #include <stdexcept>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -100,19 +105,56 @@ std::string command_on_port(std::uint16_t port, std::initializer_list<std::strin
   }
 }
 
+bool can_bind(std::uint16_t port) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  const sockaddr_in address = loopback(port);
+  const bool bound = bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0;
+  close(fd);
+  return bound;
+}
+
+// A cluster node's bus listens on port + 10000, which must exist and be free as well.
+std::uint16_t free_cluster_port() {
+  static std::mt19937 rng(std::random_device{}());
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    const auto port = static_cast<std::uint16_t>(20000 + rng() % 35536);  // 20000..55535
+    if (can_bind(port) && can_bind(static_cast<std::uint16_t>(port + 10000))) return port;
+  }
+  throw std::runtime_error("no free port pair (port, port + 10000) for a Redis Cluster node");
+}
+
 }  // namespace
+
+TemporaryDirectory::TemporaryDirectory(std::string_view prefix) {
+  std::string pattern = fmt::format("/tmp/gencache-{}-XXXXXX", prefix);
+  if (mkdtemp(pattern.data()) == nullptr)
+    throw std::runtime_error(fmt::format("mkdtemp({}) failed: errno {}", pattern, errno));
+  path_ = std::move(pattern);
+}
+
+TemporaryDirectory::~TemporaryDirectory() {
+  std::error_code ignored;
+  std::filesystem::remove_all(path_, ignored);
+}
 
 RedisServer::RedisServer() : RedisServer(Options{}) {}
 
 RedisServer::RedisServer(Options options)
-    : process_({.binary = "redis-server",
+    : directory_("redis"),
+      process_({.binary = "redis-server",
                 .package = "redis-server",
                 .arguments =
-                    [options](std::uint16_t port) {
+                    [options, dir = directory_.path()](std::uint16_t port) {
                       std::vector<std::string> args = {
                           "--port", std::to_string(port), "--bind", "127.0.0.1", "--save",
                           "",       "--appendonly",       "no"};
-                      args.insert(args.end(), options.extra_args.begin(), options.extra_args.end());
+                      const auto& extra = options.extra_args;
+                      if (std::find(extra.begin(), extra.end(), "--dir") == extra.end()) {
+                        args.emplace_back("--dir");
+                        args.push_back(dir);
+                      }
+                      args.insert(args.end(), extra.begin(), extra.end());
                       return args;
                     },
                 .ready =
@@ -124,7 +166,10 @@ RedisServer::RedisServer(Options options)
                       } catch (const std::runtime_error&) {
                         return false;  // not listening yet
                       }
-                    }}) {}
+                    },
+                .pick_port = options.cluster_port
+                                 ? std::function<std::uint16_t()>(free_cluster_port)
+                                 : std::function<std::uint16_t()>()}) {}
 
 std::string RedisServer::address() const {
   return fmt::format("127.0.0.1:{}", port());
@@ -132,6 +177,44 @@ std::string RedisServer::address() const {
 
 std::string RedisServer::command(std::initializer_list<std::string_view> args) const {
   return command_on_port(port(), args);
+}
+
+bool wait_for_master_link(const RedisServer& replica, std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    try {
+      if (replica.command({"INFO", "replication"}).find("master_link_status:up") !=
+          std::string::npos)
+        return true;
+    } catch (const std::runtime_error&) {
+      // Still starting: ask again.
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+std::unique_ptr<RedisServer> start_replica_of(const RedisServer& master) {
+  // The master would otherwise wait 5 s for more replicas before its first sync.
+  master.command({"CONFIG", "SET", "repl-diskless-sync-delay", "0"});
+  auto replica = std::make_unique<RedisServer>(RedisServer::Options{
+      .extra_args = {"--replicaof", "127.0.0.1", std::to_string(master.port())}});
+  if (!wait_for_master_link(*replica))
+    throw std::runtime_error(fmt::format("redis replica on port {} never linked to its master {}",
+                                         replica->port(), master.address()));
+  // After a full sync the master sends the replica nothing until the replica's next ACK
+  // (up to 1 s later), although the replica already reports its link up: until then WAIT
+  // would time out. A PUBLISH is replicated without touching the keyspace; once WAIT sees
+  // it acknowledged, the master streams every write.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (master.command({"PUBLISH", "gencache-test:replica-probe", "1"}),
+         master.command({"WAIT", "1", "100"}) != "1") {
+    if (std::chrono::steady_clock::now() > deadline)
+      throw std::runtime_error(
+          fmt::format("redis replica on port {} never acknowledged a write of its master {}",
+                      replica->port(), master.address()));
+  }
+  return replica;
 }
 
 std::string redis_url(const RedisServer& server, std::string_view path, std::string_view query) {

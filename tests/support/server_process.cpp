@@ -79,7 +79,7 @@ bool accepts_connections(std::uint16_t port) {
 ServerProcess::ServerProcess(Spec spec)
     : spec_(std::move(spec)), path_(find_binary(spec_.binary, spec_.package)) {
   for (int attempt = 0; attempt < kPortAttempts; ++attempt) {
-    port_ = free_port();
+    port_ = spec_.pick_port ? spec_.pick_port() : free_port();
     if (spawn_and_wait()) return;
   }
   throw std::runtime_error(

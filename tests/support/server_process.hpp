@@ -24,6 +24,8 @@ class ServerProcess {
     std::function<std::vector<std::string>(std::uint16_t port)> arguments;
     /// True once the server on `port` serves requests.
     std::function<bool(std::uint16_t port)> ready;
+    /// Picks the port to try (empty: any free port the kernel hands out).
+    std::function<std::uint16_t()> pick_port;
   };
 
   /// Starts the server on a free port and waits (at most 5 s) until it is ready. Throws

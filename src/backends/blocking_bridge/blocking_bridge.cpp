@@ -70,6 +70,7 @@ class BlockingBridge final : public AsyncBackend {
   }
 
   std::size_t max_value_size() const noexcept override { return backend_->max_value_size(); }
+  bool wants_hash_tags() const noexcept override { return backend_->wants_hash_tags(); }
 
   std::string describe() const override { return description_; }
 

@@ -78,6 +78,18 @@ RedisConfig make_redis_config(const RedisOptions& options) {
         "redis option username: a username needs a password (AUTH username password)");
   config.username = options.username;
   config.password = options.password;
+
+  check_range("wait_replicas", options.wait_replicas, std::uint32_t{0}, kRedisMostWaitReplicas);
+  check_range("wait_timeout", options.wait_timeout, milliseconds(1), kRedisLongestTimeout);
+  // WAIT's reply comes only after up to wait_timeout: a shorter io_timeout would give up
+  // on every bump that waits.
+  if (options.wait_replicas != 0 && options.wait_timeout >= options.io_timeout)
+    throw config_error(fmt::format(
+        "redis option wait_timeout: {} must be shorter than io_timeout ({}), which bounds the "
+        "wait for WAIT's reply",
+        options.wait_timeout, options.io_timeout));
+  config.wait_replicas = options.wait_replicas;
+  config.wait_timeout = options.wait_timeout;
   return config;
 }
 

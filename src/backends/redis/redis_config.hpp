@@ -17,6 +17,7 @@ inline constexpr std::size_t kRedisLargestPool = 1024;
 inline constexpr std::size_t kRedisSmallestItem = std::size_t{1} << 10;
 inline constexpr std::size_t kRedisLargestItem = std::size_t{512} << 20;  // proto-max-bulk-len
 inline constexpr std::uint32_t kRedisLargestDb = 2'147'483'647;           // SELECT takes an int
+inline constexpr std::uint32_t kRedisMostWaitReplicas = 255;
 
 /// Checked options.
 struct RedisConfig {
@@ -33,6 +34,9 @@ struct RedisConfig {
   std::size_t max_value_size = 0;
   std::string username;
   std::string password;
+  /// 0: counter writes are not followed by WAIT.
+  std::uint32_t wait_replicas = 0;
+  std::chrono::milliseconds wait_timeout{0};
 };
 
 /// Throws config_error naming the bad option, its value (never a password) and the

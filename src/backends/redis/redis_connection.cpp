@@ -131,6 +131,15 @@ void RedisConnection::send(std::string_view operation) {
 }
 
 Reply RedisConnection::receive(std::string_view operation) {
+  for (; unread_asking_ > 0; --unread_asking_) {
+    void* asking = nullptr;
+    if (redisGetReply(context_, &asking) != REDIS_OK || asking == nullptr) fail(operation, errno);
+    const Reply answer(static_cast<redisReply*>(asking));
+    if (answer->type != REDIS_REPLY_STATUS) {
+      broken_ = true;
+      throw_error(operation, errc::protocol, "ASKING was not answered with a status");
+    }
+  }
   void* reply = nullptr;
   if (redisGetReply(context_, &reply) != REDIS_OK || reply == nullptr) fail(operation, errno);
   return Reply(static_cast<redisReply*>(reply));
@@ -157,7 +166,7 @@ void RedisConnection::throw_error(std::string_view operation, errc code,
 
 bool RedisConnection::usable_when_idle() const noexcept {
   // A command left half written (an exception while building it) would prefix the next.
-  if (broken_ || !pending_.empty()) return false;
+  if (broken_ || !pending_.empty() || unread_asking_ != 0) return false;
   // Bytes that arrived with the last reply but belong to no call (an answer to nothing
   // asked) sit in hiredis's buffer, out of poll's sight; the next call would read them.
   const redisReader* reader = context_->reader;

@@ -42,10 +42,18 @@ class RedisConnection {
 
   /// Appends a command to those the next send() sends.
   RespWriter command() noexcept { return RespWriter(pending_); }
+  /// Appends ASKING (Redis Cluster: the next command is for a slot being imported here,
+  /// after an ASK redirect); receive() checks and drops its +OK before the next reply.
+  void ask_next() {
+    command().begin(1).arg("ASKING");
+    ++unread_asking_;
+  }
   /// Sends the commands written since the last send (all in one write when they fit).
   void send(std::string_view operation);
   /// Reads the next reply, waiting at most io_timeout for each piece of it.
   Reply receive(std::string_view operation);
+  /// The description of the server, for messages.
+  const std::string& description() const noexcept { return config_.description; }
   /// send(), then the one reply.
   Reply round_trip(std::string_view operation) {
     send(operation);
@@ -74,6 +82,7 @@ class RedisConnection {
   std::string_view step_ = "connecting";  // while connecting, the step under way; then empty
   std::string_view timeout_name_ = "connect_timeout";  // the timeout in force, for messages
   std::chrono::milliseconds timeout_;
+  int unread_asking_ = 0;  // ASKING replies to drop before the next reply
   bool broken_ = false;
 };
 

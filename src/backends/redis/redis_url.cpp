@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "async_backend_thread.hpp"
 #include "backends/redis/redis_config.hpp"
 #include "gencache/error.hpp"
 
@@ -104,7 +105,95 @@ RedisOptions redis_options_from_url(std::string_view authority, std::string_view
     options.pool_wait = *wait;
   if (auto bytes = params.take_size_in("max_item_bytes", kRedisSmallestItem, kRedisLargestItem))
     options.max_item_bytes = *bytes;
+  if (auto replicas = params.take_uint("wait_replicas", 0, kRedisMostWaitReplicas))
+    options.wait_replicas = static_cast<std::uint32_t>(*replicas);
+  if (auto wait = params.take_duration_in("wait_timeout", milliseconds(1), kRedisLongestTimeout))
+    options.wait_timeout = *wait;
   return options;
+}
+
+RedisAsyncOptions redis_async_options_from_url(std::string_view scheme, std::string_view authority,
+                                               std::string_view path, UrlOptions& params) {
+  RedisAsyncOptions options;
+  options.server = redis_options_from_url(authority, path, params);
+  if (auto connections = params.take_uint("connections", 1, 64))
+    options.connections = static_cast<std::size_t>(*connections);
+  if (scheme == "rediss") {
+    options.tls.enabled = true;
+    if (auto file = params.take_string("tls_ca_file")) options.tls.ca_file = *file;
+    if (auto file = params.take_string("tls_cert_file")) options.tls.cert_file = *file;
+    if (auto file = params.take_string("tls_key_file")) options.tls.key_file = *file;
+    if (auto verify = params.take_bool("tls_verify")) options.tls.verify = *verify;
+    if (auto name = params.take_string("tls_server_name")) options.tls.server_name = *name;
+  }
+  return options;
+}
+
+std::shared_ptr<Backend> redis_backend_from_url(std::string_view scheme, std::string_view authority,
+                                                std::string_view path, UrlOptions& params) {
+  const bool cluster = params.take_bool("cluster").value_or(false);
+  return redis_backend_from_url(scheme, authority, path, params, cluster);
+}
+
+std::shared_ptr<Backend> redis_backend_from_url(std::string_view scheme, std::string_view authority,
+                                                std::string_view path, UrlOptions& params,
+                                                bool cluster) {
+  if (scheme == "rediss") {
+    if (cluster || authority.find(',') != std::string_view::npos)
+      throw config_error(
+          "rediss:// URL: Redis Cluster over TLS is not supported; use redis://...?cluster=true "
+          "for a cluster, or rediss:// with one server");
+    RedisAsyncOptions options = redis_async_options_from_url(scheme, authority, path, params);
+    params.finish();
+    return std::make_shared<AsyncBackendThread>([&](boost::asio::any_io_executor executor) {
+      return make_redis_async_backend(std::move(executor), options);
+    });
+  }
+  const auto at = authority.rfind('@');
+  const std::string_view userinfo =
+      at == std::string_view::npos ? std::string_view() : authority.substr(0, at + 1);
+  const std::string_view servers =
+      at == std::string_view::npos ? authority : authority.substr(at + 1);
+  const auto comma = servers.find(',');
+  if (!cluster) {
+    if (comma != std::string_view::npos)
+      throw config_error(fmt::format(
+          "redis:// URL lists several servers ({}): that is a Redis Cluster, add cluster=true "
+          "(one server otherwise)",
+          servers));
+    RedisOptions options = redis_options_from_url(authority, path, params);
+    // AsyncCache::from_url takes `connections` for the same URL, so both from_urls name
+    // the same parameters; here it has no meaning and is refused rather than ignored.
+    if (params.take_uint("connections", 1, 64))
+      throw config_error(
+          "redis:// URL: connections sets the asynchronous client's pipelined connections "
+          "(AsyncCache::from_url); Cache::from_url's redis:// client has a pool: use pool_max");
+    params.finish();
+    return make_redis_backend(std::move(options));
+  }
+  if (!path.empty() && path != "/")
+    throw config_error(fmt::format(
+        "redis:// URL with cluster=true: '{}' names a database, but a Redis Cluster has only "
+        "database 0",
+        path));
+  RedisClusterOptions options;
+  const std::string first = std::string(userinfo) + std::string(servers.substr(0, comma));
+  options.connection = redis_options_from_url(first, path, params);
+  options.seeds.push_back({options.connection.host, options.connection.port});
+  // The other seeds: servers after the first, each host[:port].
+  std::string_view rest = servers.substr(comma == std::string_view::npos ? servers.size() : comma);
+  while (!rest.empty()) {
+    rest.remove_prefix(1);  // the ','
+    const std::string_view server = rest.substr(0, rest.find(','));
+    if (server.empty())
+      throw config_error(fmt::format("redis:// URL: empty server in the list '{}'", servers));
+    RedisOptions seed;
+    read_host_and_port(server, seed);
+    options.seeds.push_back({seed.host, seed.port});
+    rest.remove_prefix(server.size());
+  }
+  params.finish();
+  return make_redis_cluster_backend(std::move(options));
 }
 
 }  // namespace gencache::detail

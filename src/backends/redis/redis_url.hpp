@@ -1,8 +1,10 @@
 #pragma once
 // Internal: reads the authority, path and query parameters of a redis:// URL.
 
+#include <memory>
 #include <string_view>
 
+#include "gencache/redis_async_backend.hpp"
 #include "gencache/redis_backend.hpp"
 #include "url_options.hpp"
 
@@ -12,11 +14,37 @@ namespace gencache::detail {
 /// where host is a name, an IPv4 address or `[IPv6]`, the port defaults to 6379 and the
 /// user name and password are percent-decoded. `path` is empty, `/` or `/db` (a database
 /// number). Takes `connect_timeout`, `io_timeout` and `pool_wait` (durations), `pool_max`
-/// (1..1024) and `max_item_bytes` (size) from `params`; absent ones keep their
+/// (1..1024), `max_item_bytes` (size), `wait_replicas` (0..255) and `wait_timeout`
+/// (duration) from `params`; absent ones keep their
 /// RedisOptions defaults. Throws config_error naming the bad part, parameter or value
 /// (never a password). The caller calls `params.finish()` afterwards, so other parameters
 /// are left in place for it to reject.
 RedisOptions redis_options_from_url(std::string_view authority, std::string_view path,
                                     UrlOptions& params);
+
+/// The backend of a redis:// URL: one server, or with `cluster=true` a Redis Cluster
+/// whose seed nodes are the servers listed with commas
+/// (`redis://[user:password@]h1:p1,h2:p2?cluster=true`; no database path). Takes the
+/// parameters of redis_options_from_url and `cluster`, then calls `params.finish()`.
+/// Throws config_error as redis_options_from_url does, and for several servers without
+/// `cluster=true`.
+///
+/// `scheme` "rediss" is Redis over TLS (`tls_ca_file`, `tls_cert_file`, `tls_key_file`,
+/// `tls_verify`, `tls_server_name`, as redis_async_options_from_url): hiredis 0.14 has no
+/// TLS, so the asynchronous client serves it, driven on an I/O thread of its own.
+std::shared_ptr<Backend> redis_backend_from_url(std::string_view scheme, std::string_view authority,
+                                                std::string_view path, UrlOptions& params);
+
+/// As above, for a caller that has already taken `cluster` from `params`.
+std::shared_ptr<Backend> redis_backend_from_url(std::string_view scheme, std::string_view authority,
+                                                std::string_view path, UrlOptions& params,
+                                                bool cluster);
+
+/// The asynchronous client's options from a `redis://` or `rediss://` URL (one server):
+/// what redis_options_from_url takes, plus `connections` (1..64) and, for rediss, TLS on
+/// with `tls_ca_file`, `tls_cert_file`, `tls_key_file` (paths), `tls_verify` (bool,
+/// default true) and `tls_server_name`. The caller calls `params.finish()`.
+RedisAsyncOptions redis_async_options_from_url(std::string_view scheme, std::string_view authority,
+                                               std::string_view path, UrlOptions& params);
 
 }  // namespace gencache::detail

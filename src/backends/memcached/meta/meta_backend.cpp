@@ -230,7 +230,8 @@ class MemcachedAsyncBackend final : public AsyncBackend {
   std::exception_ptr check_store(const meta::ErrorContext& context, std::string_view key,
                                  std::string_view value) const {
     if (!meta::is_sendable_key(key)) return bad_key(context, key);
-    if (value.size() > max_value_size_)
+    // The item overhead left room for the entry header too (see kMemcachedItemOverhead).
+    if (value.size() > max_value_size_ + kEntryHeaderAllowance)
       return context.failure(
           errc::value_too_large,
           fmt::format("a value of {} bytes is over the limit of {} bytes "

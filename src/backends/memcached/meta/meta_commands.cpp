@@ -48,11 +48,22 @@ bool is_out_of_memory(const Response& response) {
          response.value.find("out of memory") != std::string_view::npos;
 }
 
+// The call in the words every backend's messages use (the libmemcached backend's own):
+// the reader of an error hook did a read, a write or a bump, never a "visit_many".
+std::string_view operation_words(std::string_view operation) {
+  if (operation == "get_many" || operation == "visit_many") return "read";
+  if (operation == "set") return "write";
+  if (operation == "remove") return "delete";
+  if (operation == "increment") return "counter increment";
+  if (operation == "create_counter") return "counter creation";
+  return operation;
+}
+
 }  // namespace
 
 std::exception_ptr ErrorContext::failure(errc code, std::string_view why) const {
-  return std::make_exception_ptr(
-      backend_error(code, fmt::format("{}: {} failed: {}", *servers, operation, why)));
+  return std::make_exception_ptr(backend_error(
+      code, fmt::format("{}: {} failed: {}", *servers, operation_words(operation), why)));
 }
 
 std::exception_ptr ErrorContext::reworded(std::exception_ptr failure) const {
