@@ -385,6 +385,7 @@ TEST_F(Interop, TheMetaClientAndPythonReadEachOthersEntriesAndSeeEachOthersBumps
   const PythonResult bump = py({"bump", "org:8"});
   ASSERT_EQ(bump.status, 0) << bump.err;
   EXPECT_EQ(as_u64(bump.json.at("generation")), fresh + 1);
+}
 
 // ---- the same on a Redis Cluster -------------------------------------------------------
 

@@ -98,20 +98,6 @@ std::shared_ptr<Backend> memcached_client(std::vector<std::string> servers, bool
   return make_memcached_backend(std::move(options));
 }
 
-// The asynchronous meta-protocol client, driven through BlockingAsyncBackend so the
-// blocking suites run over it too (it has no pool: pool settings do not apply).
-std::shared_ptr<Backend> memcached_meta_client(std::vector<std::string> servers,
-                                               const ClientSettings& settings) {
-  MemcachedAsyncOptions options;
-  options.servers = std::move(servers);
-  options.connect_timeout = settings.timeouts.connect;
-  options.io_timeout = settings.timeouts.io;
-  options.retry_timeout = settings.timeouts.retry;
-  return std::make_shared<BlockingAsyncBackend>([&](boost::asio::any_io_executor executor) {
-    return make_memcached_async_backend(std::move(executor), options);
-  });
-}
-
 std::shared_ptr<Backend> redis_client(std::uint16_t port, const ClientSettings& settings) {
   RedisOptions options;
   options.port = port;

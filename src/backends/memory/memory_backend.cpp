@@ -134,6 +134,12 @@ struct MemoryBackend::Impl {
                           fmt::format("memory backend: value of {} bytes exceeds the limit of {} "
                                       "bytes (max_item_bytes)",
                                       value_size, max_value));
+    check_fits(key, value_size);
+  }
+
+  // Refuses an item whose key is too long or that no shard could hold. The value limit is
+  // checked by the caller: on the value for set/add, on the payload for a typed entry.
+  void check_fits(std::string_view key, std::size_t value_size) const {
     if (key.size() > Item::kMaxKeySize ||
         detail::item_charge(key.size(), value_size) > shard_budget)
       throw backend_error(errc::value_too_large,
@@ -417,7 +423,7 @@ struct MemoryBackend::Impl {
                           fmt::format("memory backend: value of {} bytes exceeds the limit of {} "
                                       "bytes (max_item_bytes)",
                                       payload.size(), max_value));
-    check_storable(identity, value_size);
+    check_fits(identity, value_size);
     const KeyRef ref = key_ref(identity, Keyspace::entries);
     LazyNow now(*clock);
     ItemPtr fresh = detail::allocate_item(ref, ItemKind::entry, value_size,
