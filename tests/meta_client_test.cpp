@@ -21,12 +21,16 @@
 #include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
+#include "gencache/async_cache.hpp"
 #include "gencache/cache.hpp"
 #include "gencache/error.hpp"
 #include "gencache/memcached_async_backend.hpp"
 #include "gencache/memcached_backend.hpp"
+#include "gencache/testing.hpp"
 #include "support/backend_calls.hpp"
 #include "support/backend_kinds.hpp"
 #include "support/blocking_async_backend.hpp"
@@ -118,6 +122,37 @@ TEST(MetaClient, BumpCreatesAnAbsentCounterAtTheFreshValueThenIncrementsItInOneC
   auto blocking = blocking_client({&server});
   EXPECT_EQ(blocking->increment("n", 1), fresh + 2);
   EXPECT_EQ(get(*blocking, "n"), std::to_string(fresh + 2));
+}
+
+TEST(MetaClient, BumpNamespacesOfThreeWarmNamespacesIsOnePipelinedRoundTrip) {
+  MemcachedServer server;
+  auto meta = meta_client({&server});
+  boost::asio::io_context io;
+  AsyncCache cache(io.get_executor(), meta->shared_async());
+  const std::vector<Namespace> three{ns("a"), ns("b"), ns("c")};
+  std::vector<std::uint64_t> before;
+  std::vector<std::uint64_t> after;
+  std::uint64_t trips = 0;
+  auto bump_three = [&]() -> boost::asio::awaitable<void> {
+    for (const Namespace& n : three)
+      before.push_back(co_await cache.async_generation(n, boost::asio::use_awaitable));
+    const std::uint64_t trips_before = cache.stats().round_trips;
+    after = co_await cache.async_bump_namespaces(three, boost::asio::use_awaitable);
+    trips = cache.stats().round_trips - trips_before;
+  };
+  std::exception_ptr failure;
+  boost::asio::co_spawn(io, bump_three(), [&](std::exception_ptr e) { failure = e; });
+  io.run();
+  ASSERT_FALSE(failure);
+  EXPECT_EQ(trips, 1u) << "the three ma commands share one pipelined batch";
+  ASSERT_EQ(after.size(), 3u);
+  // What the server holds, read by the other client: each counter moved by exactly one.
+  auto blocking = blocking_client({&server});
+  for (std::size_t i = 0; i < three.size(); ++i) {
+    EXPECT_EQ(after[i], before[i] + 1);
+    EXPECT_EQ(get(*blocking, gencache::testing::counter_key(three[i])),
+              std::to_string(before[i] + 1));
+  }
 }
 
 TEST(MetaClient, BumpIncrementsACounterTheBlockingBackendCreatedWithAdd) {

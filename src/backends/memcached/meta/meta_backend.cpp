@@ -1,6 +1,7 @@
 // The asynchronous Memcached backend: meta commands over pipelined connections.
 
 #include <algorithm>
+#include <atomic>
 #include <memory>
 #include <string>
 #include <utility>
@@ -153,6 +154,47 @@ class MemcachedAsyncBackend final : public AsyncBackend {
     submit<std::optional<std::uint64_t>>(key, std::move(command), meta::interpret_increment,
                                          context, std::move(done));
   }
+
+  // Every `ma` is queued in this one call, so each server's share goes out in one send and
+  // the servers answer in parallel: one round trip of wall time for all the counters.
+  void async_increment_many(
+      std::span<const std::string_view> keys, std::uint64_t delta,
+      handler<void(std::exception_ptr, std::vector<CounterIncrement>)> caller_done) override {
+    auto done = at_home(std::move(caller_done));
+    if (keys.empty()) return std::move(done)(nullptr, std::vector<CounterIncrement>());
+    struct Gathered {
+      // `done` is move-constructed here, never move-assigned: assigning one
+      // any_completion_handler to another recurses without end in Boost 1.81.
+      Gathered(std::size_t count, handler_of<std::vector<CounterIncrement>> handler)
+          : results(count), remaining(count), done(std::move(handler)) {}
+      std::vector<CounterIncrement> results;
+      std::atomic<std::size_t> remaining;
+      handler_of<std::vector<CounterIncrement>> done;
+      void finish_one() {
+        if (remaining.fetch_sub(1, std::memory_order_acq_rel) == 1)
+          std::move(done)(nullptr, std::move(results));
+      }
+    };
+    auto gathered = std::make_shared<Gathered>(keys.size(), std::move(done));
+    const meta::ErrorContext context{description_, "increment"};
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      if (!meta::is_sendable_key(keys[i])) {
+        gathered->results[i].failure = bad_key(context, keys[i]);
+        gathered->finish_one();
+        continue;
+      }
+      std::string command;
+      meta::append_increment(command, keys[i], delta);
+      submit<std::optional<std::uint64_t>>(
+          keys[i], std::move(command), meta::interpret_increment, context,
+          [gathered, i](std::exception_ptr failure, std::optional<std::uint64_t> value) {
+            gathered->results[i] = {value, failure};
+            gathered->finish_one();
+          });
+    }
+  }
+
+  bool batches_async_increments() const noexcept override { return true; }
 
   void async_create_counter(std::string_view key, std::uint64_t initial,
                             std::chrono::milliseconds ttl,
