@@ -55,8 +55,8 @@ template <class Handler>
 auto posting(Handler&& handler) {
   auto home = asio::prefer(asio::get_associated_executor(handler),
                            asio::execution::outstanding_work.tracked);
-  return [handler = std::forward<Handler>(handler), home = std::move(home)](
-             auto... results) mutable {
+  return [handler = std::forward<Handler>(handler),
+          home = std::move(home)](auto... results) mutable {
     asio::post(home, [handler = std::move(handler), ... results = std::move(results)]() mutable {
       std::move(handler)(std::move(results)...);
     });

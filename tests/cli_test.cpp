@@ -15,8 +15,8 @@
 #include "gencache/cache.hpp"
 #include "gencache/namespace.hpp"
 #include "interop/subprocess.hpp"
-#include "support/memcached_server.hpp"
 #include "support/backend_kinds.hpp"
+#include "support/memcached_server.hpp"
 #include "support/redis_server.hpp"
 
 namespace gencache::test {

@@ -30,9 +30,9 @@
 #include "gencache/error.hpp"
 #include "gencache/memcached_backend.hpp"
 #include "gencache/testing.hpp"
+#include "support/backend_kinds.hpp"
 #include "support/memcached_server.hpp"
 #include "support/server_process.hpp"
-#include "support/backend_kinds.hpp"
 
 namespace gencache {
 namespace {

@@ -14,8 +14,8 @@
 
 #include "gencache/cache.hpp"
 #include "gencache/memcached_backend.hpp"
-#include "support/memcached_server.hpp"
 #include "support/backend_kinds.hpp"
+#include "support/memcached_server.hpp"
 
 namespace gencache {
 namespace {

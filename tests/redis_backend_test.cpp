@@ -350,7 +350,9 @@ TEST_F(RedisBackendTest, HungServerDuringSelectTimesOutWithinConnectTimeout) {
   const std::string message = message_thrown_by([&] { get(*fresh, "k"); });
   const auto took = std::chrono::steady_clock::now() - started;
   server.resume();
-  EXPECT_THAT(message, HasSubstr("read failed: selecting database 1: no reply within connect_timeout 100ms"));
+  EXPECT_THAT(
+      message,
+      HasSubstr("read failed: selecting database 1: no reply within connect_timeout 100ms"));
   EXPECT_LT(took, kFailureBound) << "bounded by connect_timeout, not io_timeout";
   EXPECT_EQ(get(*fresh, "k"), std::nullopt);
 }
@@ -467,8 +469,8 @@ TEST(RedisBackend, DatabaseTheServerDoesNotHaveFailsOnConnect) {
   options.db = 100;  // the server has 16
   auto missing = make_redis_backend(options);
   const std::string message = message_thrown_by([&] { get(*missing, "k"); });
-  EXPECT_THAT(message, HasSubstr(
-      "read failed: selecting database 100: ERR DB index is out of range"));
+  EXPECT_THAT(message,
+              HasSubstr("read failed: selecting database 100: ERR DB index is out of range"));
 }
 
 TEST(RedisBackend, PasswordIsSentWithAuthAndNeverShown) {
@@ -507,8 +509,8 @@ TEST(RedisBackend, AclUserAndPasswordAreSentWithAuth) {
   options.password = "bad-pw";
   const std::string message =
       message_thrown_by([&] { make_redis_backend(options)->set("k", "v", kNoTtl); });
-  EXPECT_THAT(message,
-              HasSubstr(fmt::format("redis://{}: write failed: logging in: WRONGPASS", server.address())));
+  EXPECT_THAT(message, HasSubstr(fmt::format("redis://{}: write failed: logging in: WRONGPASS",
+                                             server.address())));
   EXPECT_THAT(message, Not(HasSubstr("bad-pw")));
   EXPECT_THAT(message, Not(HasSubstr("alice")));
 }

@@ -21,9 +21,9 @@
 #include <fmt/format.h>
 #include <gencache/cache.hpp>
 #include <gencache/cached_call.hpp>
-#include <gencache/url_key.hpp>
 #include <gencache/json_codec.hpp>
 #include <gencache/namespace.hpp>
+#include <gencache/url_key.hpp>
 
 namespace {
 

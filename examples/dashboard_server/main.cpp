@@ -19,9 +19,9 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <span>
 #include <exception>
 #include <random>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>

@@ -330,9 +330,9 @@ std::vector<std::optional<T>> Cache::get_many(std::span<const std::string> keys,
 
 template <class F, class Rep, class Period>
 requires std::invocable<F&, const std::string&>
-    std::vector<gencache::cached_value_t<std::invoke_result_t<F&, const std::string&>>> Cache::cached_many(
-        std::span<const std::string> keys, const NamespaceSet& namespaces,
-        std::chrono::duration<Rep, Period> ttl, F&& compute) {
+    std::vector<gencache::cached_value_t<std::invoke_result_t<F&, const std::string&>>>
+    Cache::cached_many(std::span<const std::string> keys, const NamespaceSet& namespaces,
+                       std::chrono::duration<Rep, Period> ttl, F&& compute) {
   using T = gencache::cached_value_t<std::invoke_result_t<F&, const std::string&>>;
   const auto ttl_ms = detail::checked_ttl(ttl);
   const std::vector<std::string_view> views(keys.begin(), keys.end());

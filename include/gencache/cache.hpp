@@ -298,9 +298,9 @@ class Cache {
   /// per key where one miss is expensive enough to coalesce.
   template <class F, class Rep, class Period>
   requires std::invocable<F&, const std::string&>
-      std::vector<gencache::cached_value_t<std::invoke_result_t<F&, const std::string&>>> cached_many(
-          std::span<const std::string> keys, const NamespaceSet& namespaces,
-          std::chrono::duration<Rep, Period> ttl, F&& compute);
+      std::vector<gencache::cached_value_t<std::invoke_result_t<F&, const std::string&>>>
+      cached_many(std::span<const std::string> keys, const NamespaceSet& namespaces,
+                  std::chrono::duration<Rep, Period> ttl, F&& compute);
 
   /// Stores `value` for (`key`, `namespaces`) under their current generations, for `ttl`.
   /// String literals and string_views are stored as std::string. A backend failure or an
