@@ -651,7 +651,14 @@ TEST(AsyncBumpOutbox, ABumpFailingWhileTheBackendIsDownIsAppliedOnceItIsBack) {
 
 TEST(AsyncBumpOutbox, FailedBumpsOfBumpNamespacesAreQueuedOncePerNamespace) {
   AsyncResilienceRig rig;
-  AsyncCache cache = rig.make({.breaker = {.failure_threshold = 0}, .outbox = {.enabled = true}});
+  // No background retry during the loop (flush_pending_bumps retries at once): under TSan
+  // the loop outlasted the default 20 ms backoff, and with the outbox retrying alongside,
+  // the later foreground bumps completed without an error. That interplay is an open
+  // question (see the closing note of session 3); this test checks the queueing alone.
+  AsyncCache cache = rig.make({.breaker = {.failure_threshold = 0},
+                               .outbox = {.enabled = true,
+                                          .initial_backoff = std::chrono::seconds(10),
+                                          .max_backoff = std::chrono::seconds(10)}});
   rig.faulty->fail_always(true);
   const std::vector<Namespace> both{ns("u"), ns("v")};
   for (int i = 0; i < 3; ++i) {
