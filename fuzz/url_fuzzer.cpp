@@ -36,7 +36,7 @@ using namespace std::chrono_literals;
 
 // Schemes whose backend talks to the network: parsed here, never built.
 bool is_network_scheme(std::string_view scheme) {
-  return scheme == "memcached" || scheme == "redis";
+  return scheme == "memcached" || scheme == "redis" || scheme == "rediss";
 }
 
 // The network-scheme half of Cache::from_url up to (not including) building the backend,
@@ -99,8 +99,11 @@ void use_memory_cache(gencache::Cache& cache) {
 std::string outcome(std::string_view url) {
   try {
     const auto scheme_end = url.find("://");
-    const std::string_view scheme =
-        scheme_end == std::string_view::npos ? std::string_view() : url.substr(0, scheme_end);
+    // Schemes are case-insensitive (RFC 3986), as from_url reads them.
+    std::string scheme(scheme_end == std::string_view::npos ? std::string_view()
+                                                            : url.substr(0, scheme_end));
+    for (char& c : scheme)
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
     if (is_network_scheme(scheme)) {
       parse_network_url(scheme, url);
     } else {
