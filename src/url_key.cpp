@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <boost/url/encode.hpp>
 #include <boost/url/parse.hpp>
+#include <boost/url/pct_string_view.hpp>
 #include <boost/url/rfc/unreserved_chars.hpp>
 #include <boost/url/url_view.hpp>
 
@@ -122,13 +123,19 @@ std::string url_key(std::string_view target, const UrlKeyOptions& options) {
   if (!parsed) reject(target, parsed.error().message());
   const boost::urls::url_view url = *parsed;
 
-  std::string key = "/";
-  bool first_segment = true;
-  for (const std::string segment : url.segments()) {
-    if (!first_segment) key.push_back('/');
-    key += canonical(segment);
-    first_segment = false;
+  // The path is split on '/' here rather than through url.segments(): that view hides a
+  // leading "/." (Boost.URL's prefix for paths that start with "//"), so "/%2e//x" and
+  // "/.//x" would lose a segment and the key would not be its own canonical form.
+  std::string key;
+  std::string_view path = url.encoded_path();
+  while (!path.empty()) {
+    path.remove_prefix(1);  // the '/'
+    const std::string_view segment = path.substr(0, path.find('/'));
+    key.push_back('/');
+    key += canonical(boost::urls::pct_string_view(segment).decode());
+    path.remove_prefix(segment.size());
   }
+  if (key.empty()) key = "/";
 
   std::vector<Parameter> parameters;
   for (const boost::urls::param& param : url.params()) {  // decodes '+' as a space
