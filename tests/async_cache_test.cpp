@@ -650,13 +650,6 @@ TEST(AsyncBumpOutbox, ABumpFailingWhileTheBackendIsDownIsAppliedOnceItIsBack) {
 }
 
 TEST(AsyncBumpOutbox, FailedBumpsOfBumpNamespacesAreQueuedOncePerNamespace) {
-#if defined(__SANITIZE_THREAD__)
-  // OPEN BUG (session 3's closing note): in the TSan build only, these bumps of a
-  // fault-injected memory backend complete without an error and queue nothing, with no
-  // TSan report; the dev and ASan builds fail them as they must. Skipped here so the tsan
-  // stage can run the rest; the dev and asan stages still run this test.
-  GTEST_SKIP() << "open bug: misbehaves in the TSan build only (see the session 3 closing note)";
-#endif
   AsyncResilienceRig rig;
   AsyncCache cache = rig.make({.breaker = {.failure_threshold = 0}, .outbox = {.enabled = true}});
   rig.faulty->fail_always(true);
