@@ -89,6 +89,27 @@ TEST(RespReplyReader, BytesThatAreNotRespThrow) {
   EXPECT_THROW(reader.read("?what\r\n", 1, replies), std::runtime_error);
 }
 
+TEST(RespReplyReader, AHugeArrayHeaderIsRefusedBeforeAnythingIsAllocatedForIt) {
+  // hiredis would allocate 1.3 GB of element pointers on reading this header.
+  RespReplyReader reader;
+  std::vector<Reply> replies;
+  try {
+    reader.read("*163868638\r\n:1\r\n", 1, replies);
+    FAIL() << "a 163,868,638-element array was accepted";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("an array of 163868638 elements"));
+    EXPECT_THAT(e.what(), HasSubstr("more than the 1048576"));
+  }
+  // Nested too, and an array at the limit is still read.
+  RespReplyReader nested;
+  EXPECT_THROW(nested.read("*1\r\n*2000000\r\n", 1, replies), std::runtime_error);
+  RespReplyReader small;
+  const auto progress = small.read("*2\r\n:1\r\n$1\r\nx\r\n", 1, replies);
+  EXPECT_TRUE(progress.done);
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_EQ(replies[0]->elements, 2u);
+}
+
 // --- on a server ------------------------------------------------------------------------
 
 RedisAsyncOptions options_for(std::uint16_t port) {
