@@ -1,7 +1,8 @@
 // The asynchronous Redis client's pipelining beside the blocking pool, in one run against
 // one redis-server (persistence off) the program starts: reads of a 512 B value with 64
-// in flight, as 64 requests on one pipelined connection (one event-loop thread) and as 64
-// threads each borrowing one of the blocking backend's 64 pooled connections.
+// in flight, as 64 requests on one pipelined connection (one event-loop thread), and as
+// 1, 8, 16 and 64 threads each borrowing one of the blocking backend's 64 pooled
+// connections.
 #include <atomic>
 #include <chrono>
 #include <future>
@@ -98,6 +99,13 @@ void BM_BlockingPoolHits(benchmark::State& state) {
     state.SkipWithError("a read missed");
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_BlockingPoolHits)->Threads(kInFlight)->UseRealTime();
+// 1, 8 and 16 threads as in meta_bench, and 64: as many threads as the async side has
+// reads in flight.
+BENCHMARK(BM_BlockingPoolHits)
+    ->Threads(1)
+    ->Threads(8)
+    ->Threads(16)
+    ->Threads(kInFlight)
+    ->UseRealTime();
 
 }  // namespace

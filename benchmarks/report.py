@@ -548,8 +548,75 @@ class Report:
             "p50/p99 is each read's latency, and connections is what the client opened (the "
             "server's curr_connections before and after). The blocking rows are the libmemcached "
             "backend's `visit_many` (and a `Cache` hit) from T threads on a pool of 16. "
-            "Throughput is reads per second of wall-clock time.",
+            "Throughput is reads per second of wall-clock time. How `Stats::round_trips` "
+            "counts pipelined requests: one per backend call the cache makes, that is one "
+            "per read in the steady state (its counter keys and the speculative entry key go "
+            "out as one batch of `mg` requests), however many other coroutines' requests share "
+            "its write or its connection: each read still waits for one network round trip, "
+            "and a batch that pipelining merges into one `send` is not counted as less.",
             table(["read", "throughput", "p50", "p99", "connections"], rows) + "\n\n" + targets,
+        )
+
+    # 12 --------------------------------------------------------------------------------------
+    def redis_scale(self):
+        """The asynchronous Redis client (redis_async_bench), Redis Cluster reads and
+        failover-safe bumps (redis_cluster_bench)."""
+        r = self.r
+        rate = lambda name: r.counter(name, "items_per_second")
+        pipelined = "redis_async_bench:BM_AsyncPipelinedHits"
+        pools = {t: f"redis_async_bench:BM_BlockingPoolHits/threads:{t}" for t in (1, 8, 16, 64)}
+
+        def best_pool():
+            rates = [rate(name) for name in pools.values() if name in r.medians]
+            if not rates:
+                raise Missing("not run")
+            return max(rates)
+
+        ratio, mark = self.target("12. Redis async reads, 64 in flight, vs the best blocking pool",
+                                  ">= 3x", lambda: rate(pipelined) / best_pool(), lambda x: x >= 3)
+        async_rows = [["async client, 64 in flight on one connection, one thread",
+                       cell(lambda: f"{rate(pipelined) / 1e3:,.0f} k/s"), ""]]
+        for t, name in pools.items():
+            async_rows.append([f"blocking backend (hiredis), {t} thread{'s' if t > 1 else ''}",
+                               cell(lambda: f"{rate(name) / 1e3:,.0f} k/s"), ""])
+        async_rows.append(["async / best blocking", fmt_ratio(ratio) if ratio is not None else mark,
+                           mark if ratio is not None else ""])
+
+        raw = "redis_cluster_bench:BM_RawGetOneNode"
+        cluster_rows = [["raw `GET` on one node (hiredis)", cell(lambda: fmt_time(r.ns(raw))), "1.00x", ""]]
+        for n, what in ((1, "gencache hit, 1 namespace (one MGET, one node)"),
+                        (3, "gencache hit, 3 namespaces on 3 nodes (3 MGETs sent together)")):
+            name = f"redis_cluster_bench:BM_ClusterHit/namespaces_on_nodes:{n}"
+            cluster_rows.append([what, cell(lambda: fmt_time(r.ns(name))),
+                                 cell(lambda: fmt_ratio(r.ns(name) / r.ns(raw))),
+                                 cell(lambda: f"{r.counter(name, 'round_trips'):.2f}")])
+
+        incr = "redis_cluster_bench:BM_RawIncr"
+        bump_rows = [["raw `INCR`", cell(lambda: fmt_time(r.ns(incr))), "1.00x", ""]]
+        for n in (0, 1):
+            name = f"redis_cluster_bench:BM_Bump/wait_replicas:{n}"
+            bump_rows.append([f"`bump_namespace`, `wait_replicas={n}`", cell(lambda: fmt_time(r.ns(name))),
+                              cell(lambda: fmt_ratio(r.ns(name) / r.ns(incr))),
+                              cell(lambda: f"{r.counter(name, 'round_trips'):.2f}")])
+        wait_cost = cell(lambda: fmt_time(r.ns("redis_cluster_bench:BM_Bump/wait_replicas:1")
+                                          - r.ns("redis_cluster_bench:BM_Bump/wait_replicas:0")))
+        self.section(
+            "12. Redis at scale: the async client, the cluster, failover-safe bumps",
+            "Against redis-server processes the programs start (persistence off, loopback, "
+            "client and servers on one core). First, reads of a 512 B value with 64 in flight "
+            "through the asynchronous client (`redis_async_bench`: one event-loop thread, one "
+            "pipelined connection) beside the blocking hiredis backend from T threads, each "
+            "borrowing one of 64 pooled connections; throughput is reads per second of "
+            "wall-clock time. Then a `cached` hit on a 3-master cluster beside a raw GET on one "
+            "of its nodes (`redis_cluster_bench`); `round_trips` is `Stats::round_trips` per "
+            "read: one backend call, even when the cluster backend splits it into one MGET "
+            "per node and sends them together, since the read waits one round trip of wall "
+            "time. Last, a bump "
+            "on a master with one replica, without and with `wait_replicas=1` (the INCR script "
+            f"plus `WAIT 1`): WAIT costs {wait_cost} per bump here.",
+            table(["read", "throughput", ""], async_rows) + "\n\n"
+            + table(["cluster read", "median time", "vs raw GET", "round_trips"], cluster_rows) + "\n\n"
+            + table(["bump", "median time", "vs raw INCR", "round_trips"], bump_rows),
         )
 
     # 10 --------------------------------------------------------------------------------------
@@ -946,6 +1013,7 @@ def main():
     report.async_hit()
     report.demo_servers(os.path.join(args.results, "demo_servers.txt"))
     report.meta_client()
+    report.redis_scale()
     report.instructions(os.path.join(args.results, "instructions.txt"))
     report.hit_profile(os.path.join(args.results, "instructions.txt"),
                        os.path.join(args.results, "cached_hit_1ns.profile.txt"))
