@@ -523,6 +523,56 @@ TEST_F(MetaClientTls, VerifyOffAcceptsAnUntrustedCertificate) {
   EXPECT_EQ(get(*meta, "k"), "v");
 }
 
+// memcached -Z with ssl_verify_mode=2 requires a client certificate signed by ssl_ca_cert
+// (here the self-signed one, which is its own authority).
+class MetaClientTlsClientCertificate : public ::testing::Test {
+ protected:
+  TlsFiles files_;
+  MemcachedServer server_{
+      {.extra_args = {"-Z", "-o",
+                      fmt::format("ssl_chain_cert={},ssl_key={},ssl_ca_cert={},"
+                                  "ssl_verify_mode=2",
+                                  files_.certificate(), files_.key(), files_.certificate())}}};
+
+  MemcachedAsyncOptions options() const {
+    MemcachedAsyncOptions options;
+    options.servers = {server_.address()};
+    options.connect_timeout = 1s;
+    options.io_timeout = 1s;
+    options.tls.enabled = true;
+    options.tls.ca_file = files_.certificate();
+    return options;
+  }
+};
+
+TEST_F(MetaClientTlsClientCertificate, AServerThatRequiresOneGetsTheConfiguredOne) {
+  MemcachedAsyncOptions with_certificate = options();
+  with_certificate.tls.cert_file = files_.certificate();
+  with_certificate.tls.key_file = files_.key();
+  auto meta = meta_client(with_certificate);
+  meta->set("k", "v", kNoTtl);
+  EXPECT_EQ(get(*meta, "k"), "v");
+}
+
+TEST_F(MetaClientTlsClientCertificate, WithoutOneTheServerRefusesAndTheCallFails) {
+  auto meta = meta_client(options());
+  EXPECT_EQ(code_thrown_by([&] { meta->set("k", "v", kNoTtl); }), errc::backend_unavailable);
+}
+
+TEST_F(MetaClientTlsClientCertificate, AnUnreadableCertificateIsAConfigErrorNamingTheOption) {
+  MemcachedAsyncOptions unreadable = options();
+  unreadable.tls.cert_file = "/nonexistent/client.pem";
+  unreadable.tls.key_file = files_.key();
+  boost::asio::io_context io;
+  try {
+    make_memcached_async_backend(io.get_executor(), unreadable);
+    ADD_FAILURE() << "no config_error";
+  } catch (const config_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("tls_cert_file"));
+    EXPECT_THAT(e.what(), HasSubstr("/nonexistent/client.pem"));
+  }
+}
+
 TEST_F(MetaClientTls, UnreadableCaFileIsAConfigErrorNamingTheOption) {
   MemcachedAsyncOptions options = tls_options();
   options.tls.ca_file = "/nonexistent/ca.pem";
@@ -580,6 +630,43 @@ TEST(MetaClientOracle, NoStaleReadWhileTheServerHangsAndResumes) {
     }
   };
   run_oracle([&] { return meta_client({&server}, 100ms); }, config);
+}
+
+TEST(MetaClientOracle, NoStaleReadAcrossServerRestarts) {
+  // A restarted memcached has lost every counter and entry: the counters come back at
+  // fresh values (promise 3), so nothing stored before the restart is read again.
+  MemcachedServer server;
+  std::atomic<int> restarts{0};
+  test::OracleConfig config;
+  config.chaos = [&](const std::atomic<bool>& done) {
+    while (!done) {
+      std::this_thread::sleep_for(100ms);
+      server.stop();
+      std::this_thread::sleep_for(20ms);
+      server.start();
+      restarts.fetch_add(1);
+    }
+  };
+  config.reads_per_reader = 20000;  // long enough to span a few restarts
+  MemcachedAsyncOptions options;
+  options.servers = {server.address()};
+  options.io_timeout = 200ms;
+  options.retry_timeout = 20ms;
+  const std::string prefix = test::random_prefix();
+  // The breaker off: open, it would serve the rest of the run from computes alone.
+  const CacheOptions cache_options{.prefix = prefix, .breaker = {.failure_threshold = 0}};
+  Cache readers(meta_client(options), cache_options);
+  Cache writers(meta_client(options), cache_options);
+  const test::OracleResult result = test::run_stale_read_oracle(readers, writers, config);
+  EXPECT_EQ(result.stale_reads, 0u) << "of " << result.reads << " reads";
+  EXPECT_GT(readers.stats().counter_recreations, 0u) << "the restarts lost counters";
+  EXPECT_GT(restarts.load(), 1) << "the run must span restarts to prove anything";
+  std::printf("[ restarts ] %d restarts during %lu reads, %lu hits, %lu errors\n", restarts.load(),
+              static_cast<unsigned long>(result.reads),
+              static_cast<unsigned long>(result.cache_hits),
+              static_cast<unsigned long>(readers.stats().errors));
+  EXPECT_GT(result.cache_hits, result.reads / 100)
+      << "reads that hit are the ones that could be stale";
 }
 
 TEST_F(MetaClientTls, NoStaleReadOverTls) {

@@ -26,6 +26,8 @@ GENCACHE_TEST_PACKAGES+=(openssl)
 # The Redis tests: redis-cli makes the clusters, and the interop test's Python client speaks
 # to a cluster through redis-py.
 GENCACHE_TEST_PACKAGES+=(redis-tools python3-redis)
+# The test programs link with lld (tests/CMakeLists.txt says why).
+GENCACHE_TEST_PACKAGES+=(lld)
 # Only for scripts/bench: the servers, Python for benchmarks/report.py, gnuplot for the
 # chart, valgrind for instruction counts.
 GENCACHE_BENCH_PACKAGES=(memcached redis-server python3 gnuplot-nox valgrind)
