@@ -470,6 +470,17 @@ class TlsFiles {
   std::filesystem::path directory_;
 };
 
+// A TLS client of `server` that trusts the certificate of `files` and nothing else.
+MemcachedAsyncOptions trusting_tls_options(const MemcachedServer& server, const TlsFiles& files) {
+  MemcachedAsyncOptions options;
+  options.servers = {server.address()};
+  options.connect_timeout = 1s;
+  options.io_timeout = 1s;
+  options.tls.enabled = true;
+  options.tls.ca_file = files.certificate();
+  return options;
+}
+
 class MetaClientTls : public ::testing::Test {
  protected:
   TlsFiles files_;
@@ -477,15 +488,7 @@ class MetaClientTls : public ::testing::Test {
                                           fmt::format("ssl_chain_cert={},ssl_key={}",
                                                       files_.certificate(), files_.key())}}};
 
-  MemcachedAsyncOptions tls_options() const {
-    MemcachedAsyncOptions options;
-    options.servers = {server_.address()};
-    options.connect_timeout = 1s;
-    options.io_timeout = 1s;
-    options.tls.enabled = true;
-    options.tls.ca_file = files_.certificate();
-    return options;
-  }
+  MemcachedAsyncOptions tls_options() const { return trusting_tls_options(server_, files_); }
 };
 
 TEST_F(MetaClientTls, ClientTrustingTheCertificateStoresReadsAndBumps) {
@@ -534,15 +537,7 @@ class MetaClientTlsClientCertificate : public ::testing::Test {
                                   "ssl_verify_mode=2",
                                   files_.certificate(), files_.key(), files_.certificate())}}};
 
-  MemcachedAsyncOptions options() const {
-    MemcachedAsyncOptions options;
-    options.servers = {server_.address()};
-    options.connect_timeout = 1s;
-    options.io_timeout = 1s;
-    options.tls.enabled = true;
-    options.tls.ca_file = files_.certificate();
-    return options;
-  }
+  MemcachedAsyncOptions options() const { return trusting_tls_options(server_, files_); }
 };
 
 TEST_F(MetaClientTlsClientCertificate, AServerThatRequiresOneGetsTheConfiguredOne) {
