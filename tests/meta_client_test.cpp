@@ -470,6 +470,19 @@ class TlsFiles {
   std::filesystem::path directory_;
 };
 
+// The message of the config_error that making a meta client with `options` throws (a
+// test failure when it throws none).
+std::string config_error_of(const MemcachedAsyncOptions& options) {
+  boost::asio::io_context io;
+  try {
+    make_memcached_async_backend(io.get_executor(), options);
+  } catch (const config_error& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "no config_error";
+  return {};
+}
+
 // A TLS client of `server` that trusts the certificate of `files` and nothing else.
 MemcachedAsyncOptions trusting_tls_options(const MemcachedServer& server, const TlsFiles& files) {
   MemcachedAsyncOptions options;
@@ -558,27 +571,17 @@ TEST_F(MetaClientTlsClientCertificate, AnUnreadableCertificateIsAConfigErrorNami
   MemcachedAsyncOptions unreadable = options();
   unreadable.tls.cert_file = "/nonexistent/client.pem";
   unreadable.tls.key_file = files_.key();
-  boost::asio::io_context io;
-  try {
-    make_memcached_async_backend(io.get_executor(), unreadable);
-    ADD_FAILURE() << "no config_error";
-  } catch (const config_error& e) {
-    EXPECT_THAT(e.what(), HasSubstr("tls_cert_file"));
-    EXPECT_THAT(e.what(), HasSubstr("/nonexistent/client.pem"));
-  }
+  const std::string message = config_error_of(unreadable);
+  EXPECT_THAT(message, HasSubstr("tls_cert_file"));
+  EXPECT_THAT(message, HasSubstr("/nonexistent/client.pem"));
 }
 
 TEST_F(MetaClientTls, UnreadableCaFileIsAConfigErrorNamingTheOption) {
   MemcachedAsyncOptions options = tls_options();
   options.tls.ca_file = "/nonexistent/ca.pem";
-  boost::asio::io_context io;
-  try {
-    make_memcached_async_backend(io.get_executor(), options);
-    ADD_FAILURE() << "no config_error";
-  } catch (const config_error& e) {
-    EXPECT_THAT(e.what(), HasSubstr("tls_ca_file"));
-    EXPECT_THAT(e.what(), HasSubstr("/nonexistent/ca.pem"));
-  }
+  const std::string message = config_error_of(options);
+  EXPECT_THAT(message, HasSubstr("tls_ca_file"));
+  EXPECT_THAT(message, HasSubstr("/nonexistent/ca.pem"));
 }
 
 // --- the stale-read oracle over each kind of server ----------------------------------------
