@@ -445,29 +445,57 @@ awaitable<std::vector<T>> async_cached_values(std::shared_ptr<CacheCore> core,
   co_return out;
 }
 
+/// What a cached call's read found, decided before anything is awaited: a fresh hit is
+/// returned at once, anything else goes on in AsyncCache::run_cached from here.
+template <class T>
+struct CachedStart {
+  ReadResult read;
+  std::optional<T> current{};  // the decoded value, if any (read.entry keeps its times)
+  FreshnessDecision decision{};
+};
+
+/// Decodes and classifies what `start.read` found, in place.
+template <class T>
+void decide(CacheCore& core, CachedStart<T>& start, const CallOptions& options) {
+  if (start.read.entry) {
+    // Only the payload is taken: the entry's times stay for classify().
+    start.current = value_traits<T>::from_entry(std::move(*start.read.entry));
+    if (!start.current) count(core, Event::corrupt);
+  }
+  start.decision =
+      classify(start.current ? &*start.read.entry : nullptr, now(core), options, &uniform_draw);
+}
+
+/// An awaitable that completes at once with `value`: what a memory:// hit awaited with
+/// use_awaitable returns, so that it copies neither its key nor its namespaces.
+template <class T>
+awaitable<T> ready_value(T value) {
+  co_return std::move(value);
+}
+
 }  // namespace detail
 
 template <class T, class F>
 boost::asio::awaitable<T> AsyncCache::run_cached(std::shared_ptr<detail::CacheCore> core,
                                                  std::string key, NamespaceSet namespaces,
                                                  std::chrono::milliseconds ttl, F compute,
-                                                 CallOptions options) {
-  using traits = detail::value_traits<T>;
-  // Generations are read here, before compute, and the result is stored under exactly them.
-  // memory:// is read in place: no coroutine frame for a read that cannot suspend. (An
-  // if, not ?: around co_await: GCC 12 destroys the temporaries of that twice.)
-  detail::ReadResult read;
-  if (detail::serves_inline(*core))
-    read = detail::read_entry(*core, key, namespaces);
-  else
-    read = co_await detail::async_read_entry(*core, key, namespaces, true);
-  std::optional<T> current;
-  if (read.entry) {
-    current = traits::from_entry(std::move(*read.entry));
-    if (!current) detail::count(*core, detail::Event::corrupt);
+                                                 CallOptions options,
+                                                 std::optional<detail::CachedStart<T>> start) {
+  // Generations are read here (or by async_cached, on memory://), before compute, and the
+  // result is stored under exactly them. memory:// is read in place: no coroutine frame for
+  // a read that cannot suspend. (An if, not ?: around co_await: GCC 12 destroys the
+  // temporaries of that twice.)
+  if (!start) {
+    start.emplace();
+    if (detail::serves_inline(*core))
+      start->read = detail::read_entry(*core, key, namespaces);
+    else
+      start->read = co_await detail::async_read_entry(*core, key, namespaces, true);
+    detail::decide(*core, *start, options);
   }
-  const detail::FreshnessDecision decision = detail::classify(
-      current ? &*read.entry : nullptr, detail::now(*core), options, &detail::uniform_draw);
+  detail::ReadResult& read = start->read;
+  std::optional<T>& current = start->current;
+  const detail::FreshnessDecision decision = start->decision;
   switch (decision.action) {
     case detail::Freshness::fresh:
       detail::count(*core, detail::Event::hit);
@@ -513,23 +541,41 @@ template <class F, class Rep, class Period, class Token>
 auto AsyncCache::async_cached(std::string_view key, const NamespaceSet& namespaces,
                               std::chrono::duration<Rep, Period> ttl, F compute,
                               CallOptions options, Token&& token) {
-  using T = detail::compute_result_t<F>;
-  const auto ttl_ms = detail::checked_ttl(ttl);
   detail::validate_call_options(options);
-  return detail::launch(executor_,
-                        run_cached<T>(core_, std::string(key), namespaces, ttl_ms,
-                                      std::move(compute), std::move(options)),
-                        std::forward<Token>(token));
+  return start_cached_call(key, namespaces, ttl, std::move(compute), std::move(options),
+                           std::forward<Token>(token));
 }
 
 template <class F, class Rep, class Period, class Token>
 auto AsyncCache::async_cached(std::string_view key, const NamespaceSet& namespaces,
                               std::chrono::duration<Rep, Period> ttl, F compute, Token&& token) {
+  return start_cached_call(key, namespaces, ttl, std::move(compute), call_defaults(),
+                           std::forward<Token>(token));
+}
+
+template <class F, class Rep, class Period, class Token>
+auto AsyncCache::start_cached_call(std::string_view key, const NamespaceSet& namespaces,
+                                   std::chrono::duration<Rep, Period> ttl, F compute,
+                                   const CallOptions& options, Token&& token) {
   using T = detail::compute_result_t<F>;
   const auto ttl_ms = detail::checked_ttl(ttl);
+  if constexpr (detail::is_use_awaitable_v<Token>) {
+    // Awaited at once by the caller, on memory://: the read runs now, and a fresh hit
+    // completes without copying the key, the namespaces or the options into a frame.
+    if (detail::serves_inline(*core_)) {
+      detail::CachedStart<T> start{detail::read_entry(*core_, key, namespaces)};
+      detail::decide(*core_, start, options);
+      if (start.decision.action == detail::Freshness::fresh) {
+        detail::count(*core_, detail::Event::hit);
+        return detail::ready_value<T>(std::move(*start.current));
+      }
+      return run_cached<T>(core_, std::string(key), namespaces, ttl_ms, std::move(compute), options,
+                           std::move(start));
+    }
+  }
   return detail::launch(executor_,
                         run_cached<T>(core_, std::string(key), namespaces, ttl_ms,
-                                      std::move(compute), call_defaults()),
+                                      std::move(compute), options, std::nullopt),
                         std::forward<Token>(token));
 }
 

@@ -50,6 +50,8 @@ struct awaitable_value<boost::asio::awaitable<T, Executor>> {
 /// asio::awaitable<T>.
 template <class F>
 using compute_result_t = std::decay_t<typename awaitable_value<std::invoke_result_t<F&>>::type>;
+template <class T>
+struct CachedStart;
 }  // namespace detail
 
 /// A handle to an asynchronous cache. Copies are cheap and share the backend, hints, stats
@@ -191,11 +193,19 @@ class AsyncCache {
   void set_error_hook(ErrorHook hook);
 
  private:
+  // async_cached, after its options were checked: a memory:// hit awaited with
+  // use_awaitable is served here; anything else runs in run_cached.
+  template <class F, class Rep, class Period, class Token>
+  auto start_cached_call(std::string_view key, const NamespaceSet& namespaces,
+                         std::chrono::duration<Rep, Period> ttl, F compute,
+                         const CallOptions& options, Token&& token);
+  // The rest of a cached call, from `start` if the read is already done.
   template <class T, class F>
   static boost::asio::awaitable<T> run_cached(std::shared_ptr<detail::CacheCore> core,
                                               std::string key, NamespaceSet namespaces,
                                               std::chrono::milliseconds ttl, F compute,
-                                              CallOptions options);
+                                              CallOptions options,
+                                              std::optional<detail::CachedStart<T>> start);
 
   executor_type executor_;
   std::shared_ptr<detail::CacheCore> core_;
