@@ -40,9 +40,14 @@ FailoverRun run_oracle_through_a_failover(std::uint32_t wait_replicas) {
   Cache readers(backend);
   Cache writers(backend);
   test::OracleConfig config;
-  config.reads_per_reader = 120000;  // enough to outlast the failover (about 3 s)
+  // Readers run until a second after the promotion (the failover takes about 3 s), when
+  // reads through the promoted replica have had their chance to be stale; the counts only
+  // bound a run that never gets there.
+  config.reads_per_reader = 120000;
   config.bumps_per_writer = 100000;  // writers go on as long as the readers do
   std::atomic<bool> promoted{false};
+  std::atomic<bool> seen_enough{false};
+  config.stop = &seen_enough;
   config.chaos = [&](const std::atomic<bool>& done) {
     std::this_thread::sleep_for(300ms);
     // The master of the first oracle namespace's counter dies mid-run, 300 ms after its
@@ -57,6 +62,8 @@ FailoverRun run_oracle_through_a_failover(std::uint32_t wait_replicas) {
     master.stop();
     replica.resume();
     if (cluster.wait_until_healthy(20) && !done) promoted = true;
+    std::this_thread::sleep_for(1s);
+    seen_enough = true;
   };
   FailoverRun run;
   run.result = test::run_stale_read_oracle(readers, writers, config);

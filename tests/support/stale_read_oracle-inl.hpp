@@ -53,7 +53,7 @@ OracleResult run_stale_read_oracle(ReadingCache& cache, BumpingCache& writers,
   for (int r = 0; r < config.readers; ++r) {
     threads.emplace_back([&, r] {
       std::mt19937 rng(static_cast<unsigned>(r));
-      for (int i = 0; i < config.reads_per_reader; ++i) {
+      for (int i = 0; i < config.reads_per_reader && !(config.stop && config.stop->load()); ++i) {
         // One or two namespaces per entry.
         const std::size_t a = rng() % n;
         const std::size_t b = (rng() % 2 == 0) ? a : rng() % n;

@@ -24,6 +24,9 @@ struct OracleConfig {
   /// Runs on its own thread while the readers and writers run (a restart, evictions...).
   /// It gets a flag that turns true once readers and writers are done.
   std::function<void(const std::atomic<bool>& done)> chaos;
+  /// If set, readers stop early once it turns true (say, once chaos has seen what it
+  /// waited for): reads_per_reader is then an upper bound.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 struct OracleResult {
