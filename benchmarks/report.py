@@ -486,9 +486,12 @@ class Report:
         self.section(
             "9. The asynchronous API's own cost: AsyncCache vs Cache hit (memory://)",
             "10^4 hot keys of 512 B under one namespace, both APIs reading the same memory "
-            "backend in the same run (async_cache_bench). memory:// completes inline, so the "
-            "difference is the coroutine frame, the type-erased completion handler and the "
-            "dispatch back to the caller's executor. Target: <= 1.3x.",
+            "backend in the same run (async_cache_bench). A memory:// hit awaited with "
+            "use_awaitable is read and decided when `async_cached` is called and completes "
+            "through an awaitable that is ready at once, so the difference is that awaitable's "
+            "frame and the moves of the value through it. The callgrind table below counts both "
+            "(`async_cached_hit_1ns` against `cached_hit_1ns`), free of the machine's noise. "
+            "Target: <= 1.3x.",
             table(["read", "median time", "vs Cache", ""], rows),
         )
 
@@ -654,6 +657,7 @@ class Report:
         labels = {
             "cached_hit_1ns": "`cached` hit, 1 namespace",
             "cached_hit_3ns": "`cached` hit, 3 namespaces",
+            "async_cached_hit_1ns": "`AsyncCache::async_cached` hit, 1 namespace, awaited with use_awaitable",
             "get_hit": "`get` hit, 1 namespace",
             "get_many_100": "`get_many` of 100 entries, 1 namespace",
             "flat_map_find_copy": "baseline: `boost::unordered_flat_map` find + copy (not memory://)",
