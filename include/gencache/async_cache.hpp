@@ -87,6 +87,9 @@ class AsyncCache {
   /// (fail-open). A non-positive ttl or bad options throw config_error from this call.
   /// Signature: void(std::exception_ptr, T): compute's exception, or a system_error
   /// (operation_aborted) for a cancelled waiter.
+  /// With use_awaitable on memory://, the entry is read when this is called (so a fresh
+  /// hit needs no frame of its own), and the awaitable holds the outcome: await it at once,
+  /// as `co_await cache.async_cached(...)` does. Any other token reads when it starts.
   template <class F, class Rep, class Period, class Token>
   auto async_cached(std::string_view key, const NamespaceSet& namespaces,
                     std::chrono::duration<Rep, Period> ttl, F compute, Token&& token);
