@@ -89,6 +89,25 @@ TEST(RespReplyReader, BytesThatAreNotRespThrow) {
   EXPECT_THROW(reader.read("?what\r\n", 1, replies), std::runtime_error);
 }
 
+TEST(RespReplyReader, AnUnfinishedReplyLongerThanItsBoundIsRefused) {
+  // The bound is RESP's 512 MB in use; 64 bytes here, so that the test allocates nothing.
+  RespReplyReader reader(64);
+  std::vector<Reply> replies;
+  const std::string start = "$1000\r\n" + std::string(50, 'x');
+  EXPECT_FALSE(reader.read(start, 1, replies).done);  // under the bound: it waits
+  try {
+    reader.read(std::string(50, 'x'), 1, replies);
+    FAIL() << "107 bytes of an unfinished reply were buffered past a bound of 64";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("more than the 64 a reply may hold"));
+  }
+  // A whole reply longer than the bound is read: only an unfinished one is refused.
+  RespReplyReader whole(64);
+  const std::string value(200, 'v');
+  ASSERT_TRUE(whole.read("$200\r\n" + value + "\r\n", 1, replies).done);
+  ASSERT_EQ(replies.size(), 1u);
+}
+
 TEST(RespReplyReader, AHugeArrayHeaderIsRefusedBeforeAnythingIsAllocatedForIt) {
   // hiredis would allocate 1.3 GB of element pointers on reading this header.
   RespReplyReader reader;

@@ -50,7 +50,9 @@ redisReplyObjectFunctions* bounded_functions() {
 
 }  // namespace
 
-RespReplyReader::RespReplyReader() : reader_(redisReaderCreateWithFunctions(bounded_functions())) {
+RespReplyReader::RespReplyReader(std::size_t most_pending_bytes)
+    : reader_(redisReaderCreateWithFunctions(bounded_functions())),
+      most_pending_bytes_(most_pending_bytes) {
   if (reader_ == nullptr) throw std::bad_alloc();
 }
 
@@ -72,7 +74,17 @@ net::ReplyProgress RespReplyReader::read(std::string_view input, std::size_t wan
             refused_elements, kMaxReplyElements));
       throw std::runtime_error(fmt::format("malformed reply: {}", reader_->errstr));
     }
-    if (reply == nullptr) return {input.size(), false};
+    if (reply == nullptr) {
+      // Unfinished: what the reader holds unparsed is all this reply's (a bulk string it
+      // keeps until its last byte, or the start of an element).
+      const std::size_t pending = reader_->len - reader_->pos;
+      if (pending > most_pending_bytes_)
+        throw std::runtime_error(fmt::format(
+            "malformed reply: {} bytes of one reply and no end, more than the {} a reply "
+            "may hold",
+            pending, most_pending_bytes_));
+      return {input.size(), false};
+    }
     out.emplace_back(static_cast<redisReply*>(reply));
   }
   // Whatever the reader holds unparsed came after our last reply, in this input: it is

@@ -17,7 +17,13 @@ namespace gencache::detail {
 /// requests. A reader per request: state never leaks from one request to the next.
 class RespReplyReader {
  public:
-  RespReplyReader();
+  /// RESP bounds a bulk string at 512 MB; a server that sends more bytes for one reply
+  /// than that, and never finishes it, is refused rather than buffered without end
+  /// (hiredis keeps a bulk string whole in memory until its last byte).
+  static constexpr std::size_t kMostPendingBytes = (std::size_t{512} << 20) + 64;
+
+  /// `most_pending_bytes`: how many bytes of one unfinished reply may wait for the rest.
+  explicit RespReplyReader(std::size_t most_pending_bytes = kMostPendingBytes);
   ~RespReplyReader();
   RespReplyReader(const RespReplyReader&) = delete;
   RespReplyReader& operator=(const RespReplyReader&) = delete;
@@ -30,6 +36,7 @@ class RespReplyReader {
 
  private:
   redisReader* reader_;
+  std::size_t most_pending_bytes_;
 };
 
 }  // namespace gencache::detail
