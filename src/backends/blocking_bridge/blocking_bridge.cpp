@@ -69,12 +69,32 @@ class BlockingBridge final : public AsyncBackend {
         [this, key, initial, ttl] { return backend_->create_counter(key, initial, ttl); });
   }
 
+  // Not counted against max_queued: an operator's question, asked rarely.
+  void async_server_stats(handler<void(std::vector<ServerStats>)> done) override {
+    auto home = asio::prefer(asio::get_associated_executor(done, pool_.get_executor()),
+                             asio::execution::outstanding_work.tracked);
+    asio::post(pool_, [this, home = std::move(home), done = std::move(done)]() mutable {
+      asio::dispatch(home, [done = std::move(done), stats = stats_of(*backend_)]() mutable {
+        std::move(done)(std::move(stats));
+      });
+    });
+  }
+
   std::size_t max_value_size() const noexcept override { return backend_->max_value_size(); }
   bool wants_hash_tags() const noexcept override { return backend_->wants_hash_tags(); }
 
   std::string describe() const override { return description_; }
 
  private:
+  // A Backend's server_stats must not throw; a user's that does has none to show.
+  static std::vector<ServerStats> stats_of(Backend& backend) {
+    try {
+      return backend.server_stats();
+    } catch (...) {
+    }
+    return {};
+  }
+
   // Queues `call` for a pool thread, or fails `done` at once when max_queued calls wait.
   template <class... Result, class Call>
   void run(handler<void(std::exception_ptr, Result...)> done, Call call) {
