@@ -34,8 +34,8 @@ constexpr std::string_view kMemcachedMeta = "memcached_meta";
 constexpr std::string_view kRedis = "redis";
 constexpr std::string_view kRedisAsync = "redis_async";
 constexpr std::string_view kRedisCluster = "redis_cluster";
-constexpr std::string_view kRedisClusterAsync = "redis_cluster_async";
-constexpr std::string_view kRedisClusterTls = "redis_cluster_tls";
+constexpr std::string_view kRedisClusterAsync = "redis_async_cluster";
+constexpr std::string_view kRedisClusterTls = "redis_async_cluster_tls";
 
 bool is_memcached(std::string_view kind) {
   return kind == kMemcachedAscii || kind == kMemcachedBinary || kind == kMemcachedMeta;

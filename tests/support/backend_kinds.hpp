@@ -20,8 +20,8 @@ namespace gencache::test {
 /// meta-protocol client, driven through test::BlockingAsyncBackend), "redis",
 /// "redis_async" (the asynchronous RESP client, driven as rediss:// drives it, through
 /// detail::AsyncBackendThread), "redis_cluster" (3 masters, shared by the process),
-/// "redis_cluster_async" (the asynchronous cluster client on that cluster) and
-/// "redis_cluster_tls" (the same over TLS, on the nodes' TLS ports). The last two are
+/// "redis_async_cluster" (the asynchronous cluster client on that cluster) and
+/// "redis_async_cluster_tls" (the same over TLS, on the nodes' TLS ports). The last two are
 /// blocking through detail::AsyncBackendThread, as Cache::from_url makes
 /// rediss://...?cluster=true, and reach an AsyncCache natively (as_async_backend).
 std::vector<std::string> backend_kinds();
@@ -31,7 +31,7 @@ std::vector<std::string> backend_kinds();
 std::vector<std::string> server_backend_kinds();
 
 /// Whether a kind serves an AsyncCache only, so that the Cache suites run it over
-/// AsyncCache alone: "redis_cluster_async" (a Cache on redis://...?cluster=true is the
+/// AsyncCache alone: "redis_async_cluster" (a Cache on redis://...?cluster=true is the
 /// blocking cluster client, "redis_cluster").
 bool only_async_cache_reaches(std::string_view kind);
 

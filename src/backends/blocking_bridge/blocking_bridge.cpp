@@ -16,6 +16,7 @@
 #include <boost/asio/prefer.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include "backends/at_home.hpp"
 #include "backends/complete_with.hpp"
 #include "gencache/error.hpp"
 
@@ -71,12 +72,8 @@ class BlockingBridge final : public AsyncBackend {
 
   // Not counted against max_queued: an operator's question, asked rarely.
   void async_server_stats(handler<void(std::vector<ServerStats>)> done) override {
-    auto home = asio::prefer(asio::get_associated_executor(done, pool_.get_executor()),
-                             asio::execution::outstanding_work.tracked);
-    asio::post(pool_, [this, home = std::move(home), done = std::move(done)]() mutable {
-      asio::dispatch(home, [done = std::move(done), stats = stats_of(*backend_)]() mutable {
-        std::move(done)(std::move(stats));
-      });
+    asio::post(pool_, [this, done = detail::at_home(std::move(done), pool_.get_executor())]() mutable {
+      std::move(done)(stats_of(*backend_));
     });
   }
 
@@ -100,16 +97,8 @@ class BlockingBridge final : public AsyncBackend {
   void run(handler<void(std::exception_ptr, Result...)> done, Call call) {
     // Tracked, so the caller's io_context does not run out of work while a call is away.
     // Moved, not copied, into the wrapper: one owner, released on the thread that completes.
-    auto home = asio::prefer(asio::get_associated_executor(done, pool_.get_executor()),
-                             asio::execution::outstanding_work.tracked);
-    handler<void(std::exception_ptr, Result...)> at_home(
-        [home = std::move(home), done = std::move(done)](std::exception_ptr failure,
-                                                         Result... result) mutable {
-          asio::dispatch(
-              home, [done = std::move(done), failure, ... result = std::move(result)]() mutable {
-                std::move(done)(failure, std::move(result)...);
-              });
-        });
+    handler<void(std::exception_ptr, Result...)> at_home =
+        detail::at_home(std::move(done), pool_.get_executor());
     if (queued_.fetch_add(1, std::memory_order_relaxed) >= options_.max_queued) {
       queued_.fetch_sub(1, std::memory_order_relaxed);
       std::move(at_home)(std::make_exception_ptr(backend_error(

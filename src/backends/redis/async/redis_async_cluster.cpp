@@ -16,6 +16,7 @@
 
 #include <fmt/format.h>
 
+#include "backends/at_home.hpp"
 #include "backends/redis/async/redis_async_node.hpp"
 #include "backends/redis/cluster_slots.hpp"
 #include "backends/redis/redis_config.hpp"
@@ -92,6 +93,7 @@ class ClusterState : public std::enable_shared_from_this<ClusterState> {
         description_(std::move(description)) {}
 
   const std::string& description() const noexcept { return description_; }
+  const boost::asio::any_io_executor& executor() const noexcept { return executor_; }
   const std::vector<RedisNodeAddress>& seeds() const noexcept { return seeds_; }
   std::size_t max_value_size() const noexcept { return base_.max_value_size; }
 
@@ -448,7 +450,7 @@ class RedisAsyncCluster final : public AsyncBackend {
   void async_visit_many(std::span<const std::string_view> keys, ValueVisitor& visitor,
                         handler<void(std::exception_ptr)> done) override {
     if (keys.empty()) return std::move(done)(nullptr);
-    std::make_shared<Read>(state_, keys, visitor, std::move(done))->start();
+    std::make_shared<Read>(state_, keys, visitor, home(std::move(done)))->start();
   }
 
   void async_set(std::string_view key, std::string_view value, std::chrono::milliseconds ttl,
@@ -503,7 +505,7 @@ class RedisAsyncCluster final : public AsyncBackend {
   }
 
   void async_server_stats(handler<void(std::vector<ServerStats>)> done) override {
-    auto gathering = std::make_shared<StatsGathering>(std::move(done));
+    auto gathering = std::make_shared<StatsGathering>(home(std::move(done)));
     state_->with_topology([state = state_, gathering](std::exception_ptr failure,
                                                       std::shared_ptr<const Topology> map) {
       if (failure) {
@@ -536,8 +538,15 @@ class RedisAsyncCluster final : public AsyncBackend {
   void on_key(std::string_view key, std::string_view operation, Send send,
               handler<void(std::exception_ptr, Result...)> done) {
     std::make_shared<KeyCall<Result...>>(state_, cluster_key_slot(key), operation,
-                                         std::move(send), std::move(done))
+                                         std::move(send), home(std::move(done)))
         ->start();
+  }
+
+  // Completions come on the nodes' connection strands: each call's is taken to its
+  // handler's own executor (or the backend's).
+  template <class... Args>
+  handler<void(Args...)> home(handler<void(Args...)> done) const {
+    return at_home(std::move(done), state_->executor());
   }
 
   std::shared_ptr<ClusterState> state_;
