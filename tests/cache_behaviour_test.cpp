@@ -612,8 +612,8 @@ TEST_P(CacheBehaviour, GetManyFailsOpenAsMisses) {
   EXPECT_EQ(faulty_->calls(Operation::set), 0u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, CacheBehaviour,
-                         ::testing::ValuesIn(test::kinds_and_apis()), test::kind_and_api_name);
+INSTANTIATE_TEST_SUITE_P(Backends, CacheBehaviour, ::testing::ValuesIn(test::kinds_and_apis()),
+                         test::kind_and_api_name);
 
 }  // namespace
 }  // namespace gencache

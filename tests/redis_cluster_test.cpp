@@ -6,12 +6,12 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <future>
 #include <map>
 #include <memory>
-#include <future>
 #include <random>
-#include <sstream>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -316,10 +316,9 @@ class RedisClusterTest : public ::testing::TestWithParam<std::string> {
       options.tls.enabled = true;
       options.tls.ca_file = certificates_->file("ca.pem");
     }
-    return std::make_shared<detail::AsyncBackendThread>(
-        [&](boost::asio::any_io_executor executor) {
-          return make_redis_async_cluster_backend(std::move(executor), options);
-        });
+    return std::make_shared<detail::AsyncBackendThread>([&](boost::asio::any_io_executor executor) {
+      return make_redis_async_cluster_backend(std::move(executor), options);
+    });
   }
 
   // The cluster's URL for the client under test, with 1 s timeouts.
@@ -376,11 +375,12 @@ class RedisClusterTest : public ::testing::TestWithParam<std::string> {
   }
   // MIGRATEs the keys of `slot` (a few) from `from` to `to`, one at a time.
   void migrate_keys(std::uint16_t slot, test::RedisServer& from, test::RedisServer& to) {
-    std::istringstream keys(from.command({"CLUSTER", "GETKEYSINSLOT", std::to_string(slot), "100"}));
+    std::istringstream keys(
+        from.command({"CLUSTER", "GETKEYSINSLOT", std::to_string(slot), "100"}));
     for (std::string key; std::getline(keys, key);)
-      ASSERT_EQ(from.command({"MIGRATE", "127.0.0.1", std::to_string(client_port(to)), key, "0",
-                              "5000"}),
-                "OK")
+      ASSERT_EQ(
+          from.command({"MIGRATE", "127.0.0.1", std::to_string(client_port(to)), key, "0", "5000"}),
+          "OK")
           << key;
   }
   // Ends a migration of `slot` to `to` (or gives an empty slot away): every master says so.
@@ -552,7 +552,8 @@ TEST_P(RedisClusterTest, ServerStatsHaveOneEntryPerNode) {
     EXPECT_EQ(values["cluster_enabled"], "1") << one.server;
     // The node says which port it serves on, and it is the one named.
     const std::uint16_t port = static_cast<std::uint16_t>(std::stoi(values["tcp_port"]));
-    EXPECT_EQ(one.server, fmt::format("127.0.0.1:{}", tls() ? cluster_->tls_port(node(port)) : port));
+    EXPECT_EQ(one.server,
+              fmt::format("127.0.0.1:{}", tls() ? cluster_->tls_port(node(port)) : port));
   }
   EXPECT_EQ(servers.size(), stats.size()) << "each node once";
 }
@@ -575,8 +576,7 @@ class RedisAsyncClusterTest : public RedisClusterTest {};
 class AsyncCacheOn {
  public:
   explicit AsyncCacheOn(const std::string& url)
-      : cache_(AsyncCache::from_url(io_.get_executor(), url)),
-        thread_([this] { io_.run(); }) {}
+      : cache_(AsyncCache::from_url(io_.get_executor(), url)), thread_([this] { io_.run(); }) {}
   ~AsyncCacheOn() {
     work_.reset();
     thread_.join();
@@ -661,8 +661,7 @@ TEST_P(RedisClusterTlsTest, ACertificateThatDoesNotVerifyIsAClearError) {
       << "one entry per seed, saying why";
 }
 
-INSTANTIATE_TEST_SUITE_P(Clients, RedisClusterTlsTest, ::testing::Values("tls"),
-                         client_name);
+INSTANTIATE_TEST_SUITE_P(Clients, RedisClusterTlsTest, ::testing::Values("tls"), client_name);
 
 TEST(RedisClusterSeeds, AServerWithoutClusterSupportIsAClearError) {
   test::RedisServer plain;

@@ -83,8 +83,8 @@ TEST_P(StaleReadOracle, NoStaleReadWhileCountersAreEvicted) {
   EXPECT_GT(cache.stats().counter_recreations, 4u) << "counters were lost and re-created";
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, StaleReadOracle,
-                         ::testing::ValuesIn(test::kinds_and_apis()), test::kind_and_api_name);
+INSTANTIATE_TEST_SUITE_P(Backends, StaleReadOracle, ::testing::ValuesIn(test::kinds_and_apis()),
+                         test::kind_and_api_name);
 
 TEST(StaleReadOracleMemory, NoStaleReadUnderMemoryPressureEvictions) {
   MemoryOptions options;

@@ -256,10 +256,10 @@ class InlineAsyncBackend final : public AsyncBackend {
 }  // namespace
 
 std::vector<std::string> backend_kinds() {
-  return {std::string(kMemory),           std::string(kMemcachedAscii),
-          std::string(kMemcachedBinary),  std::string(kMemcachedMeta),
-          std::string(kRedis),            std::string(kRedisAsync),
-          std::string(kRedisCluster),     std::string(kRedisClusterAsync),
+  return {std::string(kMemory),          std::string(kMemcachedAscii),
+          std::string(kMemcachedBinary), std::string(kMemcachedMeta),
+          std::string(kRedis),           std::string(kRedisAsync),
+          std::string(kRedisCluster),    std::string(kRedisClusterAsync),
           std::string(kRedisClusterTls)};
 }
 
@@ -324,7 +324,8 @@ TestBackend make_test_backend(std::string_view kind) {
     if (kind == kRedisAsync) return {redis_async_client(server.port(), {}), random_prefix()};
     return {redis_client(server.port(), {}), random_prefix()};
   }
-  if (is_redis_cluster(kind)) return {cluster_client(shared_redis_cluster(), kind, {}), random_prefix()};
+  if (is_redis_cluster(kind))
+    return {cluster_client(shared_redis_cluster(), kind, {}), random_prefix()};
   unknown_kind(kind);
 }
 

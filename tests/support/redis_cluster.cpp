@@ -71,19 +71,27 @@ RedisClusterServers::RedisClusterServers(Options options) {
   for (int i = 0; i < count; ++i) {
     const std::string dir = fmt::format("{}/node{}", directory_, i);
     std::filesystem::create_directory(dir);
-    std::vector<std::string> args = {"--cluster-enabled", "yes", "--cluster-config-file",
-                                     "nodes.conf", "--dir", dir, "--cluster-node-timeout", "1000",
-                                     "--repl-diskless-sync-delay", "0",
-                                     "--cluster-replica-validity-factor", "0"};
+    std::vector<std::string> args = {"--cluster-enabled",
+                                     "yes",
+                                     "--cluster-config-file",
+                                     "nodes.conf",
+                                     "--dir",
+                                     dir,
+                                     "--cluster-node-timeout",
+                                     "1000",
+                                     "--repl-diskless-sync-delay",
+                                     "0",
+                                     "--cluster-replica-validity-factor",
+                                     "0"};
     if (options.tls != nullptr) {
       // The bus listens on the TLS port + 10000: that port is the cluster's to pick.
       tls_ports_.push_back(free_cluster_port());
       const TestCertificates& certs = *options.tls;
-      args.insert(args.end(), {"--tls-port", std::to_string(tls_ports_.back()), "--tls-cluster",
-                               "yes", "--tls-replication", "yes", "--tls-cert-file",
-                               certs.file("server.pem"), "--tls-key-file", certs.file("server.key"),
-                               "--tls-ca-cert-file", certs.file("ca.pem"), "--tls-auth-clients",
-                               "no"});
+      args.insert(args.end(),
+                  {"--tls-port", std::to_string(tls_ports_.back()), "--tls-cluster", "yes",
+                   "--tls-replication", "yes", "--tls-cert-file", certs.file("server.pem"),
+                   "--tls-key-file", certs.file("server.key"), "--tls-ca-cert-file",
+                   certs.file("ca.pem"), "--tls-auth-clients", "no"});
     }
     nodes_.push_back(std::make_unique<RedisServer>(
         RedisServer::Options{.extra_args = std::move(args), .cluster_port = true}));

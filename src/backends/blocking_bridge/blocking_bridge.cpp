@@ -72,9 +72,10 @@ class BlockingBridge final : public AsyncBackend {
 
   // Not counted against max_queued: an operator's question, asked rarely.
   void async_server_stats(handler<void(std::vector<ServerStats>)> done) override {
-    asio::post(pool_, [this, done = detail::at_home(std::move(done), pool_.get_executor())]() mutable {
-      std::move(done)(stats_of(*backend_));
-    });
+    asio::post(pool_,
+               [this, done = detail::at_home(std::move(done), pool_.get_executor())]() mutable {
+                 std::move(done)(stats_of(*backend_));
+               });
   }
 
   std::size_t max_value_size() const noexcept override { return backend_->max_value_size(); }

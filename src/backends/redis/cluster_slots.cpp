@@ -22,7 +22,7 @@ bool is_integer_in(const redisReply* reply, long long min, long long max) {
 
 // [host, port, ...], as CLUSTER SLOTS lists a master or a replica.
 ClusterNodeAddress listed_node(const redisReply* node, std::string_view server,
-                                std::string_view role) {
+                               std::string_view role) {
   if (node == nullptr || node->type != REDIS_REPLY_ARRAY || node->elements < 2 ||
       node->element[0]->type != REDIS_REPLY_STRING || !is_integer_in(node->element[1], 1, 65535))
     malformed(server, fmt::format("expected [host, port, ...] for each {}", role));
@@ -74,8 +74,7 @@ SlotMap read_slot_map(const redisReply& reply, const ClusterNodeAddress& asked,
                       std::string_view server) {
   SlotMap map;
   map.owner.fill(SlotMap::kNoMaster);
-  const auto index_of = [](std::vector<ClusterNodeAddress>& nodes,
-                           const ClusterNodeAddress& node) {
+  const auto index_of = [](std::vector<ClusterNodeAddress>& nodes, const ClusterNodeAddress& node) {
     auto known = std::find(nodes.begin(), nodes.end(), node);
     if (known == nodes.end()) known = nodes.insert(nodes.end(), node);
     return static_cast<std::uint16_t>(known - nodes.begin());

@@ -287,7 +287,8 @@ class RedisCluster final : public Backend {
       std::lock_guard lock(topology_mutex_);
       if (topology_ != nullptr) known = topology_->slots.masters;
     }
-    const std::vector<ClusterNodeAddress> candidates = slot_map_candidates(std::move(known), seeds_);
+    const std::vector<ClusterNodeAddress> candidates =
+        slot_map_candidates(std::move(known), seeds_);
 
     std::string failures;
     for (const ClusterNodeAddress& candidate : candidates) {

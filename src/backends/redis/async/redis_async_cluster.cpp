@@ -114,7 +114,8 @@ class ClusterState : public std::enable_shared_from_this<ClusterState> {
     std::vector<ClusterNodeAddress> candidates;
     if (start) candidates = candidates_locked();
     lock.unlock();
-    if (start) ask(std::make_shared<const std::vector<ClusterNodeAddress>>(std::move(candidates)), 0, {});
+    if (start)
+      ask(std::make_shared<const std::vector<ClusterNodeAddress>>(std::move(candidates)), 0, {});
     if (map != nullptr) then(nullptr, std::move(map));
   }
 
@@ -154,9 +155,9 @@ class ClusterState : public std::enable_shared_from_this<ClusterState> {
       code = static_cast<errc>(e.code().value());
     } catch (...) {
     }
-    return std::make_exception_ptr(backend_error(
-        code, fmt::format("{}: {} failed: {}", description_, redis_operation_words(operation),
-                          message_of(failure))));
+    return std::make_exception_ptr(
+        backend_error(code, fmt::format("{}: {} failed: {}", description_,
+                                        redis_operation_words(operation), message_of(failure))));
   }
 
   // Fails what is pending on every node and refuses what follows.
@@ -194,16 +195,16 @@ class ClusterState : public std::enable_shared_from_this<ClusterState> {
     }
     std::shared_ptr<RedisAsyncNode> node = node_at((*candidates)[next]);
     RedisAsyncNode& asked = *node;
-    asked.cluster_slots([self = shared_from_this(), candidates, next, node = std::move(node),
-                         failures = std::move(failures)](std::exception_ptr failure,
-                                                         Reply reply) mutable {
-      std::shared_ptr<const Topology> map;
-      if (!failure) map = self->topology_from(*reply, (*candidates)[next], *node, failure);
-      if (map != nullptr) return self->published(std::move(map), nullptr);
-      failures += failures.empty() ? "" : "; ";
-      failures += message_of(failure);
-      self->ask(std::move(candidates), next + 1, std::move(failures));
-    });
+    asked.cluster_slots(
+        [self = shared_from_this(), candidates, next, node = std::move(node),
+         failures = std::move(failures)](std::exception_ptr failure, Reply reply) mutable {
+          std::shared_ptr<const Topology> map;
+          if (!failure) map = self->topology_from(*reply, (*candidates)[next], *node, failure);
+          if (map != nullptr) return self->published(std::move(map), nullptr);
+          failures += failures.empty() ? "" : "; ";
+          failures += message_of(failure);
+          self->ask(std::move(candidates), next + 1, std::move(failures));
+        });
   }
 
   // The map a CLUSTER SLOTS reply gives; null, and `failure` set, when it gives none.
@@ -275,8 +276,8 @@ class KeyCall : public std::enable_shared_from_this<KeyCall<Result...>> {
         done_(std::move(done)) {}
 
   void start() {
-    cluster_->with_topology([self = this->shared_from_this()](
-                                std::exception_ptr failure, std::shared_ptr<const Topology> map) {
+    cluster_->with_topology([self = this->shared_from_this()](std::exception_ptr failure,
+                                                              std::shared_ptr<const Topology> map) {
       if (failure) return self->fail(self->cluster_->as_call_failure(self->operation_, failure));
       const std::uint16_t owner = map->slots.owner[self->slot_];
       if (owner == SlotMap::kNoMaster) {
@@ -333,12 +334,11 @@ class Read : public std::enable_shared_from_this<Read> {
       : cluster_(std::move(cluster)), keys_(keys), visitor_(visitor), done_(std::move(done)) {}
 
   void start() {
-    cluster_->with_topology(
-        [self = shared_from_this()](std::exception_ptr failure,
-                                    std::shared_ptr<const Topology> map) {
-          if (failure) return self->finish(self->cluster_->as_call_failure("visit_many", failure));
-          self->send_all(*map);
-        });
+    cluster_->with_topology([self = shared_from_this()](std::exception_ptr failure,
+                                                        std::shared_ptr<const Topology> map) {
+      if (failure) return self->finish(self->cluster_->as_call_failure("visit_many", failure));
+      self->send_all(*map);
+    });
   }
 
  private:
@@ -362,10 +362,10 @@ class Read : public std::enable_shared_from_this<Read> {
         if (owner == SlotMap::kNoMaster) {
           cluster_->want_refresh();
           return finish(cluster_->as_call_failure(
-              "visit_many", std::make_exception_ptr(backend_error(
-                                errc::backend_unavailable,
-                                fmt::format("no master serves slot {} in the slot map",
-                                            slots[i].first)))));
+              "visit_many",
+              std::make_exception_ptr(backend_error(
+                  errc::backend_unavailable,
+                  fmt::format("no master serves slot {} in the slot map", slots[i].first)))));
         }
         groups_.emplace_back().slot = slots[i].first;
         masters.push_back(map.masters[owner]);
@@ -455,53 +455,57 @@ class RedisAsyncCluster final : public AsyncBackend {
 
   void async_set(std::string_view key, std::string_view value, std::chrono::milliseconds ttl,
                  handler<void(std::exception_ptr)> done) override {
-    on_key(key, "set",
-           [key, value, ttl](RedisAsyncNode& node, Asking asking,
-                             handler<void(std::exception_ptr)> then) {
-             node.set(key, value, ttl, asking, std::move(then));
-           },
-           std::move(done));
+    on_key(
+        key, "set",
+        [key, value, ttl](RedisAsyncNode& node, Asking asking,
+                          handler<void(std::exception_ptr)> then) {
+          node.set(key, value, ttl, asking, std::move(then));
+        },
+        std::move(done));
   }
 
   void async_add(std::string_view key, std::string_view value, std::chrono::milliseconds ttl,
                  handler<void(std::exception_ptr, bool)> done) override {
-    on_key(key, "add",
-           [key, value, ttl](RedisAsyncNode& node, Asking asking,
-                             handler<void(std::exception_ptr, bool)> then) {
-             node.add(key, value, ttl, asking, std::move(then));
-           },
-           std::move(done));
+    on_key(
+        key, "add",
+        [key, value, ttl](RedisAsyncNode& node, Asking asking,
+                          handler<void(std::exception_ptr, bool)> then) {
+          node.add(key, value, ttl, asking, std::move(then));
+        },
+        std::move(done));
   }
 
   void async_remove(std::string_view key, handler<void(std::exception_ptr, bool)> done) override {
-    on_key(key, "remove",
-           [key](RedisAsyncNode& node, Asking asking,
-                 handler<void(std::exception_ptr, bool)> then) {
-             node.remove(key, asking, std::move(then));
-           },
-           std::move(done));
+    on_key(
+        key, "remove",
+        [key](RedisAsyncNode& node, Asking asking, handler<void(std::exception_ptr, bool)> then) {
+          node.remove(key, asking, std::move(then));
+        },
+        std::move(done));
   }
 
   void async_increment(
       std::string_view key, std::uint64_t delta,
       handler<void(std::exception_ptr, std::optional<std::uint64_t>)> done) override {
-    on_key(key, "increment",
-           [key, delta](RedisAsyncNode& node, Asking asking,
-                        handler<void(std::exception_ptr, std::optional<std::uint64_t>)> then) {
-             node.increment(key, delta, asking, std::move(then));
-           },
-           std::move(done));
+    on_key(
+        key, "increment",
+        [key, delta](RedisAsyncNode& node, Asking asking,
+                     handler<void(std::exception_ptr, std::optional<std::uint64_t>)> then) {
+          node.increment(key, delta, asking, std::move(then));
+        },
+        std::move(done));
   }
 
   void async_create_counter(std::string_view key, std::uint64_t initial,
                             std::chrono::milliseconds ttl,
                             handler<void(std::exception_ptr, bool)> done) override {
-    on_key(key, "create_counter",
-           [key, initial, ttl](RedisAsyncNode& node, Asking asking,
-                               handler<void(std::exception_ptr, bool)> then) {
-             node.create_counter(key, initial, ttl, asking, std::move(then));
-           },
-           std::move(done));
+    on_key(
+        key, "create_counter",
+        [key, initial, ttl](RedisAsyncNode& node, Asking asking,
+                            handler<void(std::exception_ptr, bool)> then) {
+          node.create_counter(key, initial, ttl, asking, std::move(then));
+        },
+        std::move(done));
   }
 
   void async_server_stats(handler<void(std::vector<ServerStats>)> done) override {
@@ -510,7 +514,8 @@ class RedisAsyncCluster final : public AsyncBackend {
                                                       std::shared_ptr<const Topology> map) {
       if (failure) {
         for (const RedisNodeAddress& seed : state->seeds())
-          gathering->stats.push_back({fmt::format("{}:{}", seed.host, seed.port), {},
+          gathering->stats.push_back({fmt::format("{}:{}", seed.host, seed.port),
+                                      {},
                                       message_of(state->as_call_failure("stats", failure))});
         return gathering->finish();
       }
@@ -537,8 +542,8 @@ class RedisAsyncCluster final : public AsyncBackend {
   template <class... Result, class Send>
   void on_key(std::string_view key, std::string_view operation, Send send,
               handler<void(std::exception_ptr, Result...)> done) {
-    std::make_shared<KeyCall<Result...>>(state_, cluster_key_slot(key), operation,
-                                         std::move(send), home(std::move(done)))
+    std::make_shared<KeyCall<Result...>>(state_, cluster_key_slot(key), operation, std::move(send),
+                                         home(std::move(done)))
         ->start();
   }
 

@@ -195,8 +195,8 @@ RedisNodeTls make_redis_node_tls(const TlsOptions& options) {
 RedisAsyncNode::RedisAsyncNode(boost::asio::any_io_executor executor, RedisConfig config,
                                std::size_t connections, const RedisNodeTls& tls)
     : config_(std::move(config)),
-      description_(std::make_shared<const std::string>(config_.description +
-                                                       (tls.context ? " (TLS)" : ""))),
+      description_(
+          std::make_shared<const std::string>(config_.description + (tls.context ? " (TLS)" : ""))),
       connection_description_(std::make_shared<const std::string>(config_.description)),
       wait_replicas_(std::to_string(config_.wait_replicas)),
       wait_timeout_(std::to_string(config_.wait_timeout.count())) {
@@ -245,8 +245,7 @@ void RedisAsyncNode::send(std::string_view operation, std::string command, std::
                                                         std::move(finish)));
 }
 
-void RedisAsyncNode::async_visit_many(std::span<const std::string_view> keys,
-                                      ValueVisitor& visitor,
+void RedisAsyncNode::async_visit_many(std::span<const std::string_view> keys, ValueVisitor& visitor,
                                       handler<void(std::exception_ptr)> done) {
   if (keys.empty()) return std::move(done)(nullptr);
   mget(keys, Asking::no,
@@ -266,7 +265,8 @@ void RedisAsyncNode::mget(std::span<const std::string_view> keys, Asking asking,
   for (std::string_view key : keys) writer.arg(key);
   const std::size_t count = keys.size();
   send("visit_many", std::move(command), 1, asking,
-       [count, done = std::move(done)](const async_node::CallContext& context, std::exception_ptr failure,
+       [count, done = std::move(done)](const async_node::CallContext& context,
+                                       std::exception_ptr failure,
                                        std::vector<Reply>& replies) mutable {
          Reply reply;
          if (!failure)
@@ -301,7 +301,8 @@ void RedisAsyncNode::set(std::string_view key, std::string_view value,
     if (!px.empty()) writer.arg("PX").arg(px);
   }
   send("set", std::move(command), 1, asking,
-       [deleting, done = std::move(done)](const async_node::CallContext& context, std::exception_ptr failure,
+       [deleting, done = std::move(done)](const async_node::CallContext& context,
+                                          std::exception_ptr failure,
                                           std::vector<Reply>& replies) mutable {
          if (!failure)
            failure = async_node::capture([&] {
@@ -338,8 +339,9 @@ void RedisAsyncNode::remove(std::string_view key, Asking asking,
        });
 }
 
-void RedisAsyncNode::increment(std::string_view key, std::uint64_t delta, Asking asking,
-                               handler<void(std::exception_ptr, std::optional<std::uint64_t>)> done) {
+void RedisAsyncNode::increment(
+    std::string_view key, std::uint64_t delta, Asking asking,
+    handler<void(std::exception_ptr, std::optional<std::uint64_t>)> done) {
   std::string command;
   RespWriter(command)
       .begin(5)
@@ -351,8 +353,8 @@ void RedisAsyncNode::increment(std::string_view key, std::uint64_t delta, Asking
   const std::size_t replies = append_wait(command);
   const async_node::WaitPolicy wait{config_.wait_replicas, config_.wait_timeout};
   send("increment", std::move(command), replies, asking,
-       [wait, done = std::move(done)](const async_node::CallContext& context, std::exception_ptr failure,
-                                      std::vector<Reply>& got) mutable {
+       [wait, done = std::move(done)](const async_node::CallContext& context,
+                                      std::exception_ptr failure, std::vector<Reply>& got) mutable {
          std::optional<std::uint64_t> value;
          if (!failure)
            failure = async_node::capture([&] {
@@ -397,9 +399,9 @@ void RedisAsyncNode::server_stats(handler<void(ServerStats)> done) {
   RespWriter(command).begin(1).arg("INFO");
   std::string server = fmt::format("{}:{}", config_.host, config_.port);
   send("stats", std::move(command), 1, Asking::no,
-       [server = std::move(server), done = std::move(done)](
-           const async_node::CallContext& context, std::exception_ptr failure,
-           std::vector<Reply>& replies) mutable {
+       [server = std::move(server), done = std::move(done)](const async_node::CallContext& context,
+                                                            std::exception_ptr failure,
+                                                            std::vector<Reply>& replies) mutable {
          ServerStats stats;
          stats.server = std::move(server);
          if (!failure)

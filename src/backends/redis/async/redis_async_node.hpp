@@ -42,8 +42,8 @@ RedisNodeTls make_redis_node_tls(const TlsOptions& options);
 /// follows; to anyone else it is an errc::protocol backend_error.
 class RedisAsyncNode final : public AsyncBackend {
  public:
-  RedisAsyncNode(boost::asio::any_io_executor executor, RedisConfig config,
-                 std::size_t connections, const RedisNodeTls& tls);
+  RedisAsyncNode(boost::asio::any_io_executor executor, RedisConfig config, std::size_t connections,
+                 const RedisNodeTls& tls);
   ~RedisAsyncNode() override;
   RedisAsyncNode(const RedisAsyncNode&) = delete;
   RedisAsyncNode& operator=(const RedisAsyncNode&) = delete;
