@@ -307,11 +307,14 @@ class RedisClusterTest : public ::testing::TestWithParam<std::string> {
 
   bool tls() const { return GetParam() == "tls"; }
 
-  // A new client of the kind under test.
-  static std::shared_ptr<Backend> client(std::string_view kind) {
-    if (kind == "hiredis") return make_redis_cluster_backend(cluster_->options());
+  // A new client of the kind under test, with `io_timeout` (1 s: the fixture's).
+  static std::shared_ptr<Backend> client(std::string_view kind,
+                                         std::chrono::milliseconds io_timeout = 1s) {
+    RedisClusterOptions cluster = kind == "tls" ? cluster_->tls_options() : cluster_->options();
+    cluster.connection.io_timeout = io_timeout;
+    if (kind == "hiredis") return make_redis_cluster_backend(std::move(cluster));
     RedisAsyncClusterOptions options;
-    options.cluster = kind == "tls" ? cluster_->tls_options() : cluster_->options();
+    options.cluster = std::move(cluster);
     if (kind == "tls") {
       options.tls.enabled = true;
       options.tls.ca_file = certificates_->file("ca.pem");
@@ -539,6 +542,32 @@ TEST_P(RedisClusterTest, AReshardedNamespaceKeepsItsEntriesAndCounterThroughAskA
   ASSERT_TRUE(cluster_->wait_until_healthy());
   EXPECT_EQ(cache.cached("page", user, 1min, compute), 2) << "a hit, back on its first node";
   EXPECT_EQ(cache.generation(user), generation + 1);
+}
+
+TEST_P(RedisClusterTest, AHungNodeTimesOutItsOwnCallsOnly) {
+  const auto quick = client(GetParam(), 100ms);
+  const std::string hung_key = "hung";
+  test::RedisServer& hung = cluster_->master_of(cluster_key_slot(hung_key));
+  std::string live_key = "live";
+  while (&cluster_->master_of(cluster_key_slot(live_key)) == &hung) live_key += "!";
+  quick->set(hung_key, "h", 0ms);
+  quick->set(live_key, "l", 0ms);
+  hung.pause();  // far shorter than the cluster's node timeout (1 s): no failover
+  const auto started = std::chrono::steady_clock::now();
+  EXPECT_EQ(test::code_thrown_by([&] { test::get(*quick, hung_key); }), errc::timeout);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 900ms);
+  EXPECT_EQ(test::get(*quick, live_key), std::optional<std::string>("l")) << "another node";
+  hung.resume();
+  std::optional<std::string> after;
+  for (int attempt = 0; attempt < 20 && !after; ++attempt) {  // its late reply is discarded
+    try {
+      after = test::get(*quick, hung_key);
+    } catch (const backend_error&) {
+      std::this_thread::sleep_for(20ms);
+    }
+  }
+  EXPECT_EQ(after, std::optional<std::string>("h"));
+  ASSERT_TRUE(cluster_->wait_until_healthy());
 }
 
 TEST_P(RedisClusterTest, ServerStatsHaveOneEntryPerNode) {
