@@ -386,12 +386,25 @@ class RedisClusterTest : public ::testing::TestWithParam<std::string> {
           "OK")
           << key;
   }
-  // Ends a migration of `slot` to `to` (or gives an empty slot away): every master says so.
+  // Ends a migration of `slot` to `to` (or gives an empty slot away): every master says
+  // so, and is waited for until it sends a key of the slot there.
   void give_slot(std::uint16_t slot, test::RedisServer& to) {
     const std::string id = to.command({"CLUSTER", "MYID"});
     to.command({"CLUSTER", "SETSLOT", std::to_string(slot), "NODE", id});
     for (auto* master : masters_)
       if (master != &to) master->command({"CLUSTER", "SETSLOT", std::to_string(slot), "NODE", id});
+    std::string key;
+    for (int i = 0; key.empty() || cluster_key_slot(key) != slot; ++i) key = fmt::format("k{}", i);
+    const std::string moved = fmt::format("MOVED {} 127.0.0.1:{}", slot, to.port());
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    for (auto* master : masters_) {
+      while (master != &to && master->command({"EXISTS", key}) != moved &&
+             std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(10ms);
+      if (master != &to) {
+        EXPECT_EQ(master->command({"EXISTS", key}), moved) << master->address();
+      }
+    }
   }
 
   static test::TestCertificates* certificates_;
@@ -520,7 +533,8 @@ TEST_P(RedisClusterTest, AskIsFollowedWithAskingWhileASlotMigrates) {
 
 TEST_P(RedisClusterTest, AReshardedNamespaceKeepsItsEntriesAndCounterThroughAskAndMoved) {
   Cache cache(backend_);
-  const Namespace user = ns("user", 7);
+  // A slot per client: Redis may take a while to settle a slot moved back and forth.
+  const Namespace user = ns("resharded", GetParam());
   const std::uint16_t slot = cluster_key_slot(testing::counter_key(*backend_, user));
   int computes = 0;
   const auto compute = [&] { return ++computes; };
