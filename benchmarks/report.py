@@ -598,9 +598,12 @@ class Report:
 
         raw = "redis_cluster_bench:BM_RawGetOneNode"
         cluster_rows = [["raw `GET` on one node (hiredis)", cell(lambda: fmt_time(r.ns(raw))), "1.00x", ""]]
-        for n, what in ((1, "gencache hit, 1 namespace (one MGET, one node)"),
-                        (3, "gencache hit, 3 namespaces on 3 nodes (3 MGETs sent together)")):
-            name = f"redis_cluster_bench:BM_ClusterHit/namespaces_on_nodes:{n}"
+        for n, client, what in (
+                (1, 0, "gencache hit, 1 namespace (one MGET, one node)"),
+                (3, 0, "gencache hit, 3 namespaces on 3 nodes (3 MGETs sent together)"),
+                (1, 1, "the same through the asynchronous cluster client on an I/O thread, 1 namespace"),
+                (3, 1, "the same through the asynchronous cluster client, 3 namespaces on 3 nodes")):
+            name = f"redis_cluster_bench:BM_ClusterHit/namespaces_on_nodes:{n}/async_client:{client}"
             cluster_rows.append([what, cell(lambda: fmt_time(r.ns(name))),
                                  cell(lambda: fmt_ratio(r.ns(name) / r.ns(raw))),
                                  cell(lambda: f"{r.counter(name, 'round_trips'):.2f}")])

@@ -38,6 +38,10 @@ std::shared_ptr<AsyncBackend> make_redis_async_backend(boost::asio::any_io_execu
                                                        RedisAsyncOptions) {
   reached("make_redis_async_backend");
 }
+std::shared_ptr<AsyncBackend> make_redis_async_cluster_backend(boost::asio::any_io_executor,
+                                                               RedisAsyncClusterOptions) {
+  reached("make_redis_async_cluster_backend");
+}
 std::shared_ptr<AsyncBackend> make_blocking_bridge(std::shared_ptr<Backend>,
                                                    BlockingBridgeOptions) {
   reached("make_blocking_bridge");

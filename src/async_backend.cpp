@@ -80,6 +80,10 @@ void AsyncBackend::async_increment_or_create(
   std::make_shared<IncrementOrCreate>(*this, key, delta, fresh, ttl, std::move(done))->increment();
 }
 
+void AsyncBackend::async_server_stats(handler<void(std::vector<ServerStats>)> done) {
+  std::move(done)(std::vector<ServerStats>{});
+}
+
 void AsyncBackend::async_read_with_lease(std::string_view key, std::chrono::milliseconds,
                                          handler<void(std::exception_ptr, LeaseRead)> done) {
   struct State {

@@ -136,4 +136,11 @@ bool AsyncBackendThread::create_counter(std::string_view key, std::uint64_t init
   return wait_for(done);
 }
 
+std::vector<ServerStats> AsyncBackendThread::server_stats() {
+  std::promise<std::vector<ServerStats>> done;
+  backend_->async_server_stats(
+      [&done](std::vector<ServerStats> stats) { done.set_value(std::move(stats)); });
+  return done.get_future().get();
+}
+
 }  // namespace gencache::detail

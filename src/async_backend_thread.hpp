@@ -37,9 +37,14 @@ class AsyncBackendThread final : public Backend {
   std::optional<std::uint64_t> increment(std::string_view key, std::uint64_t delta) override;
   bool create_counter(std::string_view key, std::uint64_t initial,
                       std::chrono::milliseconds ttl) override;
+  /// The async backend's async_server_stats, waited for.
+  std::vector<ServerStats> server_stats() override;
   std::size_t max_value_size() const noexcept override { return backend_->max_value_size(); }
   bool wants_hash_tags() const noexcept override { return backend_->wants_hash_tags(); }
   std::string describe() const override { return backend_->describe(); }
+
+  /// The backend it drives (its handlers run on this object's I/O thread).
+  const std::shared_ptr<AsyncBackend>& async_backend() const noexcept { return backend_; }
 
  private:
   boost::asio::io_context io_;

@@ -35,6 +35,10 @@ class AsyncCircuitBreaker final : public AsyncBackend {
   void async_create_counter(std::string_view key, std::uint64_t initial,
                             std::chrono::milliseconds ttl,
                             handler<void(std::exception_ptr, bool)> done) override;
+  /// Not guarded: an operator asks the servers even while the breaker is open.
+  void async_server_stats(handler<void(std::vector<ServerStats>)> done) override {
+    inner_->async_server_stats(std::move(done));
+  }
   std::size_t max_value_size() const noexcept override { return inner_->max_value_size(); }
   bool wants_hash_tags() const noexcept override { return inner_->wants_hash_tags(); }
   std::string describe() const override { return inner_->describe(); }

@@ -97,24 +97,12 @@ std::shared_ptr<Backend> redis_from_url(const UrlParts& url) {
                                         url.params);
 }
 
-// AsyncCache on one Redis server: the native asynchronous client (TLS for rediss://). The
-// cluster client is blocking, so a cluster (or a list of servers, which is rejected
-// without cluster=true) goes over the bridge.
+// AsyncCache on Redis: the native asynchronous client, on one server or a Redis Cluster,
+// TLS for rediss://.
 std::shared_ptr<AsyncBackend> redis_async_from_url(const UrlParts& url,
                                                    const AsyncSetting& setting) {
-  const bool cluster = url.params.take_bool("cluster").value_or(false);
-  const std::string_view authority = url.split.authority;
-  const auto at = authority.rfind('@');
-  const std::string_view servers =
-      at == std::string_view::npos ? authority : authority.substr(at + 1);
-  if (cluster || servers.find(',') != std::string_view::npos)
-    return make_blocking_bridge(detail::redis_backend_from_url(url.split.scheme, authority,
-                                                               url.split.path, url.params, cluster),
-                                setting.bridge);
-  RedisAsyncOptions options =
-      detail::redis_async_options_from_url(url.split.scheme, authority, url.split.path, url.params);
-  url.params.finish();
-  return make_redis_async_backend(setting.executor, std::move(options));
+  return detail::redis_async_backend_from_url(setting.executor, url.split.scheme,
+                                              url.split.authority, url.split.path, url.params);
 }
 
 // A scheme whose async row is its blocking backend on the bridge.

@@ -26,7 +26,7 @@ using namespace std::chrono_literals;
 using testing::FaultInjectingBackend;
 using testing::Operation;
 
-class CacheBehaviour : public ::testing::TestWithParam<std::tuple<std::string, test::Api>> {
+class CacheBehaviour : public ::testing::TestWithParam<test::KindAndApi> {
  protected:
   void SetUp() override {
     test::TestBackend made = test::make_test_backend(kind());
@@ -612,13 +612,8 @@ TEST_P(CacheBehaviour, GetManyFailsOpenAsMisses) {
   EXPECT_EQ(faulty_->calls(Operation::set), 0u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, CacheBehaviour,
-                         ::testing::Combine(::testing::ValuesIn(test::backend_kinds()),
-                                            ::testing::Values(test::Api::blocking,
-                                                              test::Api::async)),
-                         [](const ::testing::TestParamInfo<std::tuple<std::string, test::Api>>& p) {
-                           return std::get<0>(p.param) + "_" + test::api_name(std::get<1>(p.param));
-                         });
+INSTANTIATE_TEST_SUITE_P(Backends, CacheBehaviour, ::testing::ValuesIn(test::kinds_and_apis()),
+                         test::kind_and_api_name);
 
 }  // namespace
 }  // namespace gencache

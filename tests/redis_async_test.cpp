@@ -3,9 +3,6 @@
 // redis-server processes started by the tests. The Backend contract, the Cache suites and
 // the stale-read oracle run on it too (kind "redis_async").
 #include <chrono>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -24,6 +21,7 @@
 #include "support/backend_calls.hpp"
 #include "support/redis_server.hpp"
 #include "support/server_process.hpp"
+#include "support/test_certificates.hpp"
 #include "url_options.hpp"
 
 namespace gencache {
@@ -32,6 +30,7 @@ namespace {
 using namespace std::chrono_literals;
 using detail::Reply;
 using detail::RespReplyReader;
+using test::TestCertificates;
 using ::testing::HasSubstr;
 
 // --- reading replies out of a shared stream, without a server --------------------------
@@ -230,47 +229,6 @@ TEST(RedisAsync, BadOptionsAreRejectedNamingThem) {
 
 // --- TLS ----------------------------------------------------------------------------------
 
-// A certificate authority and a server certificate for localhost and 127.0.0.1 signed by
-// it, plus a second authority that signed nothing of the server's, made by openssl.
-class TestCertificates {
- public:
-  TestCertificates() {
-    if (std::system("command -v openssl > /dev/null 2>&1") != 0)
-      throw std::runtime_error("openssl binary not found: apt-get install openssl");
-    char pattern[] = "/tmp/gencache-tls-XXXXXX";
-    if (mkdtemp(pattern) == nullptr) throw std::runtime_error("mkdtemp failed");
-    dir_ = pattern;
-    std::ofstream(file("san.ext")) << "subjectAltName=DNS:localhost,IP:127.0.0.1\n";
-    for (const char* ca : {"ca", "other_ca"})
-      run(
-          fmt::format("openssl req -x509 -newkey rsa:2048 -nodes -keyout {0}/{1}.key -out "
-                      "{0}/{1}.pem -days 2 -subj /CN=gencache-test-{1}",
-                      dir_, ca));
-    run(
-        fmt::format("openssl req -newkey rsa:2048 -nodes -keyout {0}/server.key -out "
-                    "{0}/server.csr -subj /CN=localhost",
-                    dir_));
-    run(
-        fmt::format("openssl x509 -req -in {0}/server.csr -CA {0}/ca.pem -CAkey {0}/ca.key "
-                    "-CAcreateserial -out {0}/server.pem -days 2 -extfile {0}/san.ext",
-                    dir_));
-    run(fmt::format("openssl verify -CAfile {0}/ca.pem {0}/server.pem", dir_));
-  }
-  ~TestCertificates() {
-    std::error_code ignored;
-    std::filesystem::remove_all(dir_, ignored);
-  }
-  std::string file(std::string_view name) const { return fmt::format("{}/{}", dir_, name); }
-  const std::string& directory() const { return dir_; }
-
- private:
-  void run(const std::string& command) const {
-    if (std::system((command + " > /dev/null 2>&1").c_str()) != 0)
-      throw std::runtime_error("failed: " + command);
-  }
-  std::string dir_;
-};
-
 // redis-server speaking only TLS on its port.
 test::ServerProcess tls_redis(const TestCertificates& certs, bool client_certificates) {
   return test::ServerProcess(
@@ -385,8 +343,8 @@ TEST(RedisTlsUrl, ParametersMapToOptionsAndMissingFilesAreNamed) {
               HasSubstr("tls_ca_file"));
   // TLS parameters mean nothing to plaintext redis://.
   EXPECT_THROW(Cache::from_url("redis://127.0.0.1:1?tls_ca_file=/ca.pem"), config_error);
-  EXPECT_THAT(test::message_thrown_by([] { Cache::from_url("rediss://h1:1,h2:2?cluster=true"); }),
-              HasSubstr("not supported"));
+  EXPECT_THAT(test::message_thrown_by([] { Cache::from_url("rediss://h1:1,h2:2"); }),
+              HasSubstr("add cluster=true"));
 }
 
 }  // namespace

@@ -46,7 +46,7 @@ test::OracleConfig oracle_config() {
   return config;
 }
 
-class StaleReadOracle : public ::testing::TestWithParam<std::tuple<std::string, test::Api>> {
+class StaleReadOracle : public ::testing::TestWithParam<test::KindAndApi> {
  protected:
   const std::string& kind() const { return std::get<0>(GetParam()); }
   test::Api api() const { return std::get<1>(GetParam()); }
@@ -83,13 +83,8 @@ TEST_P(StaleReadOracle, NoStaleReadWhileCountersAreEvicted) {
   EXPECT_GT(cache.stats().counter_recreations, 4u) << "counters were lost and re-created";
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, StaleReadOracle,
-                         ::testing::Combine(::testing::ValuesIn(test::backend_kinds()),
-                                            ::testing::Values(test::Api::blocking,
-                                                              test::Api::async)),
-                         [](const ::testing::TestParamInfo<std::tuple<std::string, test::Api>>& p) {
-                           return std::get<0>(p.param) + "_" + test::api_name(std::get<1>(p.param));
-                         });
+INSTANTIATE_TEST_SUITE_P(Backends, StaleReadOracle, ::testing::ValuesIn(test::kinds_and_apis()),
+                         test::kind_and_api_name);
 
 TEST(StaleReadOracleMemory, NoStaleReadUnderMemoryPressureEvictions) {
   MemoryOptions options;

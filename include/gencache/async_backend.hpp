@@ -114,12 +114,17 @@ class AsyncBackend {
   virtual void async_read_with_lease(std::string_view key, std::chrono::milliseconds lease_ttl,
                                      handler<void(std::exception_ptr, LeaseRead)> done);
 
+  /// Backend::server_stats, asynchronously: completes with one entry per server behind
+  /// this backend (a Redis Cluster: one per node), in the server's own names and order.
+  /// A server that does not answer gets an entry with `error` set; the call itself never
+  /// fails. The default, for a backend without servers, completes with none.
+  virtual void async_server_stats(handler<void(std::vector<ServerStats>)> done);
   /// The largest value (in bytes) this backend accepts; larger values are not cached.
   virtual std::size_t max_value_size() const noexcept = 0;
 
   /// As Backend::wants_hash_tags: whether the AsyncCache must build every key with the
   /// hash tag of its namespace, asked once when it is constructed. Default false; a Redis
-  /// Cluster (reached over the blocking bridge) says true.
+  /// Cluster says true.
   virtual bool wants_hash_tags() const noexcept { return false; }
 
   /// A short description for messages and logs (never credentials).

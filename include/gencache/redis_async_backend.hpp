@@ -1,7 +1,8 @@
 #pragma once
 /// \file
-/// The asynchronous Redis client: pipelined connections on Boost.Asio, TLS optional. It
-/// writes RESP itself and parses replies with hiredis's redisReader.
+/// The asynchronous Redis client: pipelined connections on Boost.Asio, TLS optional, on
+/// one server or a Redis Cluster. It writes RESP itself and parses replies with hiredis's
+/// redisReader.
 
 #include <cstddef>
 #include <memory>
@@ -44,5 +45,40 @@ struct RedisAsyncOptions {
 /// accepted. Connects lazily.
 std::shared_ptr<AsyncBackend> make_redis_async_backend(boost::asio::any_io_executor executor,
                                                        RedisAsyncOptions options);
+
+/// Settings of the asynchronous Redis Cluster backend.
+struct RedisAsyncClusterOptions {
+  /// The seed nodes and what every node's connections use, as for
+  /// make_redis_cluster_backend: timeouts, max_item_bytes, credentials (AUTH on every new
+  /// connection to every node) and wait_replicas (each master waits for its own
+  /// replicas). pool_max and pool_wait are not used; db must be 0.
+  RedisClusterOptions cluster;
+  /// Pipelined connections per node, from 1 to 64. Default 1.
+  std::size_t connections = 1;
+  /// TLS to every node (`rediss://`), nodes learnt from the slot map included. With
+  /// `server_name` empty each node's certificate must name the host the cluster reports
+  /// for it (an IP address, unless the nodes announce host names). Default off.
+  TlsOptions tls;
+};
+
+/// An AsyncBackend on a Redis Cluster: `connections` pipelined connections per node, as
+/// make_redis_async_backend has for one server, and the placement of
+/// make_redis_cluster_backend (keys to slots as Redis does, the Cache's hash tags, the
+/// slot map from CLUSTER SLOTS on first use), so both clients read and write the same
+/// keys on the same nodes. A multi-get sends one MGET per slot, all of them at once to
+/// their masters, and completes once every reply is in (one round trip of wall time);
+/// no CROSSSLOT error can occur. MOVED is followed to the node it names and makes the map
+/// be read again; ASK is followed with ASKING on the same connection; a call is
+/// redirected at most 5 times. A node that is refused, times out or answers CLUSTERDOWN
+/// makes the map be read again (at most every 100 ms, without holding up calls). Failures
+/// are those of make_redis_async_backend, naming the node; a call made before any node
+/// gave the slot map fails with errc::backend_unavailable, "no node gave the slot map",
+/// and each node's reason. async_server_stats gives one entry per node the map names,
+/// masters first.
+///
+/// Throws gencache::config_error for invalid options, naming the option and what is
+/// accepted. Connects lazily.
+std::shared_ptr<AsyncBackend> make_redis_async_cluster_backend(
+    boost::asio::any_io_executor executor, RedisAsyncClusterOptions options);
 
 }  // namespace gencache

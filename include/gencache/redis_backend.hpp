@@ -138,7 +138,10 @@ struct RedisClusterOptions {
 /// (refused, timed out, CLUSTERDOWN) makes the map be read again, at most every 100 ms,
 /// so a failover's promoted replica is found as soon as the cluster names it. Failures
 /// throw backend_error as make_redis_backend documents, naming the node; a read of a slot
-/// whose master is down fails (the Cache fails open), and a bump to it throws.
+/// whose master is down fails (the Cache fails open), and a bump to it throws. While a slot
+/// migrates, Redis answers TRYAGAIN to a read of several of its keys that are not all on
+/// one side yet: that read fails (backend_unavailable). server_stats gives one entry per
+/// node of the slot map, masters first, then replicas.
 ///
 /// Throws gencache::config_error for invalid options, naming the option and what is
 /// accepted. Connects lazily.

@@ -22,6 +22,7 @@
 #include "support/memcached_server.hpp"
 #include "support/redis_cluster.hpp"
 #include "support/redis_server.hpp"
+#include "support/test_certificates.hpp"
 
 namespace gencache::test {
 namespace {
@@ -33,13 +34,19 @@ constexpr std::string_view kMemcachedMeta = "memcached_meta";
 constexpr std::string_view kRedis = "redis";
 constexpr std::string_view kRedisAsync = "redis_async";
 constexpr std::string_view kRedisCluster = "redis_cluster";
+constexpr std::string_view kRedisClusterAsync = "redis_async_cluster";
+constexpr std::string_view kRedisClusterTls = "redis_async_cluster_tls";
 
 bool is_memcached(std::string_view kind) {
   return kind == kMemcachedAscii || kind == kMemcachedBinary || kind == kMemcachedMeta;
 }
 
+bool is_redis_cluster(std::string_view kind) {
+  return kind == kRedisCluster || kind == kRedisClusterAsync || kind == kRedisClusterTls;
+}
+
 bool is_redis(std::string_view kind) {
-  return kind == kRedis || kind == kRedisAsync || kind == kRedisCluster;
+  return kind == kRedis || kind == kRedisAsync || is_redis_cluster(kind);
 }
 
 [[noreturn]] void unknown_kind(std::string_view kind) {
@@ -85,6 +92,33 @@ std::shared_ptr<Backend> redis_cluster_client(const RedisClusterServers& cluster
   RedisClusterOptions options = cluster.options();
   apply(options.connection, settings);
   return make_redis_cluster_backend(std::move(options));
+}
+
+// The asynchronous cluster client pipelines: no pool to tune. Driven as Cache::from_url
+// drives rediss://...?cluster=true, on an I/O thread of its own.
+std::shared_ptr<Backend> redis_async_cluster_client(const RedisClusterServers& cluster,
+                                                    std::string_view kind,
+                                                    const ClientSettings& settings) {
+  RedisAsyncClusterOptions options;
+  const bool tls = kind == kRedisClusterTls;
+  options.cluster = tls ? cluster.tls_options() : cluster.options();
+  options.cluster.connection.connect_timeout = settings.timeouts.connect;
+  options.cluster.connection.io_timeout = settings.timeouts.io;
+  if (tls) {
+    options.tls.enabled = true;
+    options.tls.ca_file = shared_redis_cluster_certificates().file("ca.pem");
+  }
+  return std::make_shared<detail::AsyncBackendThread>(
+      [options](boost::asio::any_io_executor executor) {
+        return make_redis_async_cluster_backend(std::move(executor), options);
+      });
+}
+
+// A client of `kind` (one of the cluster kinds) on `cluster`.
+std::shared_ptr<Backend> cluster_client(const RedisClusterServers& cluster, std::string_view kind,
+                                        const ClientSettings& settings) {
+  if (kind == kRedisCluster) return redis_cluster_client(cluster, settings);
+  return redis_async_cluster_client(cluster, kind, settings);
 }
 
 std::shared_ptr<Backend> memcached_client(std::vector<std::string> servers, bool binary,
@@ -153,13 +187,14 @@ class RedisTestServer final : public TestServer {
 // Making a cluster takes seconds: the process's one cluster, emptied for each test.
 class RedisClusterTestServer final : public TestServer {
  public:
-  RedisClusterTestServer() : cluster_(shared_redis_cluster()) {
+  explicit RedisClusterTestServer(std::string_view kind)
+      : kind_(kind), cluster_(shared_redis_cluster()) {
     for (std::uint16_t port : cluster_.master_ports())
       for (const auto& node : cluster_.nodes())
         if (node->port() == port) node->command({"FLUSHALL"});
   }
   std::shared_ptr<Backend> connect(const ClientSettings& settings) const override {
-    return redis_cluster_client(cluster_, settings);
+    return cluster_client(cluster_, kind_, settings);
   }
   void stop() override { no_one_server("stop"); }
   void start() override { no_one_server("start"); }
@@ -171,6 +206,7 @@ class RedisClusterTestServer final : public TestServer {
     throw std::logic_error(
         fmt::format("redis_cluster test server: cannot {} a cluster as one server", control));
   }
+  std::string_view kind_;
   RedisClusterServers& cluster_;
 };
 
@@ -220,16 +256,23 @@ class InlineAsyncBackend final : public AsyncBackend {
 }  // namespace
 
 std::vector<std::string> backend_kinds() {
-  return {std::string(kMemory),        std::string(kMemcachedAscii), std::string(kMemcachedBinary),
-          std::string(kMemcachedMeta), std::string(kRedis),          std::string(kRedisAsync),
-          std::string(kRedisCluster)};
+  return {std::string(kMemory),          std::string(kMemcachedAscii),
+          std::string(kMemcachedBinary), std::string(kMemcachedMeta),
+          std::string(kRedis),           std::string(kRedisAsync),
+          std::string(kRedisCluster),    std::string(kRedisClusterAsync),
+          std::string(kRedisClusterTls)};
 }
 
 std::vector<std::string> server_backend_kinds() {
   std::vector<std::string> kinds = backend_kinds();
   std::erase(kinds, kMemory);
-  std::erase(kinds, kRedisCluster);  // a cluster has no one server to stop or pause
+  // A cluster has no one server to stop or pause.
+  std::erase_if(kinds, [](const std::string& kind) { return is_redis_cluster(kind); });
   return kinds;
+}
+
+bool only_async_cache_reaches(std::string_view kind) {
+  return kind == kRedisClusterAsync;
 }
 
 std::vector<std::string> pooled_backend_kinds() {
@@ -239,8 +282,14 @@ std::vector<std::string> pooled_backend_kinds() {
   return kinds;
 }
 
+const TestCertificates& shared_redis_cluster_certificates() {
+  static const TestCertificates certificates;
+  return certificates;
+}
+
 RedisClusterServers& shared_redis_cluster() {
-  static RedisClusterServers cluster({.masters = 3});  // stopped at exit by its destructor
+  // Stopped at exit by its destructor, before the certificates it uses are removed.
+  static RedisClusterServers cluster({.masters = 3, .tls = &shared_redis_cluster_certificates()});
   return cluster;
 }
 
@@ -250,7 +299,7 @@ std::unique_ptr<TestServer> start_server(std::string_view kind) {
     if (kind == known) return std::make_unique<MemcachedTestServer>(known);
   if (kind == kRedis || kind == kRedisAsync)
     return std::make_unique<RedisTestServer>(kind == kRedisAsync);
-  if (kind == kRedisCluster) return std::make_unique<RedisClusterTestServer>();
+  if (is_redis_cluster(kind)) return std::make_unique<RedisClusterTestServer>(kind);
   unknown_kind(kind);
 }
 
@@ -275,8 +324,8 @@ TestBackend make_test_backend(std::string_view kind) {
     if (kind == kRedisAsync) return {redis_async_client(server.port(), {}), random_prefix()};
     return {redis_client(server.port(), {}), random_prefix()};
   }
-  if (kind == kRedisCluster)
-    return {redis_cluster_client(shared_redis_cluster(), {}), random_prefix()};
+  if (is_redis_cluster(kind))
+    return {cluster_client(shared_redis_cluster(), kind, {}), random_prefix()};
   unknown_kind(kind);
 }
 
@@ -289,6 +338,10 @@ std::shared_ptr<AsyncBackend> as_async_backend(std::string_view kind,
     if (auto meta = std::dynamic_pointer_cast<BlockingAsyncBackend>(blocking))
       // Owning the adapter: its thread runs the client's I/O.
       return std::shared_ptr<AsyncBackend>(meta, meta->shared_async().get());
+  // So is the asynchronous cluster client, as AsyncCache::from_url makes it.
+  if (kind == kRedisClusterAsync || kind == kRedisClusterTls)
+    if (auto driven = std::dynamic_pointer_cast<detail::AsyncBackendThread>(blocking))
+      return std::shared_ptr<AsyncBackend>(driven, driven->async_backend().get());
   if (is_memcached(kind) || kind == kMemcachedMeta || is_redis(kind))
     return make_blocking_bridge(std::move(blocking), {.threads = kBridgeThreads});
   unknown_kind(kind);

@@ -19,20 +19,32 @@ namespace gencache::test {
 /// "memory", "memcached_ascii", "memcached_binary", "memcached_meta" (the asynchronous
 /// meta-protocol client, driven through test::BlockingAsyncBackend), "redis",
 /// "redis_async" (the asynchronous RESP client, driven as rediss:// drives it, through
-/// detail::AsyncBackendThread), "redis_cluster" (3 masters, shared by the process).
+/// detail::AsyncBackendThread), "redis_cluster" (3 masters, shared by the process),
+/// "redis_async_cluster" (the asynchronous cluster client on that cluster) and
+/// "redis_async_cluster_tls" (the same over TLS, on the nodes' TLS ports). The last two are
+/// blocking through detail::AsyncBackendThread, as Cache::from_url makes
+/// rediss://...?cluster=true, and reach an AsyncCache natively (as_async_backend).
 std::vector<std::string> backend_kinds();
 
 /// The kinds of backend_kinds() that talk to one server, which tests may stop or pause:
-/// all but "memory" and "redis_cluster".
+/// all but "memory" and the cluster kinds.
 std::vector<std::string> server_backend_kinds();
+
+/// Whether a kind serves an AsyncCache only, so that the Cache suites run it over
+/// AsyncCache alone: "redis_async_cluster" (a Cache on redis://...?cluster=true is the
+/// blocking cluster client, "redis_cluster").
+bool only_async_cache_reaches(std::string_view kind);
 
 /// The server kinds whose clients check connections out of a pool: all but
 /// "memcached_meta" and "redis_async", which pipeline.
 std::vector<std::string> pooled_backend_kinds();
 
 class RedisClusterServers;
-/// The 3-master Redis Cluster this process shares (started on first use).
+class TestCertificates;
+/// The 3-master Redis Cluster this process shares (started on first use), speaking
+/// plaintext and, on ports of its own, TLS with shared_redis_cluster_certificates().
 RedisClusterServers& shared_redis_cluster();
+const TestCertificates& shared_redis_cluster_certificates();
 
 /// A client's timeouts, the one place tests choose them.
 struct Timeouts {
@@ -67,7 +79,7 @@ struct ClientSettings {
 /// One server of a kind, the child of this test process, started on construction and
 /// killed on destruction, with the crash (stop/start) and hang (pause/resume) controls.
 /// For "memory" there is no process: connect() gives a new, empty MemoryBackend and the
-/// controls do nothing. For "redis_cluster" it is the shared cluster, emptied on
+/// controls do nothing. For the cluster kinds it is the shared cluster, emptied on
 /// construction; its controls throw std::logic_error (no one server to stop). Not
 /// thread-safe: control it from the thread that started it.
 class TestServer {

@@ -16,10 +16,12 @@
 #include <string_view>
 #include <system_error>
 #include <thread>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
+#include <gtest/gtest.h>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
@@ -37,6 +39,25 @@ enum class Api { blocking, async };
 /// "blocking" or "async", for test names.
 inline const char* api_name(Api api) {
   return api == Api::blocking ? "blocking" : "async";
+}
+
+/// A kind of backend_kinds() and the API a Cache suite drives it through.
+using KindAndApi = std::tuple<std::string, Api>;
+
+/// What the Cache suites run over: every kind through both APIs, but a kind that only an
+/// AsyncCache reaches (only_async_cache_reaches) through AsyncCache alone.
+inline std::vector<KindAndApi> kinds_and_apis() {
+  std::vector<KindAndApi> pairs;
+  for (const std::string& kind : backend_kinds()) {
+    if (!only_async_cache_reaches(kind)) pairs.emplace_back(kind, Api::blocking);
+    pairs.emplace_back(kind, Api::async);
+  }
+  return pairs;
+}
+
+/// "<kind>_<api>", the name of a suite's instance.
+inline std::string kind_and_api_name(const ::testing::TestParamInfo<KindAndApi>& info) {
+  return std::get<0>(info.param) + "_" + api_name(std::get<1>(info.param));
 }
 
 /// Cache's call shapes over either API. Thread-safe as Cache is; not copyable.

@@ -71,11 +71,30 @@ RedisClusterServers::RedisClusterServers(Options options) {
   for (int i = 0; i < count; ++i) {
     const std::string dir = fmt::format("{}/node{}", directory_, i);
     std::filesystem::create_directory(dir);
-    nodes_.push_back(std::make_unique<RedisServer>(RedisServer::Options{
-        .extra_args = {"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--dir",
-                       dir, "--cluster-node-timeout", "1000", "--repl-diskless-sync-delay", "0",
-                       "--cluster-replica-validity-factor", "0"},
-        .cluster_port = true}));
+    std::vector<std::string> args = {"--cluster-enabled",
+                                     "yes",
+                                     "--cluster-config-file",
+                                     "nodes.conf",
+                                     "--dir",
+                                     dir,
+                                     "--cluster-node-timeout",
+                                     "1000",
+                                     "--repl-diskless-sync-delay",
+                                     "0",
+                                     "--cluster-replica-validity-factor",
+                                     "0"};
+    if (options.tls != nullptr) {
+      // The bus listens on the TLS port + 10000: that port is the cluster's to pick.
+      tls_ports_.push_back(free_cluster_port());
+      const TestCertificates& certs = *options.tls;
+      args.insert(args.end(),
+                  {"--tls-port", std::to_string(tls_ports_.back()), "--tls-cluster", "yes",
+                   "--tls-replication", "yes", "--tls-cert-file", certs.file("server.pem"),
+                   "--tls-key-file", certs.file("server.key"), "--tls-ca-cert-file",
+                   certs.file("ca.pem"), "--tls-auth-clients", "no"});
+    }
+    nodes_.push_back(std::make_unique<RedisServer>(
+        RedisServer::Options{.extra_args = std::move(args), .cluster_port = true}));
   }
   std::string command = "redis-cli --cluster create";
   for (const auto& node : nodes_) command += " " + node->address();
@@ -183,6 +202,18 @@ RedisClusterOptions RedisClusterServers::options() const {
   options.connection.io_timeout = std::chrono::seconds(1);
   options.connection.connect_timeout = std::chrono::seconds(1);
   return options;
+}
+
+RedisClusterOptions RedisClusterServers::tls_options() const {
+  RedisClusterOptions options = this->options();  // a seed per node, in their order
+  for (std::size_t i = 0; i < nodes_.size(); ++i) options.seeds[i].port = tls_port(*nodes_[i]);
+  return options;
+}
+
+std::uint16_t RedisClusterServers::tls_port(const RedisServer& node) const {
+  for (std::size_t i = 0; i < tls_ports_.size(); ++i)
+    if (nodes_[i].get() == &node) return tls_ports_[i];
+  throw std::logic_error("the Redis Cluster was made without TLS");
 }
 
 }  // namespace gencache::test

@@ -12,6 +12,7 @@
 
 #include "gencache/redis_backend.hpp"
 #include "support/redis_server.hpp"
+#include "support/test_certificates.hpp"
 
 namespace gencache::test {
 
@@ -20,6 +21,11 @@ class RedisClusterServers {
   struct Options {
     int masters = 3;
     int replicas_per_master = 0;
+    /// When set, every node also speaks TLS with these certificates on a port of its own
+    /// (tls_port), its cluster bus and replication too; CLUSTER SLOTS and redirects name
+    /// the TLS ports to a client on TLS and the plaintext ones to the others. Must outlive
+    /// the cluster.
+    const TestCertificates* tls = nullptr;
   };
 
   /// Starts the nodes, creates the cluster and waits (at most 30 s) until every node says
@@ -48,10 +54,15 @@ class RedisClusterServers {
   std::string url(std::string_view query = "") const;
   /// Seeds for every node, with 1 s timeouts.
   RedisClusterOptions options() const;
+  /// The same on the nodes' TLS ports (Options::tls set).
+  RedisClusterOptions tls_options() const;
+  /// The TLS port of `node` (Options::tls set).
+  std::uint16_t tls_port(const RedisServer& node) const;
 
  private:
   std::string directory_;  // the nodes' nodes.conf files
   std::vector<std::unique_ptr<RedisServer>> nodes_;
+  std::vector<std::uint16_t> tls_ports_;  // of nodes_, in order; empty without TLS
 };
 
 }  // namespace gencache::test

@@ -100,6 +100,20 @@ std::string command_on_port(std::uint16_t port, std::initializer_list<std::strin
       bytes.resize(static_cast<std::size_t>(length));
       return bytes;
     }
+    case '*': {  // bulk strings only, one a line
+      std::string lines;
+      for (long i = 0, n = std::stol(std::string(rest)); i < n; ++i) {
+        const std::string header = connection.read_line();
+        if (!header.starts_with('$'))
+          throw std::runtime_error(
+              fmt::format("redis test connection: unsupported array element '{}'", header));
+        const auto length = static_cast<std::size_t>(std::stol(header.substr(1)));
+        std::string bytes = connection.read_exactly(length + 2);
+        bytes.resize(length);
+        lines += (i == 0 ? "" : "\n") + bytes;
+      }
+      return lines;
+    }
     default:
       throw std::runtime_error(fmt::format("redis test connection: unsupported reply '{}'", line));
   }
@@ -114,7 +128,8 @@ bool can_bind(std::uint16_t port) {
   return bound;
 }
 
-// A cluster node's bus listens on port + 10000, which must exist and be free as well.
+}  // namespace
+
 std::uint16_t free_cluster_port() {
   static std::mt19937 rng(std::random_device{}());
   for (int attempt = 0; attempt < 1000; ++attempt) {
@@ -123,8 +138,6 @@ std::uint16_t free_cluster_port() {
   }
   throw std::runtime_error("no free port pair (port, port + 10000) for a Redis Cluster node");
 }
-
-}  // namespace
 
 TemporaryDirectory::TemporaryDirectory(std::string_view prefix) {
   std::string pattern = fmt::format("/tmp/gencache-{}-XXXXXX", prefix);

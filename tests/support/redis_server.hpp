@@ -66,7 +66,8 @@ class RedisServer {
 
   /// Sends one command on a connection of its own (1 s timeout) and returns the reply as
   /// text: a status or error line without its '+' or '-', an integer in decimal, a bulk
-  /// string's bytes, "(nil)" for nil. Arrays are not supported. Throws std::runtime_error
+  /// string's bytes, "(nil)" for nil, an array of bulk strings as one a line (empty for
+  /// none). Other arrays are not supported. Throws std::runtime_error
   /// if the server does not answer.
   std::string command(std::initializer_list<std::string_view> args) const;
 
@@ -74,6 +75,10 @@ class RedisServer {
   TemporaryDirectory directory_;  // outlives process_, which is stopped first
   ServerProcess process_;
 };
+
+/// A free loopback port for a Redis Cluster node: at most 55535, with port + 10000 (its
+/// cluster bus) free too.
+std::uint16_t free_cluster_port();
 
 /// Starts a redis-server replicating `master` (`--replicaof`; the master is set to sync
 /// diskless at once) and

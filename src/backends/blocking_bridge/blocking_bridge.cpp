@@ -16,6 +16,7 @@
 #include <boost/asio/prefer.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include "backends/at_home.hpp"
 #include "backends/complete_with.hpp"
 #include "gencache/error.hpp"
 
@@ -69,27 +70,36 @@ class BlockingBridge final : public AsyncBackend {
         [this, key, initial, ttl] { return backend_->create_counter(key, initial, ttl); });
   }
 
+  // Not counted against max_queued: an operator's question, asked rarely.
+  void async_server_stats(handler<void(std::vector<ServerStats>)> done) override {
+    asio::post(pool_,
+               [this, done = detail::at_home(std::move(done), pool_.get_executor())]() mutable {
+                 std::move(done)(stats_of(*backend_));
+               });
+  }
+
   std::size_t max_value_size() const noexcept override { return backend_->max_value_size(); }
   bool wants_hash_tags() const noexcept override { return backend_->wants_hash_tags(); }
 
   std::string describe() const override { return description_; }
 
  private:
+  // A Backend's server_stats must not throw; a user's that does has none to show.
+  static std::vector<ServerStats> stats_of(Backend& backend) {
+    try {
+      return backend.server_stats();
+    } catch (...) {
+    }
+    return {};
+  }
+
   // Queues `call` for a pool thread, or fails `done` at once when max_queued calls wait.
   template <class... Result, class Call>
   void run(handler<void(std::exception_ptr, Result...)> done, Call call) {
     // Tracked, so the caller's io_context does not run out of work while a call is away.
     // Moved, not copied, into the wrapper: one owner, released on the thread that completes.
-    auto home = asio::prefer(asio::get_associated_executor(done, pool_.get_executor()),
-                             asio::execution::outstanding_work.tracked);
-    handler<void(std::exception_ptr, Result...)> at_home(
-        [home = std::move(home), done = std::move(done)](std::exception_ptr failure,
-                                                         Result... result) mutable {
-          asio::dispatch(
-              home, [done = std::move(done), failure, ... result = std::move(result)]() mutable {
-                std::move(done)(failure, std::move(result)...);
-              });
-        });
+    handler<void(std::exception_ptr, Result...)> at_home =
+        detail::at_home(std::move(done), pool_.get_executor());
     if (queued_.fetch_add(1, std::memory_order_relaxed) >= options_.max_queued) {
       queued_.fetch_sub(1, std::memory_order_relaxed);
       std::move(at_home)(std::make_exception_ptr(backend_error(

@@ -28,7 +28,6 @@ namespace {
 constexpr int kMostRedirects = 5;
 // The slot map is read again at most this often after failures.
 constexpr std::chrono::milliseconds kRefreshInterval{100};
-constexpr std::uint16_t kNoNode = 0xFFFF;
 
 bool is_unreachable(const std::error_code& code) {
   return code == errc::backend_unavailable || code == errc::timeout;
@@ -36,8 +35,8 @@ bool is_unreachable(const std::error_code& code) {
 
 // Which master serves each slot. Immutable once published.
 struct Topology {
-  std::array<std::uint16_t, kClusterSlots> owner;  // index into `masters`, or kNoNode
-  std::vector<std::shared_ptr<RedisNode>> masters;
+  SlotMap slots;
+  std::vector<std::shared_ptr<RedisNode>> masters;  // of slots.masters, in its order
 };
 
 // The keys of one slot within a read, and what their MGET brought back.
@@ -99,6 +98,25 @@ class RedisCluster final : public Backend {
     });
   }
 
+  // One entry per node of the slot map, masters first; each seed's, saying why, when no
+  // node gave the map.
+  std::vector<ServerStats> server_stats() override {
+    std::shared_ptr<const Topology> map;
+    std::vector<ServerStats> stats;
+    try {
+      map = topology("stats");
+    } catch (const backend_error& e) {
+      for (const RedisNodeAddress& seed : seeds_)
+        stats.push_back({fmt::format("{}:{}", seed.host, seed.port), {}, e.what()});
+      return stats;
+    }
+    for (const auto& master : map->masters)
+      for (ServerStats& one : master->server_stats()) stats.push_back(std::move(one));
+    for (const ClusterNodeAddress& replica : map->slots.replicas)
+      for (ServerStats& one : node_at(replica)->server_stats()) stats.push_back(std::move(one));
+    return stats;
+  }
+
   std::size_t max_value_size() const noexcept override { return base_.max_value_size; }
   bool wants_hash_tags() const noexcept override { return true; }
   std::string describe() const override { return description_; }
@@ -107,8 +125,8 @@ class RedisCluster final : public Backend {
   // The master serving `slot`, reading the slot map first if it is due.
   std::shared_ptr<RedisNode> master_of(std::uint16_t slot, std::string_view operation) {
     const std::shared_ptr<const Topology> map = topology(operation);
-    const std::uint16_t owner = map->owner[slot];
-    if (owner == kNoNode) {
+    const std::uint16_t owner = map->slots.owner[slot];
+    if (owner == SlotMap::kNoMaster) {
       refresh_wanted_ = true;
       throw_redis_error(description_, operation, errc::backend_unavailable,
                         fmt::format("no master serves slot {} in the slot map", slot));
@@ -264,17 +282,13 @@ class RedisCluster final : public Backend {
   std::shared_ptr<const Topology> refresh_locked(std::string_view operation) {
     last_refresh_ = std::chrono::steady_clock::now();
     refresh_wanted_ = false;
-    std::vector<ClusterNodeAddress> candidates;
+    std::vector<ClusterNodeAddress> known;
     {
       std::lock_guard lock(topology_mutex_);
-      if (topology_ != nullptr)
-        for (const auto& master : topology_->masters)
-          candidates.push_back({master->config().host, master->config().port});
+      if (topology_ != nullptr) known = topology_->slots.masters;
     }
-    for (const RedisNodeAddress& seed : seeds_)
-      if (std::find(candidates.begin(), candidates.end(),
-                    ClusterNodeAddress{seed.host, seed.port}) == candidates.end())
-        candidates.push_back({seed.host, seed.port});
+    const std::vector<ClusterNodeAddress> candidates =
+        slot_map_candidates(std::move(known), seeds_);
 
     std::string failures;
     for (const ClusterNodeAddress& candidate : candidates) {
@@ -284,15 +298,9 @@ class RedisCluster final : public Backend {
         connection.command().begin(2).arg("CLUSTER").arg("SLOTS");
         const Reply reply = connection.round_trip(operation);
         auto map = std::make_shared<Topology>();
-        map->owner.fill(kNoNode);
-        for (const SlotRange& range :
-             parse_cluster_slots(*reply, candidate, node->config().description)) {
-          std::shared_ptr<RedisNode> master = node_at(range.master);
-          auto known = std::find(map->masters.begin(), map->masters.end(), master);
-          const auto index = static_cast<std::uint16_t>(known - map->masters.begin());
-          if (known == map->masters.end()) map->masters.push_back(std::move(master));
-          std::fill(map->owner.begin() + range.first, map->owner.begin() + range.last + 1, index);
-        }
+        map->slots = read_slot_map(*reply, candidate, node->config().description);
+        for (const ClusterNodeAddress& master : map->slots.masters)
+          map->masters.push_back(node_at(master));
         std::lock_guard lock(topology_mutex_);
         topology_ = map;
         return map;
@@ -313,11 +321,8 @@ class RedisCluster final : public Backend {
     const auto key = std::pair(address.host, address.port);
     auto it = nodes_.find(key);
     if (it != nodes_.end()) return it->second;
-    RedisConfig config = base_;
-    config.host = address.host;
-    config.port = address.port;
-    config.description = describe_redis_server(address.host, address.port, 0);
-    auto node = std::make_shared<RedisNode>(std::move(config));
+    auto node =
+        std::make_shared<RedisNode>(redis_cluster_node_config(base_, address.host, address.port));
     nodes_.emplace(key, node);
     return node;
   }
@@ -334,43 +339,16 @@ class RedisCluster final : public Backend {
   std::atomic<bool> refresh_wanted_{false};
 };
 
-std::string describe_cluster(const std::vector<RedisNodeAddress>& seeds) {
-  std::string text = "redis://";
-  for (std::size_t i = 0; i < seeds.size(); ++i) {
-    if (i != 0) text += ',';
-    // describe_redis_server gives "redis://host:port"; keep what follows the scheme.
-    text += describe_redis_server(seeds[i].host, seeds[i].port, 0).substr(8);
-  }
-  return text + "?cluster=true";
-}
-
 }  // namespace
 }  // namespace gencache::detail
 
 namespace gencache {
 
 std::shared_ptr<Backend> make_redis_cluster_backend(RedisClusterOptions options) {
-  if (options.seeds.empty())
-    throw config_error(
-        "redis cluster option seeds: expected at least one node to ask for the "
-        "slot map");
-  if (options.connection.db != 0)
-    throw config_error(fmt::format(
-        "redis cluster option db: {} is not available: a Redis Cluster has only database 0",
-        options.connection.db));
-  // Each seed is checked as a server of its own would be.
-  for (const RedisNodeAddress& seed : options.seeds) {
-    RedisOptions node = options.connection;
-    node.host = seed.host;
-    node.port = seed.port;
-    detail::make_redis_config(node);
-  }
-  RedisOptions base = options.connection;
-  base.host = options.seeds.front().host;
-  base.port = options.seeds.front().port;
-  std::string description = detail::describe_cluster(options.seeds);
-  return std::make_shared<detail::RedisCluster>(detail::make_redis_config(base),
-                                                std::move(options.seeds), std::move(description));
+  detail::RedisConfig base = detail::make_redis_cluster_config(options);
+  std::string description = detail::describe_redis_cluster(options.seeds);
+  return std::make_shared<detail::RedisCluster>(std::move(base), std::move(options.seeds),
+                                                std::move(description));
 }
 
 }  // namespace gencache

@@ -93,4 +93,50 @@ RedisConfig make_redis_config(const RedisOptions& options) {
   return config;
 }
 
+void check_redis_async_connections(std::size_t connections) {
+  check_range("connections", connections, std::size_t{1}, kRedisMostAsyncConnections);
+}
+
+RedisConfig make_redis_cluster_config(const RedisClusterOptions& options) {
+  if (options.seeds.empty())
+    throw config_error(
+        "redis cluster option seeds: expected at least one node to ask for the "
+        "slot map");
+  if (options.connection.db != 0)
+    throw config_error(fmt::format(
+        "redis cluster option db: {} is not available: a Redis Cluster has only database 0",
+        options.connection.db));
+  // Each seed is checked as a server of its own would be.
+  for (const RedisNodeAddress& seed : options.seeds) {
+    RedisOptions node = options.connection;
+    node.host = seed.host;
+    node.port = seed.port;
+    make_redis_config(node);
+  }
+  RedisOptions base = options.connection;
+  base.host = options.seeds.front().host;
+  base.port = options.seeds.front().port;
+  return make_redis_config(base);
+}
+
+RedisConfig redis_cluster_node_config(const RedisConfig& base, std::string_view host,
+                                      std::uint16_t port) {
+  RedisConfig config = base;
+  config.host = std::string(host);
+  config.port = port;
+  config.description = describe_redis_server(host, port, 0);
+  return config;
+}
+
+std::string describe_redis_cluster(const std::vector<RedisNodeAddress>& seeds,
+                                   std::string_view scheme) {
+  std::string text = fmt::format("{}://", scheme);
+  for (std::size_t i = 0; i < seeds.size(); ++i) {
+    if (i != 0) text += ',';
+    // describe_redis_server gives "redis://host:port"; keep what follows the scheme.
+    text += describe_redis_server(seeds[i].host, seeds[i].port, 0).substr(8);
+  }
+  return text + "?cluster=true";
+}
+
 }  // namespace gencache::detail

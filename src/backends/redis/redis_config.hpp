@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "gencache/redis_backend.hpp"
 
@@ -18,6 +20,7 @@ inline constexpr std::size_t kRedisSmallestItem = std::size_t{1} << 10;
 inline constexpr std::size_t kRedisLargestItem = std::size_t{512} << 20;  // proto-max-bulk-len
 inline constexpr std::uint32_t kRedisLargestDb = 2'147'483'647;           // SELECT takes an int
 inline constexpr std::uint32_t kRedisMostWaitReplicas = 255;
+inline constexpr std::size_t kRedisMostAsyncConnections = 64;  // per server
 
 /// Checked options.
 struct RedisConfig {
@@ -42,6 +45,23 @@ struct RedisConfig {
 /// Throws config_error naming the bad option, its value (never a password) and the
 /// accepted range.
 RedisConfig make_redis_config(const RedisOptions& options);
+
+/// Throws config_error unless the asynchronous client's `connections` is from 1 to
+/// kRedisMostAsyncConnections.
+void check_redis_async_connections(std::size_t connections);
+
+/// The checked settings every node of a Redis Cluster shares (host and port: the first
+/// seed's), each seed checked as a server of its own. Throws config_error for no seeds, a
+/// database other than 0, or what make_redis_config refuses.
+RedisConfig make_redis_cluster_config(const RedisClusterOptions& options);
+
+/// `base` for the cluster node at `host`:`port`.
+RedisConfig redis_cluster_node_config(const RedisConfig& base, std::string_view host,
+                                      std::uint16_t port);
+
+/// "redis://h1:p1,h2:p2?cluster=true" for `seeds`, with `scheme` for "redis".
+std::string describe_redis_cluster(const std::vector<RedisNodeAddress>& seeds,
+                                   std::string_view scheme = "redis");
 
 /// Whether `host` is a host name (letters, digits, '.', '-', '_'), an IPv4 address or an
 /// IPv6 address without brackets.

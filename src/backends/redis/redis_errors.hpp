@@ -32,6 +32,9 @@ struct RedisRedirect {
   std::uint16_t port = 0;
 };
 
+/// Whether a call is sent after ASKING (it follows an ASK redirect to this node).
+enum class Asking { no, yes };
+
 /// The redirect an error reply carries, or nullopt for any other error (or a malformed
 /// MOVED/ASK).
 std::optional<RedisRedirect> parse_redis_redirect(std::string_view error_reply);

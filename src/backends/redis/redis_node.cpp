@@ -10,6 +10,7 @@
 
 #include "backends/redis/counter_script.hpp"
 #include "backends/redis/redis_errors.hpp"
+#include "backends/redis/resp.hpp"
 #include "gencache/error.hpp"
 
 namespace gencache::detail {
@@ -177,16 +178,7 @@ std::vector<ServerStats> RedisNode::server_stats() {
     check_not_error(*reply, "stats");
     if (reply->type != REDIS_REPLY_STRING && reply->type != REDIS_REPLY_STATUS)
       unexpected(*lease, *reply, "stats", "INFO's text");
-    std::string_view text = text_of(*reply);
-    while (!text.empty()) {
-      const auto end = text.find('\n');
-      std::string_view line = text.substr(0, end);
-      text = end == std::string_view::npos ? std::string_view() : text.substr(end + 1);
-      if (line.ends_with('\r')) line.remove_suffix(1);
-      const auto colon = line.find(':');
-      if (line.empty() || line.front() == '#' || colon == std::string_view::npos) continue;
-      stats.values.emplace_back(line.substr(0, colon), line.substr(colon + 1));
-    }
+    stats.values = parse_redis_info(text_of(*reply));
   } catch (const backend_error& e) {
     stats.values.clear();
     stats.error = e.what();

@@ -16,13 +16,11 @@
 
 #include "backends/redis/redis_config.hpp"
 #include "backends/redis/redis_connection.hpp"
+#include "backends/redis/redis_errors.hpp"
 #include "backends/redis/redis_pool.hpp"
 #include "gencache/backend.hpp"
 
 namespace gencache::detail {
-
-/// Whether a call is sent after ASKING (it follows an ASK redirect to this node).
-enum class Asking { no, yes };
 
 /// Whether a write waits for wait_replicas acknowledgements (counter writes do).
 enum class WaitForReplicas { no, yes };

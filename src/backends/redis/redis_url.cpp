@@ -112,70 +112,64 @@ RedisOptions redis_options_from_url(std::string_view authority, std::string_view
   return options;
 }
 
+namespace {
+
+// rediss:// turns TLS on, with the tls_* parameters; redis:// leaves them to be refused.
+TlsOptions tls_options_from_url(std::string_view scheme, UrlOptions& params) {
+  TlsOptions tls;
+  if (scheme != "rediss") return tls;
+  tls.enabled = true;
+  if (auto file = params.take_string("tls_ca_file")) tls.ca_file = *file;
+  if (auto file = params.take_string("tls_cert_file")) tls.cert_file = *file;
+  if (auto file = params.take_string("tls_key_file")) tls.key_file = *file;
+  if (auto verify = params.take_bool("tls_verify")) tls.verify = *verify;
+  if (auto name = params.take_string("tls_server_name")) tls.server_name = *name;
+  return tls;
+}
+
+std::size_t connections_from_url(UrlOptions& params) {
+  return static_cast<std::size_t>(
+      params.take_uint("connections", 1, kRedisMostAsyncConnections).value_or(1));
+}
+
+// The servers of `authority`, after any user information.
+std::string_view servers_of(std::string_view authority) {
+  const auto at = authority.rfind('@');
+  return at == std::string_view::npos ? authority : authority.substr(at + 1);
+}
+
+void refuse_several_servers(std::string_view scheme, std::string_view authority) {
+  const std::string_view servers = servers_of(authority);
+  if (servers.find(',') != std::string_view::npos)
+    throw config_error(fmt::format(
+        "{}:// URL lists several servers ({}): that is a Redis Cluster, add cluster=true "
+        "(one server otherwise)",
+        scheme, servers));
+}
+
+}  // namespace
+
 RedisAsyncOptions redis_async_options_from_url(std::string_view scheme, std::string_view authority,
                                                std::string_view path, UrlOptions& params) {
   RedisAsyncOptions options;
   options.server = redis_options_from_url(authority, path, params);
-  if (auto connections = params.take_uint("connections", 1, 64))
-    options.connections = static_cast<std::size_t>(*connections);
-  if (scheme == "rediss") {
-    options.tls.enabled = true;
-    if (auto file = params.take_string("tls_ca_file")) options.tls.ca_file = *file;
-    if (auto file = params.take_string("tls_cert_file")) options.tls.cert_file = *file;
-    if (auto file = params.take_string("tls_key_file")) options.tls.key_file = *file;
-    if (auto verify = params.take_bool("tls_verify")) options.tls.verify = *verify;
-    if (auto name = params.take_string("tls_server_name")) options.tls.server_name = *name;
-  }
+  options.connections = connections_from_url(params);
+  options.tls = tls_options_from_url(scheme, params);
   return options;
 }
 
-std::shared_ptr<Backend> redis_backend_from_url(std::string_view scheme, std::string_view authority,
-                                                std::string_view path, UrlOptions& params) {
-  const bool cluster = params.take_bool("cluster").value_or(false);
-  return redis_backend_from_url(scheme, authority, path, params, cluster);
-}
-
-std::shared_ptr<Backend> redis_backend_from_url(std::string_view scheme, std::string_view authority,
-                                                std::string_view path, UrlOptions& params,
-                                                bool cluster) {
-  if (scheme == "rediss") {
-    if (cluster || authority.find(',') != std::string_view::npos)
-      throw config_error(
-          "rediss:// URL: Redis Cluster over TLS is not supported; use redis://...?cluster=true "
-          "for a cluster, or rediss:// with one server");
-    RedisAsyncOptions options = redis_async_options_from_url(scheme, authority, path, params);
-    params.finish();
-    return std::make_shared<AsyncBackendThread>([&](boost::asio::any_io_executor executor) {
-      return make_redis_async_backend(std::move(executor), options);
-    });
-  }
-  const auto at = authority.rfind('@');
-  const std::string_view userinfo =
-      at == std::string_view::npos ? std::string_view() : authority.substr(0, at + 1);
-  const std::string_view servers =
-      at == std::string_view::npos ? authority : authority.substr(at + 1);
-  const auto comma = servers.find(',');
-  if (!cluster) {
-    if (comma != std::string_view::npos)
-      throw config_error(fmt::format(
-          "redis:// URL lists several servers ({}): that is a Redis Cluster, add cluster=true "
-          "(one server otherwise)",
-          servers));
-    RedisOptions options = redis_options_from_url(authority, path, params);
-    // AsyncCache::from_url takes `connections` for the same URL, so both from_urls name
-    // the same parameters; here it has no meaning and is refused rather than ignored.
-    if (params.take_uint("connections", 1, 64))
-      throw config_error(
-          "redis:// URL: connections sets the asynchronous client's pipelined connections "
-          "(AsyncCache::from_url); Cache::from_url's redis:// client has a pool: use pool_max");
-    params.finish();
-    return make_redis_backend(std::move(options));
-  }
+RedisClusterOptions redis_cluster_options_from_url(std::string_view authority,
+                                                   std::string_view path, UrlOptions& params) {
   if (!path.empty() && path != "/")
     throw config_error(fmt::format(
         "redis:// URL with cluster=true: '{}' names a database, but a Redis Cluster has only "
         "database 0",
         path));
+  const auto at = authority.rfind('@');
+  const std::string_view userinfo =
+      at == std::string_view::npos ? std::string_view() : authority.substr(0, at + 1);
+  const std::string_view servers = servers_of(authority);
+  const auto comma = servers.find(',');
   RedisClusterOptions options;
   const std::string first = std::string(userinfo) + std::string(servers.substr(0, comma));
   options.connection = redis_options_from_url(first, path, params);
@@ -192,8 +186,74 @@ std::shared_ptr<Backend> redis_backend_from_url(std::string_view scheme, std::st
     options.seeds.push_back({seed.host, seed.port});
     rest.remove_prefix(server.size());
   }
+  return options;
+}
+
+RedisAsyncClusterOptions redis_async_cluster_options_from_url(std::string_view scheme,
+                                                              std::string_view authority,
+                                                              std::string_view path,
+                                                              UrlOptions& params) {
+  RedisAsyncClusterOptions options;
+  options.cluster = redis_cluster_options_from_url(authority, path, params);
+  options.connections = connections_from_url(params);
+  options.tls = tls_options_from_url(scheme, params);
+  return options;
+}
+
+std::shared_ptr<Backend> redis_backend_from_url(std::string_view scheme, std::string_view authority,
+                                                std::string_view path, UrlOptions& params) {
+  const bool cluster = params.take_bool("cluster").value_or(false);
+  if (!cluster) refuse_several_servers(scheme, authority);
+  if (scheme == "rediss") {
+    // hiredis 0.14 has no TLS: the asynchronous client serves it, on an I/O thread.
+    if (cluster) {
+      RedisAsyncClusterOptions options =
+          redis_async_cluster_options_from_url(scheme, authority, path, params);
+      params.finish();
+      return std::make_shared<AsyncBackendThread>([&](boost::asio::any_io_executor executor) {
+        return make_redis_async_cluster_backend(std::move(executor), options);
+      });
+    }
+    RedisAsyncOptions options = redis_async_options_from_url(scheme, authority, path, params);
+    params.finish();
+    return std::make_shared<AsyncBackendThread>([&](boost::asio::any_io_executor executor) {
+      return make_redis_async_backend(std::move(executor), options);
+    });
+  }
+  // AsyncCache::from_url takes `connections` for the same URL, so both from_urls name
+  // the same parameters; here it has no meaning and is refused rather than ignored.
+  const auto refuse_connections = [&] {
+    if (params.take_uint("connections", 1, kRedisMostAsyncConnections))
+      throw config_error(
+          "redis:// URL: connections sets the asynchronous client's pipelined connections "
+          "(AsyncCache::from_url); Cache::from_url's redis:// client has a pool: use pool_max");
+  };
+  if (!cluster) {
+    RedisOptions options = redis_options_from_url(authority, path, params);
+    refuse_connections();
+    params.finish();
+    return make_redis_backend(std::move(options));
+  }
+  RedisClusterOptions options = redis_cluster_options_from_url(authority, path, params);
+  refuse_connections();
   params.finish();
   return make_redis_cluster_backend(std::move(options));
+}
+
+std::shared_ptr<AsyncBackend> redis_async_backend_from_url(
+    const boost::asio::any_io_executor& executor, std::string_view scheme,
+    std::string_view authority, std::string_view path, UrlOptions& params) {
+  const bool cluster = params.take_bool("cluster").value_or(false);
+  if (cluster) {
+    RedisAsyncClusterOptions options =
+        redis_async_cluster_options_from_url(scheme, authority, path, params);
+    params.finish();
+    return make_redis_async_cluster_backend(executor, std::move(options));
+  }
+  refuse_several_servers(scheme, authority);
+  RedisAsyncOptions options = redis_async_options_from_url(scheme, authority, path, params);
+  params.finish();
+  return make_redis_async_backend(executor, std::move(options));
 }
 
 }  // namespace gencache::detail

@@ -25,4 +25,18 @@ RespWriter& RespWriter::arg(std::string_view bytes) {
   return *this;
 }
 
+std::vector<std::pair<std::string, std::string>> parse_redis_info(std::string_view text) {
+  std::vector<std::pair<std::string, std::string>> values;
+  while (!text.empty()) {
+    const auto end = text.find('\n');
+    std::string_view line = text.substr(0, end);
+    text = end == std::string_view::npos ? std::string_view() : text.substr(end + 1);
+    if (line.ends_with('\r')) line.remove_suffix(1);
+    const auto colon = line.find(':');
+    if (line.empty() || line.front() == '#' || colon == std::string_view::npos) continue;
+    values.emplace_back(line.substr(0, colon), line.substr(colon + 1));
+  }
+  return values;
+}
+
 }  // namespace gencache::detail

@@ -4,6 +4,8 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace gencache::detail {
 
@@ -21,5 +23,9 @@ class RespWriter {
 
   std::string& out_;
 };
+
+/// INFO's text as its "name:value" lines, in order; section headers and blank lines left
+/// out.
+std::vector<std::pair<std::string, std::string>> parse_redis_info(std::string_view text);
 
 }  // namespace gencache::detail

@@ -10,10 +10,7 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <boost/asio/dispatch.hpp>
-#include <boost/asio/execution/outstanding_work.hpp>
-#include <boost/asio/prefer.hpp>
-
+#include "backends/at_home.hpp"
 #include "backends/memcached/expiration.hpp"
 #include "backends/memcached/memcached_config.hpp"
 #include "backends/memcached/meta/meta_commands.hpp"
@@ -238,19 +235,10 @@ class MemcachedAsyncBackend final : public AsyncBackend {
   std::string describe() const override { return *description_; }
 
  private:
-  // `done`, completing on its own associated executor (or this backend's), which is kept
-  // from running out of work meanwhile: the caller sees its completion where it expects.
+  // `done`, completing on its own associated executor (or this backend's).
   template <class... Result>
   handler_of<Result...> at_home(handler_of<Result...> done) const {
-    auto home = boost::asio::prefer(boost::asio::get_associated_executor(done, executor_),
-                                    boost::asio::execution::outstanding_work.tracked);
-    return handler_of<Result...>(
-        [home, done = std::move(done)](std::exception_ptr failure, Result... result) mutable {
-          boost::asio::dispatch(
-              home, [done = std::move(done), failure, ... result = std::move(result)]() mutable {
-                std::move(done)(failure, std::move(result)...);
-              });
-        });
+    return detail::at_home(std::move(done), executor_);
   }
 
   template <class Result>
