@@ -200,26 +200,41 @@ RedisAsyncClusterOptions redis_async_cluster_options_from_url(std::string_view s
   return options;
 }
 
+namespace {
+
+// The asynchronous client a redis:// or rediss:// URL names (`cluster` already taken):
+// its options read and checked now, the client made when the result is called with the
+// executor its I/O and completions run on.
+using AsyncClientMaker = AsyncBackendThread::Factory;
+
+AsyncClientMaker async_client_from_url(std::string_view scheme, std::string_view authority,
+                                       std::string_view path, UrlOptions& params, bool cluster) {
+  if (cluster) {
+    RedisAsyncClusterOptions options =
+        redis_async_cluster_options_from_url(scheme, authority, path, params);
+    params.finish();
+    return [options = std::move(options)](boost::asio::any_io_executor executor) {
+      return make_redis_async_cluster_backend(std::move(executor), options);
+    };
+  }
+  refuse_several_servers(scheme, authority);
+  RedisAsyncOptions options = redis_async_options_from_url(scheme, authority, path, params);
+  params.finish();
+  return [options = std::move(options)](boost::asio::any_io_executor executor) {
+    return make_redis_async_backend(std::move(executor), options);
+  };
+}
+
+}  // namespace
+
 std::shared_ptr<Backend> redis_backend_from_url(std::string_view scheme, std::string_view authority,
                                                 std::string_view path, UrlOptions& params) {
   const bool cluster = params.take_bool("cluster").value_or(false);
+  // hiredis 0.14 has no TLS: the asynchronous client serves rediss://, on an I/O thread.
+  if (scheme == "rediss")
+    return std::make_shared<AsyncBackendThread>(
+        async_client_from_url(scheme, authority, path, params, cluster));
   if (!cluster) refuse_several_servers(scheme, authority);
-  if (scheme == "rediss") {
-    // hiredis 0.14 has no TLS: the asynchronous client serves it, on an I/O thread.
-    if (cluster) {
-      RedisAsyncClusterOptions options =
-          redis_async_cluster_options_from_url(scheme, authority, path, params);
-      params.finish();
-      return std::make_shared<AsyncBackendThread>([&](boost::asio::any_io_executor executor) {
-        return make_redis_async_cluster_backend(std::move(executor), options);
-      });
-    }
-    RedisAsyncOptions options = redis_async_options_from_url(scheme, authority, path, params);
-    params.finish();
-    return std::make_shared<AsyncBackendThread>([&](boost::asio::any_io_executor executor) {
-      return make_redis_async_backend(std::move(executor), options);
-    });
-  }
   // AsyncCache::from_url takes `connections` for the same URL, so both from_urls name
   // the same parameters; here it has no meaning and is refused rather than ignored.
   const auto refuse_connections = [&] {
@@ -244,16 +259,7 @@ std::shared_ptr<AsyncBackend> redis_async_backend_from_url(
     const boost::asio::any_io_executor& executor, std::string_view scheme,
     std::string_view authority, std::string_view path, UrlOptions& params) {
   const bool cluster = params.take_bool("cluster").value_or(false);
-  if (cluster) {
-    RedisAsyncClusterOptions options =
-        redis_async_cluster_options_from_url(scheme, authority, path, params);
-    params.finish();
-    return make_redis_async_cluster_backend(executor, std::move(options));
-  }
-  refuse_several_servers(scheme, authority);
-  RedisAsyncOptions options = redis_async_options_from_url(scheme, authority, path, params);
-  params.finish();
-  return make_redis_async_backend(executor, std::move(options));
+  return async_client_from_url(scheme, authority, path, params, cluster)(executor);
 }
 
 }  // namespace gencache::detail
