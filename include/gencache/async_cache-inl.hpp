@@ -542,7 +542,7 @@ auto AsyncCache::async_cached(std::string_view key, const NamespaceSet& namespac
                               std::chrono::duration<Rep, Period> ttl, F compute,
                               CallOptions options, Token&& token) {
   detail::validate_call_options(options);
-  return start_cached_call(key, namespaces, ttl, std::move(compute), std::move(options),
+  return start_cached_call(key, namespaces, ttl, std::move(compute), options,
                            std::forward<Token>(token));
 }
 
