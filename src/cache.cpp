@@ -321,6 +321,20 @@ ReadBatch CacheCore::read_batch(std::span<const std::string_view> user_keys,
 
 ReadResult CacheCore::read(std::string_view key, const NamespaceSet& namespaces, bool fetch_entry) {
   ReadResult result;
+  if (in_process_) {
+    // memory://: one lookup, and nothing to fail but an allocation.
+    try {
+      in_process_->read_one(key, namespaces, fetch_entry, result.versioned_key, result.entry,
+                            stats_);
+      result.backend_ok = true;
+    } catch (const std::exception& e) {
+      report("read", e);
+      result.error = failure_code(e);
+      result.entry.reset();
+      result.versioned_key.clear();
+    }
+    return result;
+  }
   result.backend_ok =
       read_into(std::span(&key, 1), namespaces, fetch_entry, std::span(&result.versioned_key, 1),
                 std::span(&result.entry, 1), {}, result.error);

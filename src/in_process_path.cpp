@@ -31,20 +31,23 @@ char* write_part(char* out, std::string_view part) noexcept {
   return out + part.size();
 }
 
-// Writes the identity into `out`, replacing its contents. Inlined: it is most of a hit's
+// Writes the identity at the start of `buffer`, growing it only when it is too short (a
+// thread's scratch buffer keeps its size), and returns it. Inlined: it is most of a hit's
 // own work, and GCC stops inlining it once it has a second caller.
-[[gnu::always_inline]] inline void build_identity(std::string& out, std::string_view prefix,
-                                                  std::string_view key,
-                                                  const NamespaceSet& namespaces) {
+[[gnu::always_inline]] inline std::string_view build_identity(std::string& buffer,
+                                                              std::string_view prefix,
+                                                              std::string_view key,
+                                                              const NamespaceSet& namespaces) {
   const std::size_t n = namespaces.size();
   std::size_t size = length_size(n) + length_size(prefix.size()) + prefix.size() +
                      length_size(key.size()) + key.size();
   for (const Namespace& ns : namespaces) size += length_size(ns.name().size()) + ns.name().size();
-  out.resize(size);
-  char* at = write_length(out.data(), n);
+  if (buffer.size() < size) buffer.resize(std::max(size, 2 * buffer.size()));
+  char* at = write_length(buffer.data(), n);
   at = write_part(at, prefix);
   at = write_part(at, key);
   for (const Namespace& ns : namespaces) at = write_part(at, ns.name());
+  return {buffer.data(), size};
 }
 
 void append_generations(std::string& out, std::span<const std::uint64_t> generations) {
@@ -136,42 +139,56 @@ std::uint64_t InProcessPath::current_generation(const Namespace& ns, StripedStat
   return generation;
 }
 
+void InProcessPath::resolve(const NamespaceSet& namespaces, StripedStats& stats) {
+  PathScratch& s = scratch();
+  const std::size_t n = namespaces.size();
+  // Read before any value is computed: the caller stores under exactly these.
+  s.generations.resize(n);
+  for (std::size_t i = 0; i < n; ++i) s.generations[i] = current_generation(namespaces[i], stats);
+}
+
+void InProcessPath::read_key(std::string_view key, const NamespaceSet& namespaces,
+                             bool fetch_entry, std::string& handle, std::optional<Entry>& entry,
+                             bool& resolved, StripedStats& stats) {
+  // A nested read (from an error hook) would share the scratch: this path calls none.
+  PathScratch& s = scratch();
+  const std::string_view identity = build_identity(s.identity, prefix_, key, namespaces);
+  if (fetch_entry) {
+    if (!entry) entry.emplace();
+    s.found.resize(namespaces.size());
+    // A hit leaves its handle empty: only a refresh needs it (see complete_read()).
+    if (store_.find(identity, s.found, *entry)) {
+      handle.clear();
+      return;
+    }
+    entry.reset();
+  }
+  if (!resolved) resolve(namespaces, stats);
+  resolved = true;
+  handle.reserve(identity.size() + s.generations.size() * sizeof(std::uint64_t));
+  handle.assign(identity);
+  append_generations(handle, s.generations);
+}
+
 void InProcessPath::read(std::span<const std::string_view> keys, const NamespaceSet& namespaces,
                          bool fetch_entries, std::span<std::string> handles,
                          std::span<std::optional<Entry>> entries,
                          std::span<std::uint64_t> generations, StripedStats& stats) {
-  // A nested read (from an error hook) would share the scratch: this path calls none.
-  PathScratch& s = scratch();
-  const std::size_t n = namespaces.size();
-  s.found.resize(n);
-  bool resolved = false;  // s.generations holds the namespaces' current generations
-  auto resolve = [&] {
-    // Read before any value is computed: the caller stores under exactly these.
-    s.generations.resize(n);
-    for (std::size_t i = 0; i < n; ++i) s.generations[i] = current_generation(namespaces[i], stats);
-    resolved = true;
-  };
-  for (std::size_t k = 0; k < keys.size(); ++k) {
-    build_identity(s.identity, prefix_, keys[k], namespaces);
-    std::string& handle = handles[k];
-    if (fetch_entries) {
-      if (!entries[k]) entries[k].emplace();
-      // A hit leaves its handle empty: only a refresh needs it (see complete_read()).
-      if (store_.find(s.identity, s.found, *entries[k])) {
-        handle.clear();
-        continue;
-      }
-      entries[k].reset();
-    }
-    if (!resolved) resolve();
-    handle.reserve(s.identity.size() + n * sizeof(std::uint64_t));
-    handle.assign(s.identity);
-    append_generations(handle, s.generations);
-  }
+  bool resolved = false;  // the scratch holds the namespaces' current generations
+  for (std::size_t k = 0; k < keys.size(); ++k)
+    read_key(keys[k], namespaces, fetch_entries, handles[k], entries[k], resolved, stats);
   if (!generations.empty()) {
-    if (!resolved) resolve();
+    if (!resolved) resolve(namespaces, stats);
+    const PathScratch& s = scratch();
     std::copy(s.generations.begin(), s.generations.end(), generations.begin());
   }
+}
+
+void InProcessPath::read_one(std::string_view key, const NamespaceSet& namespaces,
+                             bool fetch_entry, std::string& handle, std::optional<Entry>& entry,
+                             StripedStats& stats) {
+  bool resolved = false;
+  read_key(key, namespaces, fetch_entry, handle, entry, resolved, stats);
 }
 
 bool InProcessPath::write(std::string_view handle, const EntryFields& fields,
@@ -189,7 +206,7 @@ bool InProcessPath::write(std::string_view handle, const EntryFields& fields,
 std::string InProcessPath::identity(std::string_view prefix, std::string_view key,
                                     const NamespaceSet& namespaces) {
   std::string out;
-  build_identity(out, prefix, key, namespaces);
+  out.resize(build_identity(out, prefix, key, namespaces).size());
   return out;
 }
 

@@ -47,6 +47,11 @@ class InProcessPath {
             std::span<std::optional<Entry>> entries, std::span<std::uint64_t> generations,
             StripedStats& stats);
 
+  /// read() of one key, which is what a `cached` or `get` call reads: the same result
+  /// without the spans' bookkeeping (a hit's whole cost is a few hundred instructions).
+  void read_one(std::string_view key, const NamespaceSet& namespaces, bool fetch_entry,
+                std::string& handle, std::optional<Entry>& entry, StripedStats& stats);
+
   /// Stores an entry at `handle` (from read()); returns false when a bump or a lost
   /// counter came in between, so the value would be unreachable and nothing is stored.
   /// Throws backend_error(errc::value_too_large) for an entry that cannot fit.
@@ -63,6 +68,12 @@ class InProcessPath {
 
  private:
   std::uint64_t current_generation(const Namespace& ns, StripedStats& stats);
+  /// Leaves the current generations of `namespaces` in the thread's scratch.
+  void resolve(const NamespaceSet& namespaces, StripedStats& stats);
+  /// One key of read(); `resolved` says whether the scratch holds the generations yet.
+  void read_key(std::string_view key, const NamespaceSet& namespaces, bool fetch_entry,
+                std::string& handle, std::optional<Entry>& entry, bool& resolved,
+                StripedStats& stats);
 
   InProcessStore store_;
   std::string prefix_;

@@ -445,27 +445,6 @@ awaitable<std::vector<T>> async_cached_values(std::shared_ptr<CacheCore> core,
   co_return out;
 }
 
-/// What a cached call's read found, decided before anything is awaited: a fresh hit is
-/// returned at once, anything else goes on in AsyncCache::run_cached from here.
-template <class T>
-struct CachedStart {
-  ReadResult read;
-  std::optional<T> current{};  // the decoded value, if any (read.entry keeps its times)
-  FreshnessDecision decision{};
-};
-
-/// Decodes and classifies what `start.read` found, in place.
-template <class T>
-void decide(CacheCore& core, CachedStart<T>& start, const CallOptions& options) {
-  if (start.read.entry) {
-    // Only the payload is taken: the entry's times stay for classify().
-    start.current = value_traits<T>::from_entry(std::move(*start.read.entry));
-    if (!start.current) count(core, Event::corrupt);
-  }
-  start.decision =
-      classify(start.current ? &*start.read.entry : nullptr, now(core), options, &uniform_draw);
-}
-
 /// An awaitable that completes at once with `value`: what a memory:// hit awaited with
 /// use_awaitable returns, so that it copies neither its key nor its namespaces.
 template <class T>

@@ -86,6 +86,33 @@ std::optional<T> take_fresh_value(CacheCore& core, std::optional<Entry>& entry,
   return value;
 }
 
+/// What a cached call's read found, and what to do with it: both `Cache::cached` and
+/// `AsyncCache::async_cached` start here, and switch over `decision`.
+template <class T>
+struct CachedStart {
+  ReadResult read;
+  std::optional<T> current{};  // the decoded value, if any (read.entry keeps its times)
+  FreshnessDecision decision{};
+};
+
+/// Decodes and classifies what `start.read` found, in place.
+template <class T>
+void decide(CacheCore& core, CachedStart<T>& start, const CallOptions& options) {
+  if (start.read.entry) {
+    // Only the payload is taken: the entry's times stay for classify(). A std::string
+    // value is the payload itself, moved once.
+    Entry& entry = *start.read.entry;
+    if constexpr (std::is_same_v<T, std::string>) {
+      if (entry.kind == EntryKind::value) start.current.emplace(std::move(entry.payload));
+    } else {
+      start.current = value_traits<T>::from_entry(std::move(entry));
+    }
+    if (!start.current) count(core, Event::corrupt);
+  }
+  start.decision =
+      classify(start.current ? &*start.read.entry : nullptr, now(core), options, &uniform_draw);
+}
+
 /// String literals and views are stored as std::string.
 template <class T>
 using stored_type_t = std::conditional_t<std::is_convertible_v<const T&, std::string_view> &&
@@ -222,21 +249,15 @@ requires std::invocable<F&> gencache::cached_value_t<std::invoke_result_t<F&>> C
     std::string_view key, const NamespaceSet& namespaces, std::chrono::duration<Rep, Period> ttl,
     F&& compute, const CallOptions& options) {
   using T = gencache::cached_value_t<std::invoke_result_t<F&>>;
-  using traits = detail::value_traits<T>;
   const auto ttl_ms = detail::checked_ttl(ttl);
   // Per-call options are checked where they enter; the defaults were checked once.
   if (&options != &call_defaults()) detail::validate_call_options(options);
   // Generations are read here, before compute, and the result is stored under exactly them.
-  detail::ReadResult read = detail::read_entry(*core_, key, namespaces);
-
-  std::optional<T> current;
-  if (read.entry) {
-    // Only the payload is taken: the entry's times stay for classify().
-    current = traits::from_entry(std::move(*read.entry));
-    if (!current) detail::count(*core_, detail::Event::corrupt);
-  }
-  const detail::FreshnessDecision decision = detail::classify(
-      current ? &*read.entry : nullptr, detail::now(*core_), options, &detail::uniform_draw);
+  detail::CachedStart<T> start{detail::read_entry(*core_, key, namespaces)};
+  detail::decide(*core_, start, options);
+  detail::ReadResult& read = start.read;
+  std::optional<T>& current = start.current;
+  const detail::FreshnessDecision decision = start.decision;
   switch (decision.action) {
     case detail::Freshness::fresh:
       detail::count(*core_, detail::Event::hit);
