@@ -147,9 +147,9 @@ void InProcessPath::resolve(const NamespaceSet& namespaces, StripedStats& stats)
   for (std::size_t i = 0; i < n; ++i) s.generations[i] = current_generation(namespaces[i], stats);
 }
 
-void InProcessPath::read_key(std::string_view key, const NamespaceSet& namespaces,
-                             bool fetch_entry, std::string& handle, std::optional<Entry>& entry,
-                             bool& resolved, StripedStats& stats) {
+void InProcessPath::read_key(std::string_view key, const NamespaceSet& namespaces, bool fetch_entry,
+                             std::string& handle, std::optional<Entry>& entry, bool& resolved,
+                             StripedStats& stats) {
   // A nested read (from an error hook) would share the scratch: this path calls none.
   PathScratch& s = scratch();
   const std::string_view identity = build_identity(s.identity, prefix_, key, namespaces);
@@ -184,8 +184,8 @@ void InProcessPath::read(std::span<const std::string_view> keys, const Namespace
   }
 }
 
-void InProcessPath::read_one(std::string_view key, const NamespaceSet& namespaces,
-                             bool fetch_entry, std::string& handle, std::optional<Entry>& entry,
+void InProcessPath::read_one(std::string_view key, const NamespaceSet& namespaces, bool fetch_entry,
+                             std::string& handle, std::optional<Entry>& entry,
                              StripedStats& stats) {
   bool resolved = false;
   read_key(key, namespaces, fetch_entry, handle, entry, resolved, stats);
