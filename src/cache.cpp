@@ -160,39 +160,52 @@ void CacheCore::set_hook(ErrorHook hook) {
 
 namespace {
 
-// The thread's read storage, lent to one read at a time. A nested read on the same
+// Keeps a thread's buffers from growing without bound between reads.
+void release(ReadScratch& scratch) { scratch.release(); }
+
+constexpr std::size_t kKeptKeyBuffers = 1024;
+void release(std::vector<std::string>& keys) {
+  if (keys.size() <= kKeptKeyBuffers) return;
+  keys.resize(kKeptKeyBuffers);
+  keys.shrink_to_fit();
+}
+
+// The thread's storage of one kind, lent to one read at a time. A nested read on the same
 // thread (from the error hook) gets fresh storage instead.
-class ScratchLease {
+template <class Storage>
+class ThreadLease {
  public:
-  ScratchLease() {
+  ThreadLease() {
     static thread_local Shared shared;
     if (!shared.in_use) {
-      scratch_ = &shared.scratch;
+      storage_ = &shared.storage;
       in_use_ = &shared.in_use;
       shared.in_use = true;
     } else {
-      owned_ = std::make_unique<ReadScratch>();
-      scratch_ = owned_.get();
+      owned_ = std::make_unique<Storage>();
+      storage_ = owned_.get();
     }
   }
-  ~ScratchLease() {
+  ~ThreadLease() {
     if (owned_) return;
-    scratch_->release();
+    release(*storage_);
     *in_use_ = false;
   }
-  ScratchLease(const ScratchLease&) = delete;
-  ScratchLease& operator=(const ScratchLease&) = delete;
-  ReadScratch& operator*() const noexcept { return *scratch_; }
+  ThreadLease(const ThreadLease&) = delete;
+  ThreadLease& operator=(const ThreadLease&) = delete;
+  Storage& operator*() const noexcept { return *storage_; }
 
  private:
   struct Shared {
-    ReadScratch scratch;
+    Storage storage;
     bool in_use = false;
   };
-  ReadScratch* scratch_ = nullptr;
+  Storage* storage_ = nullptr;
   bool* in_use_ = nullptr;
-  std::unique_ptr<ReadScratch> owned_;
+  std::unique_ptr<Storage> owned_;
 };
+
+using ScratchLease = ThreadLease<ReadScratch>;
 
 }  // namespace
 
@@ -319,6 +332,20 @@ ReadBatch CacheCore::read_batch(std::span<const std::string_view> user_keys,
   return batch;
 }
 
+std::vector<std::optional<Entry>> CacheCore::read_entries_only(
+    std::span<const std::string_view> user_keys, const NamespaceSet& namespaces,
+    std::error_code& error) {
+  std::vector<std::optional<Entry>> entries(user_keys.size());
+  // The versioned keys are needed only during the read: they are built in the thread's
+  // buffers, which keep their capacity, so a steady-state batch allocates no key.
+  const ThreadLease<std::vector<std::string>> lease;
+  std::vector<std::string>& keys = *lease;
+  if (keys.size() < user_keys.size()) keys.resize(user_keys.size());
+  read_into(user_keys, namespaces, true, std::span(keys.data(), user_keys.size()), entries, {},
+            error);
+  return entries;
+}
+
 ReadResult CacheCore::read(std::string_view key, const NamespaceSet& namespaces, bool fetch_entry) {
   ReadResult result;
   if (in_process_) {
@@ -415,6 +442,13 @@ ReadResult read_entry(CacheCore& core, std::string_view key, const NamespaceSet&
 ReadBatch read_entries(CacheCore& core, std::span<const std::string_view> keys,
                        const NamespaceSet& namespaces) {
   return core.read_batch(keys, namespaces, true);
+}
+
+std::vector<std::optional<Entry>> read_entries_only(CacheCore& core,
+                                                    std::span<const std::string_view> keys,
+                                                    const NamespaceSet& namespaces,
+                                                    std::error_code& error) {
+  return core.read_entries_only(keys, namespaces, error);
 }
 
 ReadResult resolve_key(CacheCore& core, std::string_view key, const NamespaceSet& namespaces) {

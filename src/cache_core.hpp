@@ -88,6 +88,10 @@ class CacheCore {
 
   /// Reads the entry; see read_entry() in detail/core.hpp.
   ReadResult read(std::string_view key, const NamespaceSet& namespaces, bool fetch_entry);
+  /// See read_entries_only() in detail/core.hpp.
+  std::vector<std::optional<Entry>> read_entries_only(std::span<const std::string_view> keys,
+                                                      const NamespaceSet& namespaces,
+                                                      std::error_code& error);
   /// Reads several entries of the same namespaces; see read_entries() in detail/core.hpp.
   ReadBatch read_batch(std::span<const std::string_view> keys, const NamespaceSet& namespaces,
                        bool fetch_entries);

@@ -340,12 +340,12 @@ template <class T>
 std::vector<std::optional<T>> Cache::get_many(std::span<const std::string> keys,
                                               const NamespaceSet& namespaces, std::error_code& ec) {
   const std::vector<std::string_view> views(keys.begin(), keys.end());
-  detail::ReadBatch batch = detail::read_entries(*core_, views, namespaces);
-  ec = batch.error;
+  std::vector<std::optional<detail::Entry>> entries =
+      detail::read_entries_only(*core_, views, namespaces, ec);
   std::vector<std::optional<T>> out;
   out.reserve(keys.size());
   const auto now = detail::now(*core_);  // the batch is one read, at one instant
-  for (auto& entry : batch.entries) out.push_back(detail::take_fresh_value<T>(*core_, entry, now));
+  for (auto& entry : entries) out.push_back(detail::take_fresh_value<T>(*core_, entry, now));
   return out;
 }
 

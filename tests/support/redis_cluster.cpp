@@ -96,13 +96,16 @@ RedisClusterServers::RedisClusterServers(Options options) {
     nodes_.push_back(std::make_unique<RedisServer>(
         RedisServer::Options{.extra_args = std::move(args), .cluster_port = true}));
   }
-  std::string command = "redis-cli --cluster create";
+  // Bounded: redis-cli waits without end for nodes that cannot meet (once seen when a
+  // node's bus port was lost to a parallel test), and a hung fixture costs CI its timeout.
+  std::string command = "timeout 60 redis-cli --cluster create";
   for (const auto& node : nodes_) command += " " + node->address();
   command += fmt::format(" --cluster-replicas {} --cluster-yes > {}/create.log 2>&1",
                          options.replicas_per_master, directory_);
   if (std::system(command.c_str()) != 0)
     throw std::runtime_error(
-        fmt::format("redis-cli --cluster create failed; see {}/create.log", directory_));
+        fmt::format("redis-cli --cluster create failed or took over 60 s; see {}/create.log",
+                    directory_));
   if (!wait_until_healthy())
     throw std::runtime_error(
         fmt::format("the Redis Cluster in {} did not become healthy", directory_));

@@ -78,6 +78,14 @@ struct ReadBatch {
 ReadBatch read_entries(CacheCore& core, std::span<const std::string_view> keys,
                        const NamespaceSet& namespaces);
 
+/// read_entries for a caller that needs only the entries (get_many): one per key, nullopt
+/// for a miss or when the backend failed (`error` says why). The versioned keys stay in the
+/// thread's buffers. Never throws a backend failure.
+std::vector<std::optional<Entry>> read_entries_only(CacheCore& core,
+                                                    std::span<const std::string_view> keys,
+                                                    const NamespaceSet& namespaces,
+                                                    std::error_code& error);
+
 /// Reads only the generations and returns where the entry lives (`entry` stays empty).
 ReadResult resolve_key(CacheCore& core, std::string_view key, const NamespaceSet& namespaces);
 
