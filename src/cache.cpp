@@ -161,7 +161,9 @@ void CacheCore::set_hook(ErrorHook hook) {
 namespace {
 
 // Keeps a thread's buffers from growing without bound between reads.
-void release(ReadScratch& scratch) { scratch.release(); }
+void release(ReadScratch& scratch) {
+  scratch.release();
+}
 
 constexpr std::size_t kKeptKeyBuffers = 1024;
 void release(std::vector<std::string>& keys) {

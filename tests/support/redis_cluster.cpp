@@ -103,9 +103,8 @@ RedisClusterServers::RedisClusterServers(Options options) {
   command += fmt::format(" --cluster-replicas {} --cluster-yes > {}/create.log 2>&1",
                          options.replicas_per_master, directory_);
   if (std::system(command.c_str()) != 0)
-    throw std::runtime_error(
-        fmt::format("redis-cli --cluster create failed or took over 60 s; see {}/create.log",
-                    directory_));
+    throw std::runtime_error(fmt::format(
+        "redis-cli --cluster create failed or took over 60 s; see {}/create.log", directory_));
   if (!wait_until_healthy())
     throw std::runtime_error(
         fmt::format("the Redis Cluster in {} did not become healthy", directory_));
