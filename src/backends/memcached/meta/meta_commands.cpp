@@ -166,27 +166,27 @@ void BatchRead::batch_done(std::exception_ptr failure) noexcept {
   std::move(done)(failure_);
 }
 
-std::size_t opaque_index(const Response& response, std::size_t count) {
+void check_opaque(const Response& response, std::size_t index, OpaqueRequired required) {
   const auto opaque = response.flag_token('O');
-  std::size_t index = 0;
+  if (!opaque && required == OpaqueRequired::no) return;
+  std::size_t named = 0;
   const auto [end, ec] =
-      opaque ? std::from_chars(opaque->data(), opaque->data() + opaque->size(), index)
+      opaque ? std::from_chars(opaque->data(), opaque->data() + opaque->size(), named)
              : std::from_chars_result{nullptr, std::errc::invalid_argument};
-  if (!opaque || ec != std::errc() || end != opaque->data() + opaque->size() || index >= count)
+  if (!opaque || ec != std::errc() || end != opaque->data() + opaque->size() || named != index)
     throw ProtocolViolation(
-        fmt::format("memcached returned a value for no key asked for (flags '{}')",
-                    response.flags.substr(0, 40)));
-  return index;
+        fmt::format("memcached answered a key other than the one asked for (flags '{}', "
+                    "expected O{})",
+                    response.flags.substr(0, 40), index));
 }
 
 void ServerRead::write(std::string& out) {
-  for (std::size_t i = 0; i < keys_.size(); ++i) append_batch_get(out, keys_[i], i);
-  append_noop(out);
+  for (std::size_t i = 0; i < keys_.size(); ++i) append_get(out, keys_[i], i);
 }
 
 net::ReplyProgress ServerRead::read_reply(std::string_view input) {
-  return read_quiet_batch(
-      parser_, input, keys_.size(), context_, failure_,
+  return read_batch(
+      parser_, input, keys_.size(), answered_, context_, failure_,
       [this](std::size_t index, std::string_view value) { visitor_.found(index, value); });
 }
 
@@ -195,16 +195,14 @@ void ServerRead::complete(std::exception_ptr failure) noexcept {
 }
 
 void ServerBatch::write(std::string& out) {
-  for (std::size_t i = 0; i < positions_.size(); ++i)
-    append_batch_get(out, keys_[positions_[i]], i);
-  append_noop(out);
+  for (std::size_t i = 0; i < positions_.size(); ++i) append_get(out, keys_[positions_[i]], i);
 }
 
 net::ReplyProgress ServerBatch::read_reply(std::string_view input) {
-  return read_quiet_batch(parser_, input, positions_.size(), read_->context(), failure_,
-                          [this](std::size_t index, std::string_view value) {
-                            read_->found(positions_[index], value);
-                          });
+  return read_batch(parser_, input, positions_.size(), answered_, read_->context(), failure_,
+                    [this](std::size_t index, std::string_view value) {
+                      read_->found(positions_[index], value);
+                    });
 }
 
 void ServerBatch::complete(std::exception_ptr failure) noexcept {

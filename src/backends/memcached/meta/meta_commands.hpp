@@ -118,38 +118,46 @@ class BatchRead {
   AtHome<std::exception_ptr> done_;
 };
 
-/// The key a quiet batch's VA answers: its O<index> flag, below `count`. Throws
-/// ProtocolViolation for a value no key of the batch asked for.
-std::size_t opaque_index(const Response& response, std::size_t count);
+/// Whether an answer must carry its opaque token: a VA must; memcached returns it on an EN
+/// too, which is checked when present.
+enum class OpaqueRequired { no, yes };
+/// Throws ProtocolViolation unless `response` answers the batch's key `index`: its opaque
+/// token is O<index> (or it has none, and none is required).
+void check_opaque(const Response& response, std::size_t index, OpaqueRequired required);
 
-/// Reads a quiet batch's responses (`mg <key> v q O<i>` for each i below `count`, then
-/// `mn`) up to its MN: `found(i, value)` for each hit. A quiet mg answers only hits;
-/// anything else is an error for one key, which sets `failure` (the first one) while the
-/// batch still runs to its MN. Throws ProtocolViolation for bytes that are no such response.
+/// Reads a batch's answers (`mg <key> v O<i>` for each i below `count`, answered in
+/// order), going on after the `answered` already read: `found(i, value)` for each VA.
+/// Every VA names its key by its opaque token, and so does an EN if the server returns
+/// one; anything but a VA or an EN is an error for one key, which sets `failure` (the
+/// first one) while the batch still runs to its last answer. Throws ProtocolViolation for
+/// bytes that are no such answer.
 template <class Found>
-net::ReplyProgress read_quiet_batch(ResponseParser& parser, std::string_view input,
-                                    std::size_t count, const ErrorContext& context,
-                                    std::exception_ptr& failure, Found&& found) {
+net::ReplyProgress read_batch(ResponseParser& parser, std::string_view input, std::size_t count,
+                              std::size_t& answered, const ErrorContext& context,
+                              std::exception_ptr& failure, Found&& found) {
   net::ReplyProgress progress;
-  while (true) {
+  while (answered < count) {
     const ResponseParser::Step step = parser.parse(input.substr(progress.consumed));
     if (!step.response) return progress;
     progress.consumed += step.consumed;
     const Response& response = *step.response;
-    if (response.code == Code::noop) {
-      progress.done = true;
-      return progress;
-    }
-    if (response.code == Code::value)
-      found(opaque_index(response, count), response.value);
-    else if (response.code != Code::miss && !failure)
+    const std::size_t index = answered++;
+    if (response.code == Code::value) {
+      check_opaque(response, index, OpaqueRequired::yes);
+      found(index, response.value);
+    } else if (response.code == Code::miss) {
+      check_opaque(response, index, OpaqueRequired::no);
+    } else if (!failure) {
       failure = context.unexpected(response);
+    }
   }
+  progress.done = true;
+  return progress;
 }
 
 /// A read whose keys are all on one server (always so with one server), as one request:
-/// `mg <key> v q O<i>` for each keys[i], then `mn`. Values go to the visitor as they are
-/// read; the caller completes at the MN.
+/// `mg <key> v O<i>` for each keys[i]. Values go to the visitor as they are read; the
+/// caller completes after the last answer.
 class ServerRead final : public net::PipelinedRequest {
  public:
   ServerRead(std::span<const std::string_view> keys, ValueVisitor& visitor, ErrorContext context,
@@ -166,10 +174,11 @@ class ServerRead final : public net::PipelinedRequest {
   ErrorContext context_;
   AtHome<std::exception_ptr> done_;
   ResponseParser parser_;
+  std::size_t answered_ = 0;
   std::exception_ptr failure_;
 };
 
-/// One server's share of a BatchRead: `mg <key> v q O<i>` for each key, then `mn`.
+/// One server's share of a BatchRead: `mg <key> v O<i>` for each of its keys.
 class ServerBatch final : public net::PipelinedRequest {
  public:
   ServerBatch(std::shared_ptr<BatchRead> read, std::span<const std::string_view> keys)
@@ -187,6 +196,7 @@ class ServerBatch final : public net::PipelinedRequest {
   std::span<const std::string_view> keys_;
   std::vector<std::size_t> positions_;  // opaque i is keys_[positions_[i]]
   ResponseParser parser_;
+  std::size_t answered_ = 0;
   std::exception_ptr failure_;
 };
 

@@ -27,18 +27,14 @@ bool is_sendable_key(std::string_view key) noexcept {
          std::all_of(key.begin(), key.end(), [](char c) { return c > 0x20 && c < 0x7f; });
 }
 
-// Every read sends these, so they are appended piece by piece rather than formatted
-// (fmt's parsing of the format string was a tenth of the async client's instructions).
-void append_batch_get(std::string& out, std::string_view key, std::size_t opaque) {
+// Every read sends this, so it is appended piece by piece rather than formatted (fmt's
+// parsing of the format string was a tenth of the async client's instructions).
+void append_get(std::string& out, std::string_view key, std::size_t opaque) {
   append(out, "mg ");
   append(out, key);
-  append(out, " v q O");
+  append(out, " v O");
   append_number(out, opaque);
   append(out, "\r\n");
-}
-
-void append_noop(std::string& out) {
-  append(out, "mn\r\n");
 }
 
 void append_lease_get(std::string& out, std::string_view key, std::time_t lease_expiration) {
