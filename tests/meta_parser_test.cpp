@@ -3,6 +3,7 @@
 
 #include <libmemcached-1.0/memcached.h>
 
+#include <cstdint>
 #include <exception>
 #include <memory>
 #include <optional>
@@ -157,6 +158,15 @@ TEST(MetaRequestWriter, WritesTheDocumentedCommands) {
   EXPECT_EQ(out,
             "mg gc1:k:|a v O3\r\nmg k v N30\r\nms k 3 T0\r\nv\r\n\r\nms k 0 T60 ME\r\n\r\n"
             "md k\r\nma n D1 v\r\nma n N0 J4294967296 D1 v\r\n");
+}
+
+TEST(MetaRequestWriter, AGetOfTheLongestKeyWithTheLargestOpaqueIsWrittenWhole) {
+  for (const std::size_t length : {250, 251}) {  // 251: not sendable, but still not cut
+    const std::string key(length, 'k');
+    std::string out = "before ";
+    append_get(out, key, SIZE_MAX);
+    EXPECT_EQ(out, "before mg " + key + " v O18446744073709551615\r\n");
+  }
 }
 
 TEST(MetaRequestWriter, OnlyPrintableKeysUpTo250BytesAreSendable) {
