@@ -18,6 +18,7 @@
 #include "backends/memcached/meta/meta_response.hpp"
 #include "gencache/async_backend.hpp"
 #include "net/pipelined_connection.hpp"
+#include "net/recycled.hpp"
 
 namespace gencache::detail::meta {
 
@@ -158,7 +159,7 @@ net::ReplyProgress read_batch(ResponseParser& parser, std::string_view input, st
 /// A read whose keys are all on one server (always so with one server), as one request:
 /// `mg <key> v O<i>` for each keys[i]. Values go to the visitor as they are read; the
 /// caller completes after the last answer.
-class ServerRead final : public net::PipelinedRequest {
+class ServerRead final : public net::PipelinedRequest, public net::Recycled<ServerRead> {
  public:
   ServerRead(std::span<const std::string_view> keys, ValueVisitor& visitor, ErrorContext context,
              AtHome<std::exception_ptr> done)
