@@ -14,6 +14,7 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/io_context.hpp>
 
 #include "backends/memcached/meta/meta_commands.hpp"
@@ -280,6 +281,40 @@ TEST(MetaBatchRead, AnErrorForOneKeyFailsTheReadAfterItsLastAnswer) {
     EXPECT_NE(std::string_view(error.what()).find("SERVER_ERROR busy"), std::string_view::npos)
         << error.what();
   }
+}
+
+// Where a request's completion runs (detail::AtHome, as the meta client uses it).
+TEST(CompletionAtHome, AHandlerWithAnExecutorOfItsOwnRunsThereWhichCountsItAsWorkUntilThen) {
+  boost::asio::io_context client_io;
+  boost::asio::io_context caller_io;
+  const ClientExecutor client(client_io.get_executor());
+  bool ran = false;
+  AtHome<std::exception_ptr> done(
+      AsyncBackend::handler<void(std::exception_ptr)>(
+          boost::asio::bind_executor(caller_io, [&](std::exception_ptr) { ran = true; })),
+      client);
+  caller_io.poll();
+  EXPECT_FALSE(caller_io.stopped()) << "the pending completion is the caller's work";
+  std::move(done)(nullptr);
+  EXPECT_EQ(client_io.poll(), 0u);
+  caller_io.run();
+  EXPECT_TRUE(ran);
+}
+
+TEST(CompletionAtHome, AHandlerWithoutAnExecutorRunsOnTheClientsWhosePendingIoIsItsWork) {
+  boost::asio::io_context client_io;
+  const ClientExecutor client(client_io.get_executor());
+  bool ran = false;
+  AtHome<std::exception_ptr> done(
+      AsyncBackend::handler<void(std::exception_ptr)>([&](std::exception_ptr) { ran = true; }),
+      client);
+  client_io.poll();
+  EXPECT_TRUE(client_io.stopped()) << "no work counted: the client's I/O is";
+  client_io.restart();
+  std::move(done)(nullptr);  // not on client_io's thread: posted there
+  EXPECT_FALSE(ran);
+  client_io.run();
+  EXPECT_TRUE(ran);
 }
 
 // The allocation ServerRead uses (net::Recycled), checked here with its one user's tests.

@@ -41,13 +41,10 @@ class AtHome;
 /// as that executor's work until then.
 class ClientExecutor {
  public:
-  explicit ClientExecutor(boost::asio::any_io_executor executor)
-      : executor_(std::move(executor)),
-        io_(io_context_executor(executor_)),
+  explicit ClientExecutor(const boost::asio::any_io_executor& executor)
+      : io_(io_context_executor(executor)),
         candidate_(io_ ? boost::asio::any_completion_executor(std::nothrow, *io_)
-                       : boost::asio::any_completion_executor(std::nothrow, executor_)) {}
-
-  const boost::asio::any_io_executor& executor() const noexcept { return executor_; }
+                       : boost::asio::any_completion_executor(std::nothrow, executor)) {}
 
  private:
   template <class...>
@@ -59,8 +56,7 @@ class ClientExecutor {
     return std::nullopt;
   }
 
-  boost::asio::any_io_executor executor_;
-  std::optional<IoExecutor> io_;  // executor_'s target, when it is an io_context's
+  std::optional<IoExecutor> io_;  // the executor's target, when it is an io_context's
   // What a handler without an executor of its own answers when asked for one. Held here
   // so that asking converts nothing (a conversion allocates).
   boost::asio::any_completion_executor candidate_;
@@ -89,10 +85,10 @@ class AtHome {
     auto call = [done = std::move(done_), ... args = std::move(args)]() mutable {
       std::move(done)(std::move(args)...);
     };
-    if (io_)
-      boost::asio::dispatch(*io_, std::move(call));
-    else
-      boost::asio::dispatch(home_, std::move(call));
+    if (io_) return boost::asio::dispatch(*io_, std::move(call));
+    // Its work is counted until the call is dispatched (then the call itself is work).
+    const boost::asio::any_completion_executor home = std::move(home_);
+    boost::asio::dispatch(home, std::move(call));
   }
 
  private:
