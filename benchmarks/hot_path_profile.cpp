@@ -10,7 +10,9 @@
 //
 // The memcached_* paths start their own memcached and count the client's instructions
 // only (in user space: not the kernel's share of each round trip, not the server's), for
-// gencache beside raw libmemcached doing the same read.
+// gencache beside raw libmemcached doing the same read. memcached_async_read_64 is the
+// asynchronous meta client's single-key read with 64 in flight on one connection, as
+// meta_bench's BM_AsyncRead/in_flight:64/connections:1 runs it.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -41,6 +43,7 @@
 #include "backends/memory/in_process_store.hpp"
 #include "gencache/async_cache.hpp"
 #include "gencache/cache.hpp"
+#include "gencache/memcached_async_backend.hpp"
 #include "gencache/memory_backend.hpp"
 #include "in_process_path.hpp"
 #include "support/memcached_server.hpp"
@@ -259,6 +262,65 @@ __attribute__((noinline)) std::size_t measured_memcached_get_many(MemcachedFixtu
   return bytes;
 }
 
+namespace {
+
+struct CountingVisitor final : gencache::ValueVisitor {
+  std::size_t bytes = 0;
+  void found(std::size_t, std::string_view value) noexcept override { bytes += value.size(); }
+};
+
+// A sliding window of reads on the asynchronous meta client: each completion starts the
+// next until `total` have been started. Named apart from measured_*, as awaited_hits is.
+struct AsyncReadWindow {
+  static constexpr std::size_t kInFlight = 64;
+  gencache::AsyncBackend& backend;
+  const std::vector<std::string>& keys;
+  std::size_t total;
+  std::size_t started = 0;
+  std::size_t failures = 0;
+  CountingVisitor visitor;
+  std::vector<std::string_view> key_views = std::vector<std::string_view>(keys.begin(), keys.end());
+
+  void start_one() {
+    const std::size_t i = started++;
+    backend.async_visit_many(std::span(&key_views[i % key_views.size()], 1), visitor,
+                             [this](std::exception_ptr failure) {
+                               if (failure) ++failures;
+                               if (started < total) start_one();
+                             });
+  }
+  void run(boost::asio::io_context& io) {
+    while (started < std::min(total, kInFlight)) start_one();
+    io.restart();
+    io.run();  // until the last read completes: an idle connection holds no work
+  }
+};
+
+struct AsyncMemcachedFixture {
+  MemcachedFixture memcached;
+  boost::asio::io_context io{1};
+  std::shared_ptr<gencache::AsyncBackend> backend = [this] {
+    gencache::MemcachedAsyncOptions options;
+    options.servers = {memcached.server.address()};
+    options.io_timeout = 10s;  // the client runs under callgrind, some 50 times slower
+    options.connect_timeout = 10s;
+    return gencache::make_memcached_async_backend(io.get_executor(), options);
+  }();
+};
+
+}  // namespace
+
+__attribute__((noinline)) std::size_t measured_memcached_async_read(AsyncMemcachedFixture& f,
+                                                                    int n) {
+  AsyncReadWindow window{*f.backend, f.memcached.raw_keys, static_cast<std::size_t>(n)};
+  window.run(f.io);
+  if (window.failures > 0) {
+    std::fprintf(stderr, "hot_path_profile: %zu of %d async reads failed\n", window.failures, n);
+    std::exit(1);
+  }
+  return window.visitor.bytes;
+}
+
 int main(int argc, char** argv) {
   const std::string_view path = argc > 1 ? argv[1] : "";
   const int n = argc > 2 ? std::atoi(argv[2]) : 20'000;
@@ -306,6 +368,11 @@ int main(int argc, char** argv) {
     measured_flat_map(map, f.keys, 1000);
     GENCACHE_WARMED_UP();
     result = measured_flat_map(map, f.keys, n);
+  } else if (path == "memcached_async_read_64") {
+    AsyncMemcachedFixture f;
+    measured_memcached_async_read(f, 1000);  // warm: the connection, buffers, allocator
+    GENCACHE_WARMED_UP();
+    result = measured_memcached_async_read(f, n);
   } else if (path.starts_with("memcached_")) {
     MemcachedFixture f;
     auto run = path == "memcached_raw_get"    ? measured_memcached_raw_get
@@ -328,7 +395,7 @@ int main(int argc, char** argv) {
                  "      backend_hit_ttl bump\n"
                  "      store_hit_1ns store_hit_3ns\n"
                  "      flat_map_find_copy memcached_raw_get memcached_hit memcached_raw_mget\n"
-                 "      memcached_get_many\n");
+                 "      memcached_get_many memcached_async_read_64\n");
     return 2;
   }
   std::printf("%zu\n", result);

@@ -56,7 +56,7 @@ struct MemcachedAsyncOptions {
 /// the event loop go out in one send, and replies are matched in order. Two requests are
 /// ordered only when the second starts after the first completed (they may take
 /// different connections), as with any pool of connections. A batch read is
-/// one pipelined `mg ... q` batch per server ended by `mn`; async_increment_or_create is
+/// one pipelined `mg <key> v O<i>` per key, answered in order; async_increment_or_create is
 /// one `ma ... N J`; async_read_with_lease is one `mg ... N` (memcached's W and Z
 /// flags). Keys stay on their server while it is down (no auto-eject), as in the
 /// blocking backend, and the server choice is libmemcached's, so both backends share

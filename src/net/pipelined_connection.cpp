@@ -46,6 +46,10 @@ PipelinedConnection::PipelinedConnection(asio::any_io_executor executor,
       deadline_timer_(strand_) {}
 
 void PipelinedConnection::submit(std::unique_ptr<PipelinedRequest> request) {
+  // What dispatch does on the strand, without what it costs there (a completion submitting
+  // its caller's next request): dispatch on a strand of any_io_executor allocates a new
+  // executor for each call.
+  if (strand_.running_in_this_thread()) return enqueue(std::move(request));
   asio::dispatch(strand_, [self = shared_from_this(), request = std::move(request)]() mutable {
     self->enqueue(std::move(request));
   });

@@ -10,7 +10,6 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include "backends/at_home.hpp"
 #include "backends/memcached/expiration.hpp"
 #include "backends/memcached/memcached_config.hpp"
 #include "backends/memcached/meta/meta_commands.hpp"
@@ -45,9 +44,6 @@ std::time_t expiration(std::chrono::milliseconds ttl) {
 }
 
 class MemcachedAsyncBackend final : public AsyncBackend {
-  template <class... Result>
-  using handler_of = handler<void(std::exception_ptr, Result...)>;
-
  public:
   MemcachedAsyncBackend(boost::asio::any_io_executor executor, MemcachedAsyncOptions options,
                         std::vector<ServerAddress> servers, std::string description)
@@ -55,7 +51,7 @@ class MemcachedAsyncBackend final : public AsyncBackend {
         max_value_size_(options.max_item_bytes - detail::kMemcachedItemOverhead),
         selection_(servers, options.ketama.value_or(servers.size() > 1)),
         servers_(servers.size()),
-        executor_(executor) {
+        client_executor_(executor) {
     std::shared_ptr<boost::asio::ssl::context> tls;
     if (options.tls.enabled) tls = net::make_tls_context(options.tls, "memcached");
     for (std::size_t i = 0; i < servers.size(); ++i) {
@@ -82,25 +78,31 @@ class MemcachedAsyncBackend final : public AsyncBackend {
 
   void async_visit_many(std::span<const std::string_view> keys, ValueVisitor& visitor,
                         handler<void(std::exception_ptr)> caller_done) override {
-    auto done = at_home(std::move(caller_done));
+    detail::AtHome done(std::move(caller_done), client_executor_);
     const meta::ErrorContext context{description_, "visit_many"};
     if (keys.empty()) return std::move(done)(nullptr);
     for (std::string_view key : keys)
       if (!meta::is_sendable_key(key)) return std::move(done)(bad_key(context, key));
-    // One batch per server that holds any of the keys.
-    std::vector<std::unique_ptr<meta::ServerBatch>> batches(servers_.size());
-    std::size_t used = 0;
+    if (servers_.size() == 1)
+      return servers_[0].pick().submit(
+          std::make_unique<meta::ServerRead>(keys, visitor, context, std::move(done)));
     std::vector<std::size_t> server_of(keys.size());
+    std::vector<bool> used(servers_.size());
+    std::size_t used_count = 0;
     for (std::size_t i = 0; i < keys.size(); ++i) {
       server_of[i] = selection_.server_for(keys[i]);
-      if (!batches[server_of[i]]) {
-        batches[server_of[i]] = std::make_unique<meta::ServerBatch>(nullptr, keys);
-        ++used;
-      }
+      if (used[server_of[i]]) continue;
+      used[server_of[i]] = true;
+      ++used_count;
     }
-    auto read = std::make_shared<meta::BatchRead>(visitor, used, context, std::move(done));
+    if (used_count == 1)
+      return servers_[server_of[0]].pick().submit(
+          std::make_unique<meta::ServerRead>(keys, visitor, context, std::move(done)));
+    // One batch per server that holds any of the keys.
+    auto read = std::make_shared<meta::BatchRead>(visitor, used_count, context, std::move(done));
+    std::vector<std::unique_ptr<meta::ServerBatch>> batches(servers_.size());
     for (std::size_t s = 0; s < servers_.size(); ++s)
-      if (batches[s]) batches[s] = std::make_unique<meta::ServerBatch>(read, keys);
+      if (used[s]) batches[s] = std::make_unique<meta::ServerBatch>(read, keys);
     for (std::size_t i = 0; i < keys.size(); ++i) batches[server_of[i]]->add(i);
     for (std::size_t s = 0; s < servers_.size(); ++s)
       if (batches[s]) servers_[s].pick().submit(std::move(batches[s]));
@@ -108,13 +110,15 @@ class MemcachedAsyncBackend final : public AsyncBackend {
 
   void async_set(std::string_view key, std::string_view value, std::chrono::milliseconds ttl,
                  handler<void(std::exception_ptr)> caller_done) override {
-    auto done = at_home(std::move(caller_done));
+    detail::AtHome done(std::move(caller_done), client_executor_);
     const meta::ErrorContext context{description_, "set"};
     if (auto refused = check_store(context, key, value)) return std::move(done)(refused);
-    std::string command;
-    meta::append_store(command, key, value, expiration(ttl), meta::StoreMode::set);
     submit<meta::Stored>(
-        key, std::move(command), meta::interpret_set, context,
+        key,
+        [key, value, expires = expiration(ttl)](std::string& out) {
+          meta::append_store(out, key, value, expires, meta::StoreMode::set);
+        },
+        meta::interpret_set, context,
         [done = std::move(done)](std::exception_ptr failure, meta::Stored) mutable {
           std::move(done)(std::move(failure));
         });
@@ -122,34 +126,36 @@ class MemcachedAsyncBackend final : public AsyncBackend {
 
   void async_add(std::string_view key, std::string_view value, std::chrono::milliseconds ttl,
                  handler<void(std::exception_ptr, bool)> caller_done) override {
-    auto done = at_home(std::move(caller_done));
+    detail::AtHome done(std::move(caller_done), client_executor_);
     const meta::ErrorContext context{description_, "add"};
     if (auto refused = check_store(context, key, value)) return std::move(done)(refused, false);
-    std::string command;
-    meta::append_store(command, key, value, expiration(ttl), meta::StoreMode::add);
-    submit<bool>(key, std::move(command), meta::interpret_add, context, std::move(done));
+    submit<bool>(
+        key,
+        [key, value, expires = expiration(ttl)](std::string& out) {
+          meta::append_store(out, key, value, expires, meta::StoreMode::add);
+        },
+        meta::interpret_add, context, std::move(done));
   }
 
   void async_remove(std::string_view key,
                     handler<void(std::exception_ptr, bool)> caller_done) override {
-    auto done = at_home(std::move(caller_done));
+    detail::AtHome done(std::move(caller_done), client_executor_);
     const meta::ErrorContext context{description_, "remove"};
     if (!meta::is_sendable_key(key)) return std::move(done)(bad_key(context, key), false);
-    std::string command;
-    meta::append_delete(command, key);
-    submit<bool>(key, std::move(command), meta::interpret_delete, context, std::move(done));
+    submit<bool>(
+        key, [key](std::string& out) { meta::append_delete(out, key); }, meta::interpret_delete,
+        context, std::move(done));
   }
 
   void async_increment(
       std::string_view key, std::uint64_t delta,
       handler<void(std::exception_ptr, std::optional<std::uint64_t>)> caller_done) override {
-    auto done = at_home(std::move(caller_done));
+    detail::AtHome done(std::move(caller_done), client_executor_);
     const meta::ErrorContext context{description_, "increment"};
     if (!meta::is_sendable_key(key)) return std::move(done)(bad_key(context, key), std::nullopt);
-    std::string command;
-    meta::append_increment(command, key, delta);
-    submit<std::optional<std::uint64_t>>(key, std::move(command), meta::interpret_increment,
-                                         context, std::move(done));
+    submit<std::optional<std::uint64_t>>(
+        key, [key, delta](std::string& out) { meta::append_increment(out, key, delta); },
+        meta::interpret_increment, context, std::move(done));
   }
 
   // Every `ma` is queued in this one call, so each server's share goes out in one send and
@@ -157,16 +163,17 @@ class MemcachedAsyncBackend final : public AsyncBackend {
   void async_increment_many(
       std::span<const std::string_view> keys, std::uint64_t delta,
       handler<void(std::exception_ptr, std::vector<CounterIncrement>)> caller_done) override {
-    auto done = at_home(std::move(caller_done));
+    detail::AtHome done(std::move(caller_done), client_executor_);
     if (keys.empty()) return std::move(done)(nullptr, std::vector<CounterIncrement>());
     struct Gathered {
       // `done` is move-constructed here, never move-assigned: assigning one
       // any_completion_handler to another recurses without end in Boost 1.81.
-      Gathered(std::size_t count, handler_of<std::vector<CounterIncrement>> handler)
+      Gathered(std::size_t count,
+               detail::AtHome<std::exception_ptr, std::vector<CounterIncrement>> handler)
           : results(count), remaining(count), done(std::move(handler)) {}
       std::vector<CounterIncrement> results;
       std::atomic<std::size_t> remaining;
-      handler_of<std::vector<CounterIncrement>> done;
+      detail::AtHome<std::exception_ptr, std::vector<CounterIncrement>> done;
       void finish_one() {
         if (remaining.fetch_sub(1, std::memory_order_acq_rel) == 1)
           std::move(done)(nullptr, std::move(results));
@@ -180,10 +187,10 @@ class MemcachedAsyncBackend final : public AsyncBackend {
         gathered->finish_one();
         continue;
       }
-      std::string command;
-      meta::append_increment(command, keys[i], delta);
       submit<std::optional<std::uint64_t>>(
-          keys[i], std::move(command), meta::interpret_increment, context,
+          keys[i],
+          [key = keys[i], delta](std::string& out) { meta::append_increment(out, key, delta); },
+          meta::interpret_increment, context,
           [gathered, i](std::exception_ptr failure, std::optional<std::uint64_t> value) {
             gathered->results[i] = {value, failure};
             gathered->finish_one();
@@ -196,38 +203,42 @@ class MemcachedAsyncBackend final : public AsyncBackend {
   void async_create_counter(std::string_view key, std::uint64_t initial,
                             std::chrono::milliseconds ttl,
                             handler<void(std::exception_ptr, bool)> caller_done) override {
-    auto done = at_home(std::move(caller_done));
+    detail::AtHome done(std::move(caller_done), client_executor_);
     const meta::ErrorContext context{description_, "create_counter"};
     if (!meta::is_sendable_key(key)) return std::move(done)(bad_key(context, key), false);
-    std::string command;
-    meta::append_store(command, key, std::to_string(initial), expiration(ttl),
-                       meta::StoreMode::add);
-    submit<bool>(key, std::move(command), meta::interpret_add, context, std::move(done));
+    submit<bool>(
+        key,
+        [key, initial, expires = expiration(ttl)](std::string& out) {
+          meta::append_store(out, key, std::to_string(initial), expires, meta::StoreMode::add);
+        },
+        meta::interpret_add, context, std::move(done));
   }
 
   void async_increment_or_create(
       std::string_view key, std::uint64_t delta, std::uint64_t fresh, std::chrono::milliseconds ttl,
       handler<void(std::exception_ptr, std::uint64_t)> caller_done) override {
-    auto done = at_home(std::move(caller_done));
+    detail::AtHome done(std::move(caller_done), client_executor_);
     const meta::ErrorContext context{description_, "increment_or_create"};
     if (!meta::is_sendable_key(key)) return std::move(done)(bad_key(context, key), 0);
-    std::string command;
-    meta::append_increment_or_create(command, key, delta, fresh, expiration(ttl));
-    submit<std::uint64_t>(key, std::move(command), meta::interpret_increment_or_create, context,
-                          std::move(done));
+    submit<std::uint64_t>(
+        key,
+        [key, delta, fresh, expires = expiration(ttl)](std::string& out) {
+          meta::append_increment_or_create(out, key, delta, fresh, expires);
+        },
+        meta::interpret_increment_or_create, context, std::move(done));
   }
 
   void async_read_with_lease(std::string_view key, std::chrono::milliseconds lease_ttl,
                              handler<void(std::exception_ptr, LeaseRead)> caller_done) override {
-    auto done = at_home(std::move(caller_done));
+    detail::AtHome done(std::move(caller_done), client_executor_);
     const meta::ErrorContext context{description_, "read_with_lease"};
     if (!meta::is_sendable_key(key)) return std::move(done)(bad_key(context, key), LeaseRead{});
-    std::string command;
     // A lease always expires: a zero TTL would make the placeholder item permanent.
-    meta::append_lease_get(command, key,
-                           expiration(std::max(lease_ttl, std::chrono::milliseconds(1))));
-    submit<LeaseRead>(key, std::move(command), meta::interpret_lease_read, context,
-                      std::move(done));
+    submit<LeaseRead>(
+        key,
+        [key, expires = expiration(std::max(lease_ttl, std::chrono::milliseconds(1)))](
+            std::string& out) { meta::append_lease_get(out, key, expires); },
+        meta::interpret_lease_read, context, std::move(done));
   }
 
   std::size_t max_value_size() const noexcept override { return max_value_size_; }
@@ -235,19 +246,12 @@ class MemcachedAsyncBackend final : public AsyncBackend {
   std::string describe() const override { return *description_; }
 
  private:
-  // `done`, completing on its own associated executor (or this backend's).
-  template <class... Result>
-  handler_of<Result...> at_home(handler_of<Result...> done) const {
-    return detail::at_home(std::move(done), executor_);
-  }
-
-  template <class Result>
-  void submit(std::string_view key, std::string command,
-              typename meta::SingleCommand<Result>::Interpret interpret,
-              const meta::ErrorContext& context, handler<void(std::exception_ptr, Result)> done) {
+  template <class Result, class Write, class Done>
+  void submit(std::string_view key, Write write, meta::Interpret<Result> interpret,
+              const meta::ErrorContext& context, Done done) {
     servers_[selection_.server_for(key)].pick().submit(
-        std::make_unique<meta::SingleCommand<Result>>(std::move(command), interpret, context,
-                                                      std::move(done)));
+        std::make_unique<meta::SingleCommand<Result, Write, Done>>(std::move(write), interpret,
+                                                                   context, std::move(done)));
   }
 
   static std::exception_ptr bad_key(const meta::ErrorContext& context, std::string_view key) {
@@ -274,7 +278,7 @@ class MemcachedAsyncBackend final : public AsyncBackend {
   std::size_t max_value_size_;
   meta::ServerSelection selection_;
   std::vector<Server> servers_;
-  boost::asio::any_io_executor executor_;
+  detail::ClientExecutor client_executor_;  // every connection's strand runs on it
 };
 
 }  // namespace

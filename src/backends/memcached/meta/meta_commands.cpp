@@ -166,41 +166,43 @@ void BatchRead::batch_done(std::exception_ptr failure) noexcept {
   std::move(done)(failure_);
 }
 
+void check_opaque(const Response& response, std::size_t index, OpaqueRequired required) {
+  const auto opaque = response.flag_token('O');
+  if (!opaque && required == OpaqueRequired::no) return;
+  std::size_t named = 0;
+  const auto [end, ec] =
+      opaque ? std::from_chars(opaque->data(), opaque->data() + opaque->size(), named)
+             : std::from_chars_result{nullptr, std::errc::invalid_argument};
+  if (!opaque || ec != std::errc() || end != opaque->data() + opaque->size() || named != index)
+    throw ProtocolViolation(
+        fmt::format("memcached answered a key other than the one asked for (flags '{}', "
+                    "expected O{})",
+                    response.flags.substr(0, 40), index));
+}
+
+void ServerRead::write(std::string& out) {
+  for (std::size_t i = 0; i < keys_.size(); ++i) append_get(out, keys_[i], i);
+}
+
+net::ReplyProgress ServerRead::read_reply(std::string_view input) {
+  return read_batch(
+      parser_, input, keys_.size(), answered_, context_, failure_,
+      [this](std::size_t index, std::string_view value) { visitor_.found(index, value); });
+}
+
+void ServerRead::complete(std::exception_ptr failure) noexcept {
+  std::move(done_)(failure ? context_.reworded(failure) : failure_);
+}
+
 void ServerBatch::write(std::string& out) {
-  for (std::size_t i = 0; i < positions_.size(); ++i)
-    append_batch_get(out, keys_[positions_[i]], i);
-  append_noop(out);
+  for (std::size_t i = 0; i < positions_.size(); ++i) append_get(out, keys_[positions_[i]], i);
 }
 
 net::ReplyProgress ServerBatch::read_reply(std::string_view input) {
-  net::ReplyProgress progress;
-  while (true) {
-    const ResponseParser::Step step = parser_.parse(input.substr(progress.consumed));
-    if (!step.response) return progress;
-    progress.consumed += step.consumed;
-    const Response& response = *step.response;
-    if (response.code == Code::noop) {
-      progress.done = true;
-      return progress;
-    }
-    if (response.code == Code::value) {
-      const auto opaque = response.flag_token('O');
-      std::size_t index = 0;
-      const auto [end, ec] =
-          opaque ? std::from_chars(opaque->data(), opaque->data() + opaque->size(), index)
-                 : std::from_chars_result{nullptr, std::errc::invalid_argument};
-      if (!opaque || ec != std::errc() || end != opaque->data() + opaque->size() ||
-          index >= positions_.size())
-        throw ProtocolViolation(
-            fmt::format("memcached returned a value for no key asked for (flags '{}')",
-                        response.flags.substr(0, 40)));
-      read_->found(positions_[index], response.value);
-    } else if (response.code != Code::miss && !failure_) {
-      // A quiet mg answers only hits; anything else is an error for one key, after which
-      // the batch still runs to its MN.
-      failure_ = read_->context().unexpected(response);
-    }
-  }
+  return read_batch(parser_, input, positions_.size(), answered_, read_->context(), failure_,
+                    [this](std::size_t index, std::string_view value) {
+                      read_->found(positions_[index], value);
+                    });
 }
 
 void ServerBatch::complete(std::exception_ptr failure) noexcept {

@@ -15,12 +15,11 @@ namespace gencache::detail::meta {
 /// other than space. Anything else could end the line early and inject a command.
 bool is_sendable_key(std::string_view key) noexcept;
 
-/// `mg <key> v q O<opaque>`: one read of a pipelined batch. Quiet, so a miss sends
-/// nothing; the opaque token names the key in the VA it gets back.
-void append_batch_get(std::string& out, std::string_view key, std::size_t opaque);
-
-/// `mn`: answered MN after every command before it, which ends a quiet batch.
-void append_noop(std::string& out);
+/// `mg <key> v O<opaque>`: one read of a pipelined batch. Answered in order by a VA
+/// with the value or an EN, each naming the key by its opaque token. Not quiet: a quiet
+/// batch needs an `mn` after it, and memcached writes out its answers at every `mn`, one
+/// send per batch where many batches could share one.
+void append_get(std::string& out, std::string_view key, std::size_t opaque);
 
 /// `mg <key> v N<lease_expiration>`: a read that, on a miss, creates an empty item and
 /// returns W (this client holds the lease) or, for later readers, Z (someone holds it).
