@@ -679,6 +679,7 @@ class Report:
             "memcached_hit": None,
             "memcached_raw_mget": None,
             "memcached_get_many": None,
+            "memcached_async_read_64": None,
             "backend_hit_ttl": "`MemoryBackend` hit (item with a TTL)",
             "store_hit_1ns": "in-process store hit alone (lookup, 1 generation compare, copy out)",
             "store_hit_3ns": "in-process store hit alone, 3 namespaces",
@@ -790,6 +791,16 @@ class Report:
                 f"{counts[ours][0]:,.0f}",
                 f"{share:,.0f}" if share is not None else "?",
                 f"{counts[ours][0] / counts[raw][0]:.2f}x",
+            ])
+        if "memcached_async_read_64" in counts and "memcached_raw_get" in counts:
+            ours = counts["memcached_async_read_64"][0]
+            rows.append([
+                "read of one 512 B value by the asynchronous meta client, 64 in flight on one "
+                "connection (the backend's `async_visit_many` of one key, as in meta_bench)",
+                f"{counts['memcached_raw_get'][0]:,.0f}",
+                f"{ours:,.0f}",
+                "none (no libmemcached)",
+                f"{ours / counts['memcached_raw_get'][0]:.2f}x",
             ])
         self.section(
             "Client instructions per Memcached read (callgrind)",
