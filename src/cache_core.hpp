@@ -154,6 +154,9 @@ class CacheCore {
   bool serves_inline() const noexcept { return async_backend_ && backend_; }
 
  private:
+  /// A read that threw: reported and counted, `error` set, `entries` left empty.
+  void read_failed(const std::exception& failure, std::span<std::optional<Entry>> entries,
+                   std::error_code& error);
   // Runs a core step (core/*_step.hpp) against the backend until it is done; throws the
   // backend's failure, or a backend_error for a failure the step itself decided.
   template <class Step>

@@ -100,7 +100,9 @@ template <class T>
 void decide(CacheCore& core, CachedStart<T>& start, const CallOptions& options) {
   if (start.read.entry) {
     // Only the payload is taken: the entry's times stay for classify(). A std::string
-    // value is the payload itself, moved once.
+    // value is the payload itself, moved once: assigning from_entry()'s optional would
+    // move it twice. (Making from_entry write into the caller's optional instead cost
+    // Cache::get 22 instructions a hit: GCC stopped inlining take_fresh_value.)
     Entry& entry = *start.read.entry;
     if constexpr (std::is_same_v<T, std::string>) {
       if (entry.kind == EntryKind::value) start.current.emplace(std::move(entry.payload));
