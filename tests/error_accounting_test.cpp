@@ -10,6 +10,8 @@
 #include <gtest/gtest.h>
 
 #include "gencache/cache.hpp"
+#include "gencache/memory_backend.hpp"
+#include "gencache/testing.hpp"
 
 namespace gencache {
 namespace {
@@ -41,6 +43,33 @@ TEST(ErrorAccounting, AnOversizedValueIsNotAnErrorAndFiresNoHook) {
   EXPECT_EQ(cache.stats().oversized, 1u);
   EXPECT_EQ(cache.stats().errors, 0u);
   EXPECT_TRUE(hooked.empty());
+}
+
+// The hook runs inside the failed read, on its thread, while that read holds the thread's
+// read buffers: a read from the hook, of the same Cache, gets storage of its own, and the
+// thread's buffers serve the next read.
+TEST(ErrorAccounting, AnErrorHookMayReadTheCacheWhoseReadFailed) {
+  auto faults = std::make_shared<testing::FaultInjectingBackend>(std::make_shared<MemoryBackend>());
+  const std::vector<std::string> keys{"page:1", "page:2", "page:3"};
+  const NamespaceSet namespaces{ns("user", 1)};
+  std::vector<std::vector<std::optional<std::string>>> read_in_hook;
+  Cache* self = nullptr;
+  Cache cache(faults, CacheOptions{.on_error = [&](const ErrorEvent&) {
+                read_in_hook.push_back(self->get_many<std::string>(keys, namespaces));
+              }});
+  self = &cache;
+  for (const std::string& key : keys) cache.set(key, namespaces, "value of " + key, 1h);
+
+  faults->fail_next(testing::Operation::get_many, 1);
+  std::error_code ec;
+  const auto failed = cache.get_many<std::string>(keys, namespaces, ec);
+  EXPECT_TRUE(ec);
+  EXPECT_EQ(failed, (std::vector<std::optional<std::string>>(3)));
+  ASSERT_EQ(read_in_hook.size(), 1u) << "the hook ran once, for the one failed read";
+  const std::vector<std::optional<std::string>> all{"value of page:1", "value of page:2",
+                                                     "value of page:3"};
+  EXPECT_EQ(read_in_hook[0], all) << "the read from the hook saw every entry";
+  EXPECT_EQ(cache.get_many<std::string>(keys, namespaces), all) << "and so does the next read";
 }
 
 }  // namespace
