@@ -150,7 +150,11 @@ void PipelinedConnection::start_connect() {
 void PipelinedConnection::on_tcp_connected(std::uint64_t epoch) {
   boost::system::error_code ignored;
   lowest_layer().set_option(tcp::no_delay(true), ignored);
-  if (!tls_) return on_connected();
+  if (!tls_) {
+    // So that flush() can try a send that returns at once (would_block) rather than wait.
+    tcp_->non_blocking(true, ignored);
+    return on_connected();
+  }
   const std::string& name =
       settings_.tls_server_name.empty() ? settings_.host : settings_.tls_server_name;
   if (!is_ip_address(name)) SSL_set_tlsext_host_name(tls_->native_handle(), name.c_str());
@@ -218,6 +222,7 @@ void PipelinedConnection::fail_all(errc code, const std::string& why) {
   write_buffer_.clear();
   sending_.clear();
   sending_now_ = false;
+  flush_after_replies_ = false;
   reading_ = false;  // the socket was closed: its read, if any, ends aborted
   read_begin_ = read_end_ = 0;
   if (doomed.empty()) return;
@@ -234,6 +239,14 @@ void PipelinedConnection::close_socket() {
 
 void PipelinedConnection::schedule_flush() {
   if (flush_posted_ || sending_now_ || write_buffer_.empty()) return;
+  if (handing_out_) {
+    // Submitted by a completion (say, a coroutine's next request): the read handler sends
+    // it, with whatever the other completions of this receive submit, once they have all
+    // run. This saves a trip through the event loop (a post, and a poll of the reactor)
+    // on every request at low concurrency.
+    flush_after_replies_ = true;
+    return;
+  }
   flush_posted_ = true;
   // Posted, not run: whatever else is queued in this turn of the event loop adds its
   // requests first, and they all go out in one send.
@@ -245,6 +258,17 @@ void PipelinedConnection::schedule_flush() {
 
 void PipelinedConnection::flush() {
   if (state_ != State::connected || sending_now_ || write_buffer_.empty()) return;
+  if (!tls_) {
+    // Most sends fit in the socket's buffer at once: sent here, they need no completion
+    // handler (nor the event loop's turn it costs). What does not fit goes out below.
+    boost::system::error_code ec;
+    const std::size_t sent = tcp_->write_some(asio::buffer(write_buffer_), ec);
+    if (ec && ec != asio::error::would_block)
+      return connection_lost(errc::backend_unavailable,
+                             fmt::format("send failed: {}", ec.message()));
+    if (sent == write_buffer_.size()) return write_buffer_.clear();
+    write_buffer_.erase(0, sent);
+  }
   sending_.swap(write_buffer_);
   write_buffer_.clear();
   sending_now_ = true;
@@ -297,6 +321,8 @@ void PipelinedConnection::start_read() {
                                              : fmt::format("receive failed: {}", ec.message()));
           self->read_end_ += received;
           self->process_replies();
+          if (epoch != self->epoch_) return;
+          if (std::exchange(self->flush_after_replies_, false)) self->flush();
           if (epoch == self->epoch_) self->start_read();
         });
   });

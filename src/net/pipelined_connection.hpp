@@ -67,7 +67,9 @@ struct ConnectionSettings {
 };
 
 /// A connection that many requests share at once. Requests submitted in one turn of the
-/// event loop go out in one send (and more queue while a send is under way); it connects
+/// event loop go out in one send, and so do those that the completions of one receive
+/// submit (more queue while a send is under way; a plaintext send that the socket takes
+/// at once completes without a handler); it connects
 /// lazily and again after a failure. Every request has a deadline of io_timeout from its
 /// submission (plus connect_timeout when it had to wait for a connection): a reply that
 /// is late means the server hung, so every request on the connection fails with
@@ -131,6 +133,7 @@ class PipelinedConnection : public std::enable_shared_from_this<PipelinedConnect
   std::string sending_;       // the send under way
   bool sending_now_ = false;
   bool flush_posted_ = false;
+  bool flush_after_replies_ = false;  // a completion submitted: the read handler sends
   bool deadline_armed_ = false;
   bool reading_ = false;      // a receive is under way
   bool handing_out_ = false;  // process_replies is running (completions may submit)
