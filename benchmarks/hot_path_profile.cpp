@@ -12,7 +12,8 @@
 // only (in user space: not the kernel's share of each round trip, not the server's), for
 // gencache beside raw libmemcached doing the same read. memcached_async_read_64 is the
 // asynchronous meta client's single-key read with 64 in flight on one connection, as
-// meta_bench's BM_AsyncRead/in_flight:64/connections:1 runs it.
+// meta_bench's BM_AsyncRead/in_flight:64/connections:1 runs it; memcached_async_read_1 the
+// same with one in flight (BM_AsyncRead/in_flight:1, beside BM_RawGet's memcached_raw_get).
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -272,10 +273,10 @@ struct CountingVisitor final : gencache::ValueVisitor {
 // A sliding window of reads on the asynchronous meta client: each completion starts the
 // next until `total` have been started. Named apart from measured_*, as awaited_hits is.
 struct AsyncReadWindow {
-  static constexpr std::size_t kInFlight = 64;
   gencache::AsyncBackend& backend;
   const std::vector<std::string>& keys;
   std::size_t total;
+  std::size_t in_flight;
   std::size_t started = 0;
   std::size_t failures = 0;
   CountingVisitor visitor;
@@ -290,7 +291,7 @@ struct AsyncReadWindow {
                              });
   }
   void run(boost::asio::io_context& io) {
-    while (started < std::min(total, kInFlight)) start_one();
+    while (started < std::min(total, in_flight)) start_one();
     io.restart();
     io.run();  // until the last read completes: an idle connection holds no work
   }
@@ -311,8 +312,10 @@ struct AsyncMemcachedFixture {
 }  // namespace
 
 __attribute__((noinline)) std::size_t measured_memcached_async_read(AsyncMemcachedFixture& f,
-                                                                    int n) {
-  AsyncReadWindow window{*f.backend, f.memcached.raw_keys, static_cast<std::size_t>(n)};
+                                                                    int n,
+                                                                    std::size_t in_flight) {
+  AsyncReadWindow window{*f.backend, f.memcached.raw_keys, static_cast<std::size_t>(n),
+                         in_flight};
   window.run(f.io);
   if (window.failures > 0) {
     std::fprintf(stderr, "hot_path_profile: %zu of %d async reads failed\n", window.failures, n);
@@ -368,11 +371,12 @@ int main(int argc, char** argv) {
     measured_flat_map(map, f.keys, 1000);
     GENCACHE_WARMED_UP();
     result = measured_flat_map(map, f.keys, n);
-  } else if (path == "memcached_async_read_64") {
+  } else if (path == "memcached_async_read_64" || path == "memcached_async_read_1") {
     AsyncMemcachedFixture f;
-    measured_memcached_async_read(f, 1000);  // warm: the connection, buffers, allocator
+    const std::size_t in_flight = path == "memcached_async_read_1" ? 1 : 64;
+    measured_memcached_async_read(f, 1000, in_flight);  // warm: connection, buffers, allocator
     GENCACHE_WARMED_UP();
-    result = measured_memcached_async_read(f, n);
+    result = measured_memcached_async_read(f, n, in_flight);
   } else if (path.starts_with("memcached_")) {
     MemcachedFixture f;
     auto run = path == "memcached_raw_get"    ? measured_memcached_raw_get
@@ -395,7 +399,7 @@ int main(int argc, char** argv) {
                  "      backend_hit_ttl bump\n"
                  "      store_hit_1ns store_hit_3ns\n"
                  "      flat_map_find_copy memcached_raw_get memcached_hit memcached_raw_mget\n"
-                 "      memcached_get_many memcached_async_read_64\n");
+                 "      memcached_get_many memcached_async_read_64 memcached_async_read_1\n");
     return 2;
   }
   std::printf("%zu\n", result);
