@@ -215,8 +215,8 @@ void BM_CacheOverheadPerEntry(benchmark::State& state) {
     }
   }
   state.counters["overhead_bytes_per_entry"] = measured;
-  state.counters["entry_record_bytes"] = static_cast<double>(sizeof(gencache::detail::EntryHeader) +
-                                                             sizeof(gencache::detail::CounterRef));
+  state.counters["entry_record_bytes"] =
+      static_cast<double>(gencache::detail::kEntryHeaderBytes + gencache::detail::kCounterRefBytes);
   state.counters["identity_bytes"] = identity_growth;
 }
 BENCHMARK(BM_CacheOverheadPerEntry)->Iterations(1)->Unit(benchmark::kMillisecond);

@@ -464,7 +464,7 @@ class Report:
             ["`Cache` on memory://: heap beyond the user's key and value", cell(lambda: f"{r.counter(cache, 'overhead_bytes_per_entry'):.1f}"), ""],
             ["of which the entry record (created, TTL, compute time, kind; counter and generation)", cell(lambda: f"{r.counter(cache, 'entry_record_bytes'):.0f}"), ""],
             ["of which the identity's growth over the key (lengths, the namespace's name)", cell(lambda: f"{r.counter(cache, 'identity_bytes'):.1f}"), ""],
-            ["the rest: item header, padding, malloc rounding, index and ring, counters (amortized)", cell(lambda: f"{beyond_stored():.1f}"),
+            ["the rest: item header, malloc rounding, index and ring, counters (amortized)", cell(lambda: f"{beyond_stored():.1f}"),
              f"<= 64: {cmark}" if c is not None else cmark],
         ]
         if b is not None:
@@ -474,8 +474,9 @@ class Report:
             "10^5 entries of a 16-byte key and a 64-byte value; heap measured with glibc's "
             "mallinfo2 before and after. At the Cache level (memory://'s in-process path) an "
             "entry is one item: its identity (the key, the namespace's name and four length "
-            "bytes), a 40-byte record (24 of times and kind, 16 per namespace for its counter "
-            "and generation) and the payload; no envelope and no versioned key. glibc rounds "
+            "bytes), a 35-byte record (19 of times and kind, 16 per namespace for its counter "
+            "and generation), packed after the identity with no padding, and the payload; no "
+            "envelope and no versioned key. glibc rounds "
             "every block up to 16 bytes, so the rows differ by where the sizes fall against "
             "that rounding as well as by the record.",
             table(["bytes per entry", "median", "target"], rows),

@@ -80,6 +80,69 @@ TEST_F(Store, FindGivesBackTheFieldsAndTheGenerations) {
   EXPECT_EQ(entry.compute_time, 42us);
 }
 
+// The record keeps a TTL in 4 bytes: exact to the millisecond up to 24.8 days, to the
+// second (never longer than asked) beyond, up to checked_ttl's ceiling.
+TEST_F(Store, ATtlComesBackExactBelow25DaysAndNeverLongerThanAskedAbove) {
+  const std::uint64_t g = generation(counters_[0]);
+  const std::uint64_t generations[] = {g};
+  const std::chrono::milliseconds ceiling = detail::checked_ttl(std::chrono::hours(1'000'000));
+  struct Case {
+    std::chrono::milliseconds stored, read;
+  };
+  const Case cases[] = {{0ms, 0ms},
+                        {1ms, 1ms},
+                        {std::chrono::milliseconds((std::int64_t{1} << 31) - 1),
+                         std::chrono::milliseconds((std::int64_t{1} << 31) - 1)},
+                        {std::chrono::milliseconds(std::int64_t{1} << 31), 2147483s},
+                        {std::chrono::days(30) + 999ms, std::chrono::days(30)},
+                        {ceiling, std::chrono::duration_cast<std::chrono::seconds>(ceiling)}};
+  for (const Case& c : cases) {
+    ASSERT_TRUE(store_.store("page", std::span(counters_), generations,
+                             EntryFields{.ttl = c.stored}, "body", 1min));
+    std::uint64_t found[1] = {};
+    Entry entry;
+    ASSERT_TRUE(store_.find("page", found, entry));
+    EXPECT_EQ(entry.ttl, c.read) << "stored " << c.stored.count() << " ms";
+    EXPECT_EQ(entry.payload, "body");
+  }
+}
+
+// Entries pack their record after the key with no padding: every key length, and several
+// namespaces, read back whole.
+TEST_F(Store, EveryKeyLengthAndNamespaceCountReadsBackWhole) {
+  std::vector<std::string> counters;
+  std::vector<std::uint64_t> generations;
+  for (int n = 0; n < 5; ++n) {
+    counters.push_back("gc1:n:user:" + std::to_string(100 + n));
+    CounterState state{};
+    generations.push_back(store_.generation(counters.back(), 0ms, state));
+  }
+  for (std::size_t key_size = 1; key_size <= 17; ++key_size) {
+    for (std::size_t namespaces = 1; namespaces <= counters.size(); namespaces += 2) {
+      const std::string identity(key_size, static_cast<char>('a' + namespaces));
+      const std::string payload = "payload of " + identity;
+      ASSERT_TRUE(store_.store(
+          identity, std::span(counters).first(namespaces), std::span(generations).first(namespaces),
+          EntryFields{.created = Clock::time_point(7ms), .ttl = 9s, .compute_time = 11us}, payload,
+          1min));
+      std::vector<std::uint64_t> found(namespaces);
+      Entry entry;
+      ASSERT_TRUE(store_.find(identity, found, entry)) << key_size << " " << namespaces;
+      EXPECT_EQ(entry.payload, payload);
+      EXPECT_EQ(entry.created, Clock::time_point(7ms));
+      EXPECT_EQ(entry.ttl, 9s);
+      EXPECT_EQ(entry.compute_time, 11us);
+      EXPECT_EQ(found,
+                std::vector<std::uint64_t>(generations.begin(), generations.begin() + namespaces));
+    }
+  }
+  backend_.increment(counters[2], 1);
+  Entry entry;
+  std::vector<std::uint64_t> found(3);
+  EXPECT_FALSE(store_.find(std::string(5, 'a' + 3), found, entry))
+      << "a bump of its third namespace makes it unreachable";
+}
+
 TEST_F(Store, ABumpThroughTheBackendApiMakesTheEntryUnreachable) {
   const std::uint64_t g = generation(counters_[0]);
   ASSERT_TRUE(store("page", g, "body"));

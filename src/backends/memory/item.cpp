@@ -10,9 +10,8 @@ void release_item(Item* item) noexcept {
     // The last reference frees: the index's or that of the last entry computed under it.
     if (item->cell().references.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
   } else if (item->kind == ItemKind::entry) {
-    const CounterRef* refs = counter_refs(*item);
-    for (std::uint16_t i = 0; i < entry_header(*item).namespace_count; ++i)
-      release_item(refs[i].counter);
+    const std::uint16_t count = entry_namespace_count(*item);
+    for (std::uint16_t i = 0; i < count; ++i) release_item(load_counter_ref(*item, i).counter);
   }
   ::operator delete(item);
 }

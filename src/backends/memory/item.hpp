@@ -71,7 +71,8 @@ struct Item {
   Keyspace space() const noexcept {
     return kind == ItemKind::entry ? Keyspace::entries : Keyspace::bytes;
   }
-  /// The 8-aligned start of the value of a counter or an entry.
+  /// The 8-aligned start of a counter's value (its atomic cell; an entry packs its record
+  /// with no alignment, see entry_layout.hpp).
   char* aligned_value() noexcept { return bytes() + key_size + pad_after_key(key_size); }
   const char* aligned_value() const noexcept {
     return bytes() + key_size + pad_after_key(key_size);
@@ -94,7 +95,7 @@ struct ItemDeleter {
 using ItemPtr = std::unique_ptr<Item, ItemDeleter>;
 
 /// Allocates an uninitialized item block for `key` with `value_size` value bytes (after
-/// the padding, for the aligned kinds). Sizes must already be checked against
+/// the padding, for a counter). Sizes must already be checked against
 /// Item::kMaxKeySize and Item::kMaxValueSize.
 inline ItemPtr allocate_item(const KeyRef& key, ItemKind kind, std::size_t value_size,
                              std::int64_t expires_at_ms) {

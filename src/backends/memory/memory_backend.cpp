@@ -367,27 +367,27 @@ struct MemoryBackend::Impl {
       Item* item = shard.find(ref);
       if (item == nullptr) return false;
       if (!item->expired(now)) {
-        const detail::EntryHeader& header = detail::entry_header(*item);
+        const detail::EntryHeader header = detail::load_entry_header(*item);
         if (header.namespace_count != generations.size()) return false;
-        const detail::CounterRef* refs = detail::counter_refs(*item);
         for (std::size_t i = 0; i < generations.size(); ++i) {
-          Item& counter = *refs[i].counter;
+          const detail::CounterRef held = detail::load_counter_ref(*item, i);
+          Item& counter = *held.counter;
           // seq_cst pairs with the bump's increment: a read after a bump sees it.
-          if (counter.cell().generation.load(std::memory_order_seq_cst) != refs[i].generation)
+          if (counter.cell().generation.load(std::memory_order_seq_cst) != held.generation)
             return false;  // bumped or lost since: left for eviction to reclaim
           // An expired counter is a lost one, even before anyone drops it (its expiry is
           // fixed when it is made, so it is read here without its shard's lock).
           if (counter.expired(now)) return false;
-          generations[i] = refs[i].generation;
+          generations[i] = held.generation;
         }
         if (!item->referenced.load(std::memory_order_relaxed))
           item->referenced.store(true, std::memory_order_relaxed);
         out.kind = static_cast<detail::EntryKind>(header.kind);
         out.created = Clock::time_point(std::chrono::duration_cast<Clock::time_point::duration>(
             std::chrono::nanoseconds(header.created_ns)));
-        out.ttl = std::chrono::milliseconds(header.ttl_ms);
+        out.ttl = detail::decode_ttl(header.ttl);
         out.compute_time = std::chrono::microseconds(header.compute_us);
-        const std::string_view payload = detail::entry_payload(std::as_const(*item));
+        const std::string_view payload = detail::entry_payload(*item, generations.size());
         out.payload.assign(payload.data(), payload.size());
         return true;
       }
@@ -416,8 +416,7 @@ struct MemoryBackend::Impl {
   bool store_entry(std::string_view identity, std::span<const std::string> counter_keys,
                    std::span<const std::uint64_t> generations, const detail::EntryFields& fields,
                    std::string_view payload, std::chrono::milliseconds storage_ttl) {
-    const std::size_t value_size =
-        detail::entry_value_size(identity.size(), counter_keys.size(), payload.size());
+    const std::size_t value_size = detail::entry_value_size(counter_keys.size(), payload.size());
     if (payload.size() > max_value || counter_keys.size() > 0xffff)
       throw backend_error(errc::value_too_large,
                           fmt::format("memory backend: value of {} bytes exceeds the limit of {} "
@@ -428,25 +427,27 @@ struct MemoryBackend::Impl {
     LazyNow now(*clock);
     ItemPtr fresh = detail::allocate_item(ref, ItemKind::entry, value_size,
                                           detail::expiry_for(storage_ttl, now));
-    detail::EntryHeader& header = detail::entry_header(*fresh);
-    header = {.created_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                fields.created.time_since_epoch())
-                                .count(),
-              .ttl_ms = fields.ttl.count(),
-              .compute_us = static_cast<std::uint32_t>(
-                  std::clamp<std::int64_t>(fields.compute_time.count(), 0, 0xffffffff)),
-              .namespace_count = static_cast<std::uint16_t>(counter_keys.size()),
-              .kind = static_cast<std::uint8_t>(fields.kind)};
-    detail::CounterRef* refs = detail::counter_refs(*fresh);
-    for (std::size_t i = 0; i < counter_keys.size(); ++i) refs[i] = {nullptr, generations[i]};
+    detail::store_entry_header(
+        *fresh, {.created_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                   fields.created.time_since_epoch())
+                                   .count(),
+                 .ttl = detail::encode_ttl(fields.ttl),
+                 .compute_us = static_cast<std::uint32_t>(
+                     std::clamp<std::int64_t>(fields.compute_time.count(), 0, 0xffffffff)),
+                 .namespace_count = static_cast<std::uint16_t>(counter_keys.size()),
+                 .kind = static_cast<std::uint8_t>(fields.kind)});
+    for (std::size_t i = 0; i < counter_keys.size(); ++i)
+      detail::store_counter_ref(*fresh, i, {nullptr, generations[i]});
     if (!payload.empty())
-      std::memcpy(detail::payload_start(*fresh), payload.data(), payload.size());
+      std::memcpy(detail::payload_start(*fresh, counter_keys.size()), payload.data(),
+                  payload.size());
     // Each counter is held from here on; one that moved on means a bump or a loss came
     // between the read and this write, and the value is dropped (the block frees the
     // references taken so far).
     for (std::size_t i = 0; i < counter_keys.size(); ++i) {
-      refs[i].counter = hold_counter(counter_keys[i], generations[i]);
-      if (refs[i].counter == nullptr) return false;
+      Item* counter = hold_counter(counter_keys[i], generations[i]);
+      if (counter == nullptr) return false;
+      detail::store_counter_ref(*fresh, i, {counter, generations[i]});
     }
     return link_item(ref, std::move(fresh), /*only_if_absent=*/false, now);
   }
