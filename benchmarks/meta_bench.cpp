@@ -183,3 +183,16 @@ void BM_RawGet(benchmark::State& state) {
 BENCHMARK(BM_RawGet)->UseRealTime();
 
 }  // namespace
+
+// The server starts here, on the main thread, before any benchmark runs: it dies with the
+// thread that started it (PR_SET_PDEATHSIG, tests/support/server_process.cpp), and with
+// the repetitions interleaved in random order a multi-threaded benchmark may run first,
+// whose worker thread would start it and then exit (seen: "cannot connect to memcached").
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  world();
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
