@@ -742,12 +742,23 @@ class Report:
             ("the freshness decision (classify) and the clock read",
              per_op("detail::classify(", "detail::now(")),
             ("the stats (a striped hit counter)", per_op("detail::count(")),
+            ("the read's result: `CacheCore::read` around the in-process path (the result, "
+             "the guard that turns a throw into a failed read) and its destruction",
+             per_op("CacheCore::read(", "ReadResult::~ReadResult(",
+                    minus=("InProcessPath::read_one(",))),
+            ("the TTL's check (`checked_ttl`)", per_op("detail::checked_ttl(")),
+            ("moving the value from the entry into the decision and out of `cached` (two "
+             "calls of std::string's move constructor, which libstdc++ does not inline)",
+             per_op("basic_string(std::__cxx11::basic_string<char, std::char_traits<char>, "
+                    "std::allocator<char> >&&)")),
+            ("freeing the value the benchmark got (a flat map read frees its copy too)",
+             per_op("operator delete(void*, unsigned long)")),
         ]
         known = [v for label, v in parts if not label.startswith("of which")]
         rest = None if None in known else hit - sum(known)
-        parts.append(("the rest: `cached`'s control flow (the TTL check, the read's result and "
-                      "its entry, the switch over the decision), moving the value out, the "
-                      "benchmark loop and freeing the value", rest))
+        parts.append(("the rest: `cached`'s and `decide`'s own code (the switch over the "
+                      "decision, the optional value, the read's entry) and the benchmark "
+                      "loop", rest))
         rows = [[label, "? (not in this profile)" if value is None else f"{value:,.0f}"]
                 for label, value in parts]
         rows.append(["**a `cached` hit, 1 namespace**", f"**{hit:,.0f}**"])
