@@ -383,6 +383,49 @@ TEST(MetaClientServers, RestartedServerIsReconnectedOnceTheBackoffEnds) {
   EXPECT_EQ(get(*meta, "k"), "again");
 }
 
+// Sends far larger than the socket's buffers while the server reads nothing (stopped): a
+// send goes out in part at once and the rest through the event loop, and every request
+// completes, with its value whole, once the server resumes.
+TEST(MetaClientServers, SendsLargerThanTheSocketTakesAtOnceAllArriveWhole) {
+  MemcachedServer server({.memory_mb = 128});
+  boost::asio::io_context io;
+  MemcachedAsyncOptions options;
+  options.servers = {server.address()};
+  options.io_timeout = 20s;  // the stopped server must not time the requests out
+  auto backend = make_memcached_async_backend(io.get_executor(), options);
+  std::optional<bool> warm;
+  backend->async_set("warm", "v", kNoTtl, [&](std::exception_ptr failure) { warm = !failure; });
+  run_until(io, [&] { return warm.has_value(); });  // connected
+  ASSERT_EQ(warm, true);
+
+  constexpr int kValues = 48;  // 24 MiB submitted in one turn of the event loop
+  std::vector<std::string> keys;
+  std::vector<std::string> values;
+  for (int i = 0; i < kValues; ++i) {
+    keys.push_back(fmt::format("big:{}", i));
+    values.emplace_back(512 * 1024, static_cast<char>('a' + i % 26));
+  }
+  server.pause();
+  int stored = 0;
+  int failed = 0;
+  // Keys and values stay alive until the completions, as AsyncBackend asks.
+  for (int i = 0; i < kValues; ++i)
+    backend->async_set(keys[i], values[i], kNoTtl,
+                       [&](std::exception_ptr failure) { ++(failure ? failed : stored); });
+  io.run_for(300ms);
+  EXPECT_EQ(stored + failed, 0) << "nothing can complete while the server is stopped";
+  server.resume();
+  run_until(io, [&] { return stored + failed == kValues; });
+  EXPECT_EQ(stored, kValues);
+  EXPECT_EQ(failed, 0);
+  auto reader = blocking_client({&server});
+  for (int i = 0; i < kValues; ++i) {
+    const std::optional<std::string> read = get(*reader, keys[i]);
+    ASSERT_TRUE(read.has_value()) << keys[i];
+    EXPECT_TRUE(*read == values[i]) << keys[i] << " came back with " << read->size() << " bytes";
+  }
+}
+
 TEST(MetaClientServers, HungServerFailsEveryPipelinedRequestWithinTheDeadline) {
   MemcachedServer server;
   boost::asio::io_context io;
