@@ -32,7 +32,14 @@ struct EntryHeader {
   std::uint16_t namespace_count;
   std::uint8_t kind;  // detail::EntryKind
 };
-inline constexpr std::size_t kEntryHeaderBytes = 8 + 4 + 4 + 2 + 1;
+// Where each field of the header sits, from the end of the key.
+inline constexpr std::size_t kCreatedAt = 0;
+inline constexpr std::size_t kTtlAt = kCreatedAt + sizeof(EntryHeader::created_ns);
+inline constexpr std::size_t kComputeAt = kTtlAt + sizeof(EntryHeader::ttl);
+inline constexpr std::size_t kCountAt = kComputeAt + sizeof(EntryHeader::compute_us);
+inline constexpr std::size_t kKindAt = kCountAt + sizeof(EntryHeader::namespace_count);
+inline constexpr std::size_t kEntryHeaderBytes = kKindAt + sizeof(EntryHeader::kind);
+static_assert(kEntryHeaderBytes == 19);
 
 /// A reference to a counter item (holding one of its cell's references; null while the
 /// entry is being built) and the generation the entry was computed under.
@@ -82,25 +89,25 @@ inline const char* record(const Item& item) noexcept {
 }  // namespace entry_detail
 
 inline std::uint16_t entry_namespace_count(const Item& item) noexcept {
-  return entry_detail::load<std::uint16_t>(entry_detail::record(item) + 16);
+  return entry_detail::load<std::uint16_t>(entry_detail::record(item) + kCountAt);
 }
 
 inline EntryHeader load_entry_header(const Item& item) noexcept {
   const char* at = entry_detail::record(item);
-  return {.created_ns = entry_detail::load<std::int64_t>(at),
-          .ttl = entry_detail::load<std::uint32_t>(at + 8),
-          .compute_us = entry_detail::load<std::uint32_t>(at + 12),
-          .namespace_count = entry_detail::load<std::uint16_t>(at + 16),
-          .kind = entry_detail::load<std::uint8_t>(at + 18)};
+  return {.created_ns = entry_detail::load<std::int64_t>(at + kCreatedAt),
+          .ttl = entry_detail::load<std::uint32_t>(at + kTtlAt),
+          .compute_us = entry_detail::load<std::uint32_t>(at + kComputeAt),
+          .namespace_count = entry_detail::load<std::uint16_t>(at + kCountAt),
+          .kind = entry_detail::load<std::uint8_t>(at + kKindAt)};
 }
 
 inline void store_entry_header(Item& item, const EntryHeader& header) noexcept {
   char* at = entry_detail::record(item);
-  entry_detail::store(at, header.created_ns);
-  entry_detail::store(at + 8, header.ttl);
-  entry_detail::store(at + 12, header.compute_us);
-  entry_detail::store(at + 16, header.namespace_count);
-  entry_detail::store(at + 18, header.kind);
+  entry_detail::store(at + kCreatedAt, header.created_ns);
+  entry_detail::store(at + kTtlAt, header.ttl);
+  entry_detail::store(at + kComputeAt, header.compute_us);
+  entry_detail::store(at + kCountAt, header.namespace_count);
+  entry_detail::store(at + kKindAt, header.kind);
 }
 
 inline CounterRef load_counter_ref(const Item& item, std::size_t i) noexcept {
