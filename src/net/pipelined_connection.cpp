@@ -258,16 +258,17 @@ void PipelinedConnection::schedule_flush() {
 
 void PipelinedConnection::flush() {
   if (state_ != State::connected || sending_now_ || write_buffer_.empty()) return;
+  std::size_t sent = 0;
   if (!tls_) {
     // Most sends fit in the socket's buffer at once: sent here, they need no completion
-    // handler (nor the event loop's turn it costs). What does not fit goes out below.
+    // handler (nor the event loop's turn it costs). What does not fit goes out below,
+    // from where this send stopped.
     boost::system::error_code ec;
-    const std::size_t sent = tcp_->write_some(asio::buffer(write_buffer_), ec);
+    sent = tcp_->write_some(asio::buffer(write_buffer_), ec);
     if (ec && ec != asio::error::would_block)
       return connection_lost(errc::backend_unavailable,
                              fmt::format("send failed: {}", ec.message()));
     if (sent == write_buffer_.size()) return write_buffer_.clear();
-    write_buffer_.erase(0, sent);
   }
   sending_.swap(write_buffer_);
   write_buffer_.clear();
@@ -275,7 +276,7 @@ void PipelinedConnection::flush() {
   const std::uint64_t epoch = epoch_;
   with_stream([&](auto& stream) {
     asio::async_write(
-        stream, asio::buffer(sending_),
+        stream, asio::buffer(sending_) + sent,
         [self = shared_from_this(), epoch](boost::system::error_code ec, std::size_t) {
           if (epoch != self->epoch_) return;
           self->sending_now_ = false;
