@@ -69,8 +69,8 @@ struct ConnectionSettings {
 /// A connection that many requests share at once. Requests submitted in one turn of the
 /// event loop go out in one send, and so do those that the completions of one receive
 /// submit (more queue while a send is under way; a plaintext send that the socket takes
-/// at once completes without a handler); it connects
-/// lazily and again after a failure. Every request has a deadline of io_timeout from its
+/// at once completes without a handler). It connects lazily and again after a failure.
+/// Every request has a deadline of io_timeout from its
 /// submission (plus connect_timeout when it had to wait for a connection): a reply that
 /// is late means the server hung, so every request on the connection fails with
 /// errc::timeout and the connection is closed (a late reply can no longer be matched).
