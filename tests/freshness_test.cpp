@@ -6,8 +6,10 @@
 
 #include <gtest/gtest.h>
 
+#include "coarse_clock.hpp"
 #include "gencache/cache.hpp"
 #include "gencache/detail/freshness.hpp"
+#include "gencache/testing.hpp"
 
 namespace gencache::detail {
 namespace {
@@ -131,6 +133,78 @@ TEST(Classify, PastEveryWindowIsAMissWithoutFallback) {
   EXPECT_FALSE(d.fallback_on_error);
   EXPECT_EQ(classify(&at.entry, at.expiry, CallOptions{}, &half).action, Freshness::miss)
       << "expiry itself is not fresh";
+}
+
+// ---- fresh_without_draw: the fast hit's test, against classify() ----
+
+// A draw that counts how often it is asked for.
+int draws = 0;
+double counted_draw() noexcept {
+  ++draws;
+  return 0.5;
+}
+
+TEST(FreshWithoutDraw, IsTrueExactlyWhenClassifySaysFreshWithoutDrawing) {
+  const double betas[] = {0.0, 1.0, 1000.0, std::numeric_limits<double>::infinity()};
+  const std::chrono::microseconds compute_times[] = {0us, 10ms, 1s};
+  int fresh_count = 0;
+  int drawn_count = 0;
+  for (const double beta : betas) {
+    for (const auto compute_time : compute_times) {
+      At at(compute_time);
+      CallOptions options;
+      options.early_refresh_beta = beta;
+      // From 2 minutes before expiry to 1 minute after, in uneven steps.
+      for (std::chrono::milliseconds before = -1min; before <= 2min; before += 1777ms) {
+        const Clock::time_point now = at.expiry - before;
+        draws = 0;
+        const FreshnessDecision d = classify(&at.entry, now, options, &counted_draw);
+        const bool fresh_at_once = d.action == Freshness::fresh && draws == 0;
+        EXPECT_EQ(
+            fresh_without_draw(at.entry.created, at.entry.ttl, at.entry.compute_time, now, options),
+            fresh_at_once)
+            << "beta " << beta << ", compute " << compute_time.count() << " us, " << before.count()
+            << " ms before expiry";
+        fresh_count += fresh_at_once;
+        drawn_count += draws;
+      }
+    }
+  }
+  // The sweep reached both sides: entries served at once, and entries that drew.
+  EXPECT_GT(fresh_count, 0);
+  EXPECT_GT(drawn_count, 0);
+}
+
+TEST(FreshWithoutDraw, FreshAtSomeTimeIsFreshAtEveryEarlierTime) {
+  At at(1s);
+  CallOptions options;  // the default beta
+  for (auto t = at.entry.created; t < at.expiry + 1s; t += 997ms) {
+    if (!fresh_without_draw(at.entry.created, at.entry.ttl, at.entry.compute_time, t, options))
+      continue;
+    for (auto earlier = at.entry.created; earlier <= t; earlier += 3001ms)
+      EXPECT_TRUE(fresh_without_draw(at.entry.created, at.entry.ttl, at.entry.compute_time, earlier,
+                                     options));
+  }
+}
+
+// ---- now_upper_bound: the time the fast hit decides at ----
+
+TEST(NowUpperBound, OnTheSystemClockIsNeverBeforeTheTimeReadAfterIt) {
+  const auto clock = system_clock();
+  for (int i = 0; i < 100'000; ++i) {
+    const Clock::time_point bound = now_upper_bound(*clock);
+    const Clock::time_point now = clock->now();
+    ASSERT_GE(bound, now) << "on read " << i;
+    // And never so far ahead that an entry with a minute left would miss the fast hit.
+    ASSERT_LT(bound - now, kCoarseMargin + 100ms) << "on read " << i;
+  }
+}
+
+TEST(NowUpperBound, AnInjectedClockIsReadAsItIs) {
+  testing::ManualClock clock;
+  EXPECT_EQ(now_upper_bound(clock), clock.now());
+  clock.advance(5s);
+  EXPECT_EQ(now_upper_bound(clock), clock.now());
 }
 
 }  // namespace

@@ -42,6 +42,15 @@ FreshnessDecision classify(const Entry* entry, Clock::time_point now, const Call
 bool refresh_early(const Entry& entry, Clock::time_point now, double beta,
                    RandomDraw draw) noexcept;
 
+/// True when classify() of an entry with these times at `now` is `fresh` without drawing
+/// a number: it is within its TTL and too far from expiry for XFetch to refresh it. This
+/// is the one test the fast hit (read_fresh in core.hpp) serves on; any other entry goes
+/// through classify(), so that a read draws at most once. True at some time is true at
+/// every earlier time, so `now` may be any time not before the present.
+bool fresh_without_draw(Clock::time_point created, std::chrono::milliseconds ttl,
+                        std::chrono::microseconds compute_time, Clock::time_point now,
+                        const CallOptions& options) noexcept;
+
 /// A uniform draw in (0, 1] from a per-thread generator (never 0, so log() is finite).
 double uniform_draw() noexcept;
 

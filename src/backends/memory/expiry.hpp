@@ -8,6 +8,7 @@
 #include <limits>
 #include <optional>
 
+#include "coarse_clock.hpp"
 #include "gencache/clock.hpp"
 
 namespace gencache::detail {
@@ -20,17 +21,17 @@ inline constexpr std::int64_t kAlreadyExpired = std::numeric_limits<std::int64_t
 class LazyNow {
  public:
   explicit LazyNow(const Clock& clock) noexcept
-      : clock_(clock), system_time_(&clock == system_clock_address()) {}
+      : clock_(clock), system_time_(is_system_clock(clock)) {}
 
   /// `ms() < deadline_ms`, answered without the precise clock when it can be: on the
-  /// system clock, a deadline more than kCoarseMarginMs past the coarse clock (the time of
-  /// the last timer tick, a few milliseconds behind at most and a few times cheaper to
-  /// read) is surely still ahead. Only items that close to expiry pay for the precise read.
+  /// system clock, a deadline more than kCoarseMargin past the coarse clock (see
+  /// coarse_clock.hpp) is surely still ahead. Only items that close to expiry pay for the
+  /// precise read.
   bool before(std::int64_t deadline_ms) {
 #ifdef CLOCK_REALTIME_COARSE
     if (system_time_ && !now_) {
-      if (coarse_ms_ == kUnread) coarse_ms_ = read_coarse_ms();
-      if (coarse_ms_ + kCoarseMarginMs < deadline_ms) return true;
+      if (coarse_ms_ == kUnread) coarse_ms_ = coarse_ms();
+      if (coarse_ms_ + kCoarseMargin.count() < deadline_ms) return true;
     }
 #endif
     return ms() < deadline_ms;
@@ -51,23 +52,6 @@ class LazyNow {
     if (!now_) now_ = clock_.now();
     return *now_;
   }
-
-  static const Clock* system_clock_address() noexcept {
-    static const Clock* const address = system_clock().get();
-    return address;
-  }
-
-#ifdef CLOCK_REALTIME_COARSE
-  // Far more than the coarse clock ever lags (one timer tick, 1 to 10 ms), so that it only
-  // decides for items a second or more from expiry.
-  static constexpr std::int64_t kCoarseMarginMs = 1000;
-
-  static std::int64_t read_coarse_ms() noexcept {
-    timespec ts{};
-    clock_gettime(CLOCK_REALTIME_COARSE, &ts);
-    return std::int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1'000'000;
-  }
-#endif
 
   const Clock& clock_;
   bool system_time_;  // clock_ is system_clock(), which reads CLOCK_REALTIME
