@@ -50,6 +50,11 @@ class InProcessStore {
   /// entry is a miss (and is left for CLOCK eviction to reclaim).
   bool find(std::string_view identity, std::span<std::uint64_t> generations, Entry& out);
 
+  /// find() for a reader that needs neither the generations nor an Entry (a Cache's
+  /// fresh hit): the entry's fields go to `fields` and its payload to `payload`.
+  bool find(std::string_view identity, std::size_t namespace_count, EntryFields& fields,
+            std::string& payload);
+
   /// Stores an entry under `identity`, depending on the counters `counter_keys` at
   /// `generations` (one each, in the namespaces' canonical order), kept for `storage_ttl`.
   /// Stores nothing and returns false when a counter has moved on (bumped or lost) since

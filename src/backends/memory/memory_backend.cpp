@@ -355,8 +355,8 @@ struct MemoryBackend::Impl {
     return initial;
   }
 
-  bool find_entry(std::string_view identity, std::span<std::uint64_t> generations,
-                  detail::Entry& out) {
+  bool find_entry(std::string_view identity, std::size_t namespace_count,
+                  std::uint64_t* generations, detail::EntryFields& fields, std::string& payload) {
     const KeyRef ref = key_ref(identity, Keyspace::entries);
     const std::size_t index = shard_index(ref);
     Shard& shard = shards[index];
@@ -368,8 +368,8 @@ struct MemoryBackend::Impl {
       if (item == nullptr) return false;
       if (!item->expired(now)) {
         const detail::EntryHeader header = detail::load_entry_header(*item);
-        if (header.namespace_count != generations.size()) return false;
-        for (std::size_t i = 0; i < generations.size(); ++i) {
+        if (header.namespace_count != namespace_count) return false;
+        for (std::size_t i = 0; i < namespace_count; ++i) {
           const detail::CounterRef held = detail::load_counter_ref(*item, i);
           Item& counter = *held.counter;
           // seq_cst pairs with the bump's increment: a read after a bump sees it.
@@ -378,17 +378,17 @@ struct MemoryBackend::Impl {
           // An expired counter is a lost one, even before anyone drops it (its expiry is
           // fixed when it is made, so it is read here without its shard's lock).
           if (counter.expired(now)) return false;
-          generations[i] = held.generation;
+          if (generations != nullptr) generations[i] = held.generation;
         }
         if (!item->referenced.load(std::memory_order_relaxed))
           item->referenced.store(true, std::memory_order_relaxed);
-        out.kind = static_cast<detail::EntryKind>(header.kind);
-        out.created = Clock::time_point(std::chrono::duration_cast<Clock::time_point::duration>(
+        fields.kind = static_cast<detail::EntryKind>(header.kind);
+        fields.created = Clock::time_point(std::chrono::duration_cast<Clock::time_point::duration>(
             std::chrono::nanoseconds(header.created_ns)));
-        out.ttl = detail::decode_ttl(header.ttl);
-        out.compute_time = std::chrono::microseconds(header.compute_us);
-        const std::string_view payload = detail::entry_payload(*item, generations.size());
-        out.payload.assign(payload.data(), payload.size());
+        fields.ttl = detail::decode_ttl(header.ttl);
+        fields.compute_time = std::chrono::microseconds(header.compute_us);
+        const std::string_view bytes = detail::entry_payload(*item, namespace_count);
+        payload.assign(bytes.data(), bytes.size());
         return true;
       }
       found_expired = true;
@@ -536,7 +536,19 @@ std::uint64_t InProcessStore::generation(std::string_view counter_key,
 
 bool InProcessStore::find(std::string_view identity, std::span<std::uint64_t> generations,
                           Entry& out) {
-  return impl_->find_entry(identity, generations, out);
+  EntryFields fields;
+  if (!impl_->find_entry(identity, generations.size(), generations.data(), fields, out.payload))
+    return false;
+  out.kind = fields.kind;
+  out.created = fields.created;
+  out.ttl = fields.ttl;
+  out.compute_time = fields.compute_time;
+  return true;
+}
+
+bool InProcessStore::find(std::string_view identity, std::size_t namespace_count,
+                          EntryFields& fields, std::string& payload) {
+  return impl_->find_entry(identity, namespace_count, nullptr, fields, payload);
 }
 
 bool InProcessStore::store(std::string_view identity, std::span<const std::string> counter_keys,
