@@ -16,6 +16,7 @@
 #include "async_circuit_breaker.hpp"
 #include "bump_outbox.hpp"
 #include "circuit_breaker.hpp"
+#include "coarse_clock.hpp"
 #include "core/bump_step.hpp"
 #include "core/lease_step.hpp"
 #include "core/read_step.hpp"
@@ -376,6 +377,25 @@ ReadResult CacheCore::read(std::string_view key, const NamespaceSet& namespaces,
   return result;
 }
 
+bool CacheCore::read_fresh(std::string_view key, const NamespaceSet& namespaces,
+                           const CallOptions& options, EntryKind& kind,
+                           std::string& payload) noexcept {
+  if (!in_process_) return false;
+  EntryFields fields;
+  try {
+    if (!in_process_->find_current(key, namespaces, fields, payload)) return false;
+  } catch (const std::exception&) {
+    return false;  // std::bad_alloc: read() meets it again, and reports it
+  }
+  // Fresh at a time surely not before now is fresh now; the precise clock is left to the
+  // entries within a second of their expiry (or of an early refresh), which read() takes.
+  if (!fresh_without_draw(fields.created, fields.ttl, fields.compute_time, now_upper_bound(*clock_),
+                          options))
+    return false;
+  kind = fields.kind;
+  return true;
+}
+
 void CacheCore::write(const ReadResult& read, EntryKind kind, std::string_view payload,
                       std::chrono::milliseconds ttl, std::chrono::milliseconds storage_ttl,
                       std::chrono::microseconds compute_time) {
@@ -444,6 +464,11 @@ std::vector<std::uint64_t> CacheCore::generations(const NamespaceSet& namespaces
 
 ReadResult read_entry(CacheCore& core, std::string_view key, const NamespaceSet& namespaces) {
   return core.read(key, namespaces, true);
+}
+
+bool read_fresh(CacheCore& core, std::string_view key, const NamespaceSet& namespaces,
+                const CallOptions& options, EntryKind& kind, std::string& payload) noexcept {
+  return core.read_fresh(key, namespaces, options, kind, payload);
 }
 
 ReadBatch read_entries(CacheCore& core, std::span<const std::string_view> keys,

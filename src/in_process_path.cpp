@@ -191,6 +191,13 @@ void InProcessPath::read_one(std::string_view key, const NamespaceSet& namespace
   read_key(key, namespaces, fetch_entry, handle, entry, resolved, stats);
 }
 
+bool InProcessPath::find_current(std::string_view key, const NamespaceSet& namespaces,
+                                 EntryFields& fields, std::string& payload) {
+  PathScratch& s = scratch();
+  return store_.find(build_identity(s.identity, prefix_, key, namespaces), namespaces.size(),
+                     fields, payload);
+}
+
 bool InProcessPath::write(std::string_view handle, const EntryFields& fields,
                           std::string_view payload, std::chrono::milliseconds storage_ttl) {
   PathScratch& s = scratch();

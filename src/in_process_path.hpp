@@ -52,6 +52,14 @@ class InProcessPath {
   void read_one(std::string_view key, const NamespaceSet& namespaces, bool fetch_entry,
                 std::string& handle, std::optional<Entry>& entry, StripedStats& stats);
 
+  /// The entry of `key` if one was computed under exactly the current generations of
+  /// `namespaces`: its fields go to `fields` and its payload to `payload`. Nothing else is
+  /// made: no handle, no Entry, and no counter is created (a miss creates them on the
+  /// read that follows). What a Cache's fresh hit reads (CacheCore::read_fresh).
+  /// Throws only std::bad_alloc.
+  bool find_current(std::string_view key, const NamespaceSet& namespaces, EntryFields& fields,
+                    std::string& payload);
+
   /// Stores an entry at `handle` (from read()); returns false when a bump or a lost
   /// counter came in between, so the value would be unreachable and nothing is stored.
   /// Throws backend_error(errc::value_too_large) for an entry that cannot fit.

@@ -258,6 +258,91 @@ TEST(InProcessPath, ACacheOnAMemoryBackendStoresNoVersionedKeyOrEnvelope) {
             std::nullopt);
 }
 
+// ---- the Cache's fast hit (read_fresh): what it serves and what it leaves to the full read
+
+TEST(InProcessPath, AFreshHitIsOneHitAndComputesNothing) {
+  Cache cache(std::make_shared<MemoryBackend>());
+  int computes = 0;
+  auto compute = [&] { return std::string("v") + std::to_string(++computes); };
+  EXPECT_EQ(cache.cached("page", ns("user", 1), 1min, compute), "v1");
+  const Stats before = cache.stats();
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(cache.cached("page", ns("user", 1), 1min, compute), "v1");
+  const Stats after = cache.stats();
+  EXPECT_EQ(after.hits - before.hits, 10u);
+  EXPECT_EQ(after.misses, before.misses);
+  EXPECT_EQ(computes, 1);
+}
+
+TEST(InProcessPath, OnTheSystemClockAnEntryStillExpiresAtItsTtl) {
+  // Within a second of its expiry an entry is not decided on the coarse clock: the read
+  // that follows reads the precise one.
+  Cache cache(std::make_shared<MemoryBackend>());
+  int computes = 0;
+  auto compute = [&] { return ++computes; };
+  EXPECT_EQ(cache.cached("page", ns("user", 1), 300ms, compute), 1);
+  EXPECT_EQ(cache.cached("page", ns("user", 1), 300ms, compute), 1);
+  std::this_thread::sleep_for(400ms);
+  EXPECT_EQ(cache.cached("page", ns("user", 1), 300ms, compute), 2);
+}
+
+TEST(InProcessPath, AnEntryThatIsNotATIsCorruptAndRecomputedNotServed) {
+  Cache cache(std::make_shared<MemoryBackend>());
+  cache.set("page", ns("user", 1), std::string("not a number"), 1min);
+  EXPECT_EQ(cache.cached("page", ns("user", 1), 1min, [] { return 7; }), 7);
+  EXPECT_EQ(cache.stats().corrupt, 1u);
+  EXPECT_EQ(cache.stats().hits, 0u);
+  EXPECT_EQ(cache.cached("page", ns("user", 1), 1min, [] { return 8; }), 7);
+}
+
+TEST(InProcessPath, AnAbsentValueIsAHitToo) {
+  Cache cache(std::make_shared<MemoryBackend>());
+  int computes = 0;
+  auto compute = [&]() -> std::optional<int> {
+    ++computes;
+    return std::nullopt;
+  };
+  EXPECT_EQ(cache.cached("page", ns("user", 1), 1min, compute), std::nullopt);
+  EXPECT_EQ(cache.cached("page", ns("user", 1), 1min, compute), std::nullopt);
+  EXPECT_EQ(computes, 1);
+  EXPECT_EQ(cache.stats().hits, 1u);
+}
+
+TEST(InProcessPath, AnEntryWhereAnEarlyRefreshCanBeDrawnStillRefreshesEarly) {
+  auto clock = std::make_shared<testing::ManualClock>();
+  auto backend = std::make_shared<MemoryBackend>(MemoryOptions{.clock = clock});
+  // A beta this large refreshes every read within reach of the draw.
+  Cache cache(backend, CacheOptions{.clock = clock, .call = {.early_refresh_beta = 1e12}});
+  int computes = 0;
+  auto compute = [&] {
+    clock->advance(10ms);  // the compute time XFetch weighs
+    return ++computes;
+  };
+  EXPECT_EQ(cache.cached("page", ns("user", 1), 1min, compute), 1);
+  clock->advance(30s);
+  EXPECT_EQ(cache.cached("page", ns("user", 1), 1min, compute), 2);
+  EXPECT_EQ(cache.stats().early_refreshes, 1u);
+}
+
+TEST(InProcessPath, HitsFromMoreThreadsThanStatsStripesAreAllCounted) {
+  // More threads than own a stats stripe, in two waves, so that stripes are handed from
+  // threads that ended to new ones and the last threads share the rest.
+  Cache cache(std::make_shared<MemoryBackend>());
+  cache.set("page", ns("user", 1), std::string("v"), 1h);
+  constexpr int kThreads = 40;
+  constexpr int kHits = 500;
+  for (int wave = 0; wave < 2; ++wave) {
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t)
+      threads.emplace_back([&] {
+        for (int i = 0; i < kHits; ++i)
+          cache.cached("page", ns("user", 1), 1h, [] { return std::string("computed"); });
+      });
+    for (auto& thread : threads) thread.join();
+  }
+  EXPECT_EQ(cache.stats().hits, std::uint64_t{2} * kThreads * kHits);
+  EXPECT_EQ(cache.stats().computes, 0u);
+}
+
 TEST(InProcessPath, ABumpThroughAnotherCacheOnTheByteApiIsSeenAtOnce) {
   auto backend = std::make_shared<MemoryBackend>();
   Cache in_process(backend);

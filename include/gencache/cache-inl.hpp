@@ -34,8 +34,11 @@ struct value_traits {
     return codec<T>::decode(e.payload);
   }
   static std::optional<T> from_entry(Entry&& e) {
-    if (e.kind != EntryKind::value) return std::nullopt;
-    return decode_payload<T>(std::move(e.payload));
+    return from_payload(e.kind, std::move(e.payload));
+  }
+  static std::optional<T> from_payload(EntryKind kind, std::string&& payload) {
+    if (kind != EntryKind::value) return std::nullopt;
+    return decode_payload<T>(std::move(payload));
   }
   static std::string payload(const T& v) { return codec<T>::encode(v); }
 };
@@ -51,8 +54,11 @@ struct value_traits<std::optional<U>> {
     return std::optional<U>(std::move(*inner));
   }
   static std::optional<std::optional<U>> from_entry(Entry&& e) {
-    if (e.kind == EntryKind::absent) return std::optional<U>{};
-    auto inner = decode_payload<U>(std::move(e.payload));
+    return from_payload(e.kind, std::move(e.payload));
+  }
+  static std::optional<std::optional<U>> from_payload(EntryKind kind, std::string&& payload) {
+    if (kind == EntryKind::absent) return std::optional<U>{};
+    auto inner = decode_payload<U>(std::move(payload));
     if (!inner) return std::nullopt;
     return std::optional<U>(std::move(*inner));
   }
@@ -84,6 +90,32 @@ std::optional<T> take_fresh_value(CacheCore& core, std::optional<Entry>& entry,
   }
   count(core, Event::hit);
   return value;
+}
+
+/// memory://'s fast hit for a cached call (read_fresh in core.hpp): when the entry is
+/// fresh without a draw and decodes as a T, `out` gets its value, the hit is counted and
+/// this returns true. In every other case it returns false, counting nothing, and the
+/// caller reads and decides as for any backend. Cache::cached and AsyncCache::async_cached
+/// both start here. (`out` is the caller's, so that a std::string payload is copied into
+/// it once and moved only to return it: each move is a call into libstdc++.)
+template <class T>
+bool fresh_hit(CacheCore& core, std::string_view key, const NamespaceSet& namespaces,
+               const CallOptions& options, std::optional<T>& out) {
+  EntryKind kind{};
+  if constexpr (std::is_same_v<T, std::string>) {
+    if (!read_fresh(core, key, namespaces, options, kind, out.emplace()) ||
+        kind != EntryKind::value) {
+      out.reset();
+      return false;
+    }
+  } else {
+    std::string payload;
+    if (!read_fresh(core, key, namespaces, options, kind, payload)) return false;
+    out = value_traits<T>::from_payload(kind, std::move(payload));
+    if (!out) return false;
+  }
+  count(core, Event::hit);
+  return true;
 }
 
 /// What a cached call's read found, and what to do with it: both `Cache::cached` and
@@ -254,6 +286,12 @@ requires std::invocable<F&> gencache::cached_value_t<std::invoke_result_t<F&>> C
   const auto ttl_ms = detail::checked_ttl(ttl);
   // Per-call options are checked where they enter; the defaults were checked once.
   if (&options != &call_defaults()) detail::validate_call_options(options);
+  // memory://'s fast hit; anything else (a miss, stale, an early refresh to draw, another
+  // backend) reads below.
+  {
+    std::optional<T> hit;
+    if (detail::fresh_hit<T>(*core_, key, namespaces, options, hit)) return std::move(*hit);
+  }
   // Generations are read here, before compute, and the result is stored under exactly them.
   detail::CachedStart<T> start{detail::read_entry(*core_, key, namespaces)};
   detail::decide(*core_, start, options);
