@@ -39,6 +39,36 @@ std::size_t this_thread_stripe() noexcept {
       std::hash<std::thread::id>{}(std::this_thread::get_id());
   return stripe;
 }
+
+// Which owned stripe index each thread holds (StripedStats): taken at a thread's first
+// count, given back when it ends. The handover is a release and an acquire, so the next
+// owner's plain load sees the last owner's final store.
+std::atomic<bool> owned_stripe_taken[StripedStats::kOwnedStripes];
+
+constexpr int kNotClaimed = -2;
+constexpr int kNoOwnedStripe = -1;  // all were taken, or this thread is ending
+// Trivially destructible, so it can still be read while the thread's other thread_local
+// objects are destroyed (one of them may count).
+thread_local int this_thread_owned = kNotClaimed;
+
+struct OwnedStripeRelease {
+  ~OwnedStripeRelease() {
+    if (this_thread_owned >= 0)
+      owned_stripe_taken[this_thread_owned].store(false, std::memory_order_release);
+    this_thread_owned = kNoOwnedStripe;
+  }
+};
+
+int claim_owned_stripe() noexcept {
+  static thread_local OwnedStripeRelease release;
+  for (std::size_t i = 0; i < StripedStats::kOwnedStripes; ++i) {
+    bool expected = false;
+    if (!owned_stripe_taken[i].load(std::memory_order_relaxed) &&
+        owned_stripe_taken[i].compare_exchange_strong(expected, true, std::memory_order_acquire))
+      return static_cast<int>(i);
+  }
+  return kNoOwnedStripe;
+}
 }  // namespace
 
 // Every Stats field but the outbox_pending gauge comes from the table.
@@ -46,14 +76,25 @@ static_assert(sizeof(Stats) == sizeof(std::uint64_t) * (StripedStats::field_coun
               "a Stats field is missing from GENCACHE_STATS_COUNTERS (or the reverse)");
 
 void StripedStats::add(Field field, std::uint64_t n) noexcept {
-  stripes_[this_thread_stripe() % kStripes].values[field].fetch_add(n, std::memory_order_relaxed);
+  if (this_thread_owned == kNotClaimed) [[unlikely]]
+    this_thread_owned = claim_owned_stripe();
+  if (this_thread_owned >= 0) [[likely]] {
+    std::atomic<std::uint64_t>& value = owned_[this_thread_owned].values[field];
+    value.store(value.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+    return;
+  }
+  shared_[this_thread_stripe() % kSharedStripes].values[field].fetch_add(n,
+                                                                         std::memory_order_relaxed);
 }
 
 Stats StripedStats::snapshot() const noexcept {
   std::array<std::uint64_t, field_count> sum{};
-  for (const Stripe& stripe : stripes_)
+  const auto add_up = [&sum](const Stripe& stripe) {
     for (std::size_t f = 0; f < field_count; ++f)
       sum[f] += stripe.values[f].load(std::memory_order_relaxed);
+  };
+  for (const Stripe& stripe : owned_) add_up(stripe);
+  for (const Stripe& stripe : shared_) add_up(stripe);
   Stats s;
 #define GENCACHE_STATS_COPY(name) s.name = sum[name];
   GENCACHE_STATS_COUNTERS(GENCACHE_STATS_COPY)

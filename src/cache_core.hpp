@@ -61,6 +61,10 @@ std::string etag_of(std::string_view prefix, const NamespaceSet& namespaces,
   X(outbox_overflows)
 
 /// Stats counters striped over cache lines so threads do not contend on one counter.
+/// The first kOwnedStripes threads that count (in the whole process) each own a stripe
+/// index while they live, and count there with a plain load and store: no other thread
+/// writes it, so nothing is lost, and a hit pays no atomic read-modify-write (about 5 ns
+/// here). Threads beyond those share the other stripes, with fetch_add.
 class StripedStats {
  public:
 #define GENCACHE_STATS_ENUMERATOR(name) name,
@@ -69,12 +73,15 @@ class StripedStats {
   void add(Field field, std::uint64_t n = 1) noexcept;
   Stats snapshot() const noexcept;
 
+  static constexpr std::size_t kOwnedStripes = 32;
+  static constexpr std::size_t kSharedStripes = 8;
+
  private:
   struct alignas(64) Stripe {
     std::array<std::atomic<std::uint64_t>, field_count> values{};
   };
-  static constexpr std::size_t kStripes = 16;
-  std::array<Stripe, kStripes> stripes_;
+  std::array<Stripe, kOwnedStripes> owned_;
+  std::array<Stripe, kSharedStripes> shared_;
 };
 
 class CacheCore {
