@@ -422,15 +422,17 @@ bool CacheCore::read_fresh(std::string_view key, const NamespaceSet& namespaces,
                            const CallOptions& options, EntryKind& kind,
                            std::string& payload) noexcept {
   if (!in_process_) return false;
+  // One reading of the coarse clock serves the store's expiry checks and the freshness.
+  const CoarseNow coarse(*clock_);
   EntryFields fields;
   try {
-    if (!in_process_->find_current(key, namespaces, fields, payload)) return false;
+    if (!in_process_->find_current(key, namespaces, coarse, fields, payload)) return false;
   } catch (const std::exception&) {
     return false;  // std::bad_alloc: read() meets it again, and reports it
   }
   // Fresh at a time surely not before now is fresh now; the precise clock is left to the
   // entries within a second of their expiry (or of an early refresh), which read() takes.
-  if (!fresh_without_draw(fields.created, fields.ttl, fields.compute_time, now_upper_bound(*clock_),
+  if (!fresh_without_draw(fields.created, fields.ttl, fields.compute_time, coarse.upper_bound(),
                           options))
     return false;
   kind = fields.kind;

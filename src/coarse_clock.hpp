@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <limits>
 
 #include "gencache/clock.hpp"
 
@@ -35,15 +36,44 @@ inline std::int64_t coarse_ms() noexcept {
 }
 #endif
 
-/// A time that `clock.now()` is surely not past: on the system clock the coarse time plus
-/// kCoarseMargin, on any other clock its now(). A test that holds for every time up to
-/// this bound (an entry still fresh) therefore holds now.
-inline Clock::time_point now_upper_bound(const Clock& clock) noexcept {
+/// One reading of the coarse clock, taken only when `clock` is the system clock, for the
+/// decisions of one operation to share (a Cache's fast hit: the entry's freshness and the
+/// store's expiry checks).
+class CoarseNow {
+ public:
+  explicit CoarseNow(const Clock& clock) noexcept : clock_(clock) {
 #ifdef CLOCK_REALTIME_COARSE
-  if (is_system_clock(clock))
-    return Clock::time_point(std::chrono::milliseconds(coarse_ms() + 1) + kCoarseMargin);
+    if (is_system_clock(clock)) ms_ = coarse_ms();
 #endif
-  return clock.now();
+  }
+
+  /// Whether there is a reading (the clock is the system clock).
+  bool read() const noexcept {
+    return ms_ != kUnread;
+  }
+  /// The reading, in whole milliseconds since the epoch (only when read()).
+  std::int64_t ms() const noexcept {
+    return ms_;
+  }
+
+  /// A time that `clock.now()` is surely not past: the reading plus kCoarseMargin, or the
+  /// clock's now() when it is not the system clock. A test that holds for every time up to
+  /// this bound (an entry still fresh) therefore holds now.
+  Clock::time_point upper_bound() const noexcept {
+    if (read()) return Clock::time_point(std::chrono::milliseconds(ms_ + 1) + kCoarseMargin);
+    return clock_.now();
+  }
+
+  static constexpr std::int64_t kUnread = std::numeric_limits<std::int64_t>::min();
+
+ private:
+  const Clock& clock_;
+  std::int64_t ms_ = kUnread;
+};
+
+/// CoarseNow(clock).upper_bound().
+inline Clock::time_point now_upper_bound(const Clock& clock) noexcept {
+  return CoarseNow(clock).upper_bound();
 }
 
 }  // namespace gencache::detail

@@ -39,9 +39,18 @@ char* write_part(char* out, std::string_view part) noexcept {
                                                               std::string_view key,
                                                               const NamespaceSet& namespaces) {
   const std::size_t n = namespaces.size();
-  std::size_t size = length_size(n) + length_size(prefix.size()) + prefix.size() +
-                     length_size(key.size()) + key.size();
-  for (const Namespace& ns : namespaces) size += length_size(ns.name().size()) + ns.name().size();
+  // Every length below 128 (the usual case) takes one byte: the size is a plain sum.
+  std::size_t size = 3 + prefix.size() + key.size() + n;
+  std::size_t longest = n | prefix.size() | key.size();
+  for (const Namespace& ns : namespaces) {
+    size += ns.name().size();
+    longest |= ns.name().size();
+  }
+  if (longest >= 0x80) {
+    size = length_size(n) + length_size(prefix.size()) + prefix.size() + length_size(key.size()) +
+           key.size();
+    for (const Namespace& ns : namespaces) size += length_size(ns.name().size()) + ns.name().size();
+  }
   if (buffer.size() < size) buffer.resize(std::max(size, 2 * buffer.size()));
   char* at = write_length(buffer.data(), n);
   at = write_part(at, prefix);
@@ -192,10 +201,11 @@ void InProcessPath::read_one(std::string_view key, const NamespaceSet& namespace
 }
 
 bool InProcessPath::find_current(std::string_view key, const NamespaceSet& namespaces,
-                                 EntryFields& fields, std::string& payload) {
+                                 const CoarseNow& coarse, EntryFields& fields,
+                                 std::string& payload) {
   PathScratch& s = scratch();
   return store_.find(build_identity(s.identity, prefix_, key, namespaces), namespaces.size(),
-                     fields, payload);
+                     coarse, fields, payload);
 }
 
 bool InProcessPath::write(std::string_view handle, const EntryFields& fields,

@@ -55,10 +55,11 @@ class InProcessPath {
   /// The entry of `key` if one was computed under exactly the current generations of
   /// `namespaces`: its fields go to `fields` and its payload to `payload`. Nothing else is
   /// made: no handle, no Entry, and no counter is created (a miss creates them on the
-  /// read that follows). What a Cache's fresh hit reads (CacheCore::read_fresh).
+  /// read that follows). What a Cache's fresh hit reads (CacheCore::read_fresh); `coarse`
+  /// is the hit's reading of the clock, shared with the store's expiry checks.
   /// Throws only std::bad_alloc.
-  bool find_current(std::string_view key, const NamespaceSet& namespaces, EntryFields& fields,
-                    std::string& payload);
+  bool find_current(std::string_view key, const NamespaceSet& namespaces, const CoarseNow& coarse,
+                    EntryFields& fields, std::string& payload);
 
   /// Stores an entry at `handle` (from read()); returns false when a bump or a lost
   /// counter came in between, so the value would be unreachable and nothing is stored.

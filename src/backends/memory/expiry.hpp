@@ -22,6 +22,11 @@ class LazyNow {
  public:
   explicit LazyNow(const Clock& clock) noexcept
       : clock_(clock), system_time_(is_system_clock(clock)) {}
+  /// Starts from `coarse`, a reading taken for the same operation, when both clocks are the
+  /// system clock (so one hit reads the coarse clock once).
+  LazyNow(const Clock& clock, const CoarseNow& coarse) noexcept : LazyNow(clock) {
+    if (system_time_ && coarse.read()) coarse_ms_ = coarse.ms();
+  }
 
   /// `ms() < deadline_ms`, answered without the precise clock when it can be: on the
   /// system clock, a deadline more than kCoarseMargin past the coarse clock (see
@@ -57,7 +62,7 @@ class LazyNow {
   bool system_time_;  // clock_ is system_clock(), which reads CLOCK_REALTIME
   std::optional<Clock::time_point> now_;
   // Not std::optional: GCC 12 at -O3 warns (wrongly) that its value may be uninitialized.
-  static constexpr std::int64_t kUnread = std::numeric_limits<std::int64_t>::min();
+  static constexpr std::int64_t kUnread = CoarseNow::kUnread;
   std::int64_t coarse_ms_ = kUnread;
 };
 

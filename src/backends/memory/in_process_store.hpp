@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "coarse_clock.hpp"
 #include "gencache/detail/core.hpp"
 #include "gencache/memory_backend.hpp"
 
@@ -51,9 +52,10 @@ class InProcessStore {
   bool find(std::string_view identity, std::span<std::uint64_t> generations, Entry& out);
 
   /// find() for a reader that needs neither the generations nor an Entry (a Cache's
-  /// fresh hit): the entry's fields go to `fields` and its payload to `payload`.
-  bool find(std::string_view identity, std::size_t namespace_count, EntryFields& fields,
-            std::string& payload);
+  /// fresh hit): the entry's fields go to `fields` and its payload to `payload`. Expiry is
+  /// checked from `coarse` when the backend's clock is the one it read.
+  bool find(std::string_view identity, std::size_t namespace_count, const CoarseNow& coarse,
+            EntryFields& fields, std::string& payload);
 
   /// Stores an entry under `identity`, depending on the counters `counter_keys` at
   /// `generations` (one each, in the namespaces' canonical order), kept for `storage_ttl`.

@@ -356,11 +356,11 @@ struct MemoryBackend::Impl {
   }
 
   bool find_entry(std::string_view identity, std::size_t namespace_count,
-                  std::uint64_t* generations, detail::EntryFields& fields, std::string& payload) {
+                  std::uint64_t* generations, detail::EntryFields& fields, std::string& payload,
+                  LazyNow now) {
     const KeyRef ref = key_ref(identity, Keyspace::entries);
     const std::size_t index = shard_index(ref);
     Shard& shard = shards[index];
-    LazyNow now(*clock);
     bool found_expired = false;
     {
       detail::SharedAccess access(shard.lock, readers, index);
@@ -537,7 +537,8 @@ std::uint64_t InProcessStore::generation(std::string_view counter_key,
 bool InProcessStore::find(std::string_view identity, std::span<std::uint64_t> generations,
                           Entry& out) {
   EntryFields fields;
-  if (!impl_->find_entry(identity, generations.size(), generations.data(), fields, out.payload))
+  if (!impl_->find_entry(identity, generations.size(), generations.data(), fields, out.payload,
+                         LazyNow(*impl_->clock)))
     return false;
   out.kind = fields.kind;
   out.created = fields.created;
@@ -547,8 +548,9 @@ bool InProcessStore::find(std::string_view identity, std::span<std::uint64_t> ge
 }
 
 bool InProcessStore::find(std::string_view identity, std::size_t namespace_count,
-                          EntryFields& fields, std::string& payload) {
-  return impl_->find_entry(identity, namespace_count, nullptr, fields, payload);
+                          const CoarseNow& coarse, EntryFields& fields, std::string& payload) {
+  return impl_->find_entry(identity, namespace_count, nullptr, fields, payload,
+                           LazyNow(*impl_->clock, coarse));
 }
 
 bool InProcessStore::store(std::string_view identity, std::span<const std::string> counter_keys,
