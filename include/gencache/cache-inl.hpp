@@ -364,6 +364,16 @@ std::optional<T> Cache::get(std::string_view key, const NamespaceSet& namespaces
 template <class T>
 std::optional<T> Cache::get(std::string_view key, const NamespaceSet& namespaces,
                             std::error_code& ec) {
+  {
+    // memory://'s fast hit. get() never refreshes early: options without XFetch make
+    // "fresh" exactly "within the TTL", which is what take_fresh_value() below decides.
+    static const CallOptions kWithinTtl{.early_refresh_beta = 0};
+    std::optional<T> hit;
+    if (detail::fresh_hit<T>(*core_, key, namespaces, kWithinTtl, hit)) {
+      ec.clear();
+      return hit;
+    }
+  }
   detail::ReadResult read = detail::read_entry(*core_, key, namespaces);
   ec = read.error;
   return detail::take_fresh_value<T>(*core_, read.entry, detail::now(*core_));
