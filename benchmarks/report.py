@@ -735,20 +735,19 @@ class Report:
 
         parts = [
             ("find the entry by its identity in the sharded store (hash, shard read lock, "
-             "expiry check, one generation compare per namespace) and copy the payload out "
-             "(allocation and 512 B copy)", per_op("InProcessStore::find(")),
-            ("build the entry's identity (key and namespace names, length-prefixed) and "
-             "hand the read its entry", per_op("InProcessPath::read_key(", minus=("InProcessStore::find(",))),
-            ("the freshness decision (classify) and the clock read",
-             per_op("detail::classify(", "detail::now(")),
-            ("the stats (a striped hit counter)", per_op("detail::count(")),
-            ("the read's result: `CacheCore::read` around the in-process path (the result, "
-             "the guard that turns a throw into a failed read) and its destruction",
-             per_op("CacheCore::read(", "ReadResult::~ReadResult(",
-                    minus=("InProcessPath::read_one(",))),
+             "expiry check, one generation compare per namespace) and copy the payload into "
+             "the value returned (allocation and 512 B copy)", per_op("InProcessStore::find(")),
+            ("build the entry's identity (key and namespace names, length-prefixed)",
+             per_op("InProcessPath::find_current(", minus=("InProcessStore::find(",))),
+            ("the freshness test (`fresh_without_draw`) at the coarse clock's upper bound, "
+             "and `read_fresh`'s own code",
+             per_op("CacheCore::read_fresh(", minus=("InProcessPath::find_current(",))),
+            ("the stats (the thread's own stripe of the hit counter)", per_op("detail::count(")),
+            ("`fresh_hit`: the value's optional, and the checks around `read_fresh`",
+             per_op("detail::fresh_hit<", minus=("detail::read_fresh(", "detail::count("))),
             ("the TTL's check (`checked_ttl`)", per_op("detail::checked_ttl(")),
-            ("moving the value from the entry into the decision and out of `cached` (two "
-             "calls of std::string's move constructor, which libstdc++ does not inline)",
+            ("moving the value out of `cached` (std::string's move constructor, which "
+             "libstdc++ does not inline)",
              per_op("basic_string(std::__cxx11::basic_string<char, std::char_traits<char>, "
                     "std::allocator<char> >&&)")),
             ("freeing the value the benchmark got (a flat map read frees its copy too)",
@@ -756,9 +755,7 @@ class Report:
         ]
         known = [v for label, v in parts if not label.startswith("of which")]
         rest = None if None in known else hit - sum(known)
-        parts.append(("the rest: `cached`'s and `decide`'s own code (the switch over the "
-                      "decision, the optional value, the read's entry) and the benchmark "
-                      "loop", rest))
+        parts.append(("the rest: `cached`'s own code and the benchmark loop", rest))
         rows = [[label, "? (not in this profile)" if value is None else f"{value:,.0f}"]
                 for label, value in parts]
         rows.append(["**a `cached` hit, 1 namespace**", f"**{hit:,.0f}**"])
@@ -772,7 +769,10 @@ class Report:
             "has the full listing). A memory:// Cache reads through its in-process path "
             "(docs/architecture.md): no versioned key, no counter text, no envelope or CRC-32, "
             "no generation hints; the entry is found by (key, namespaces) in one lookup and "
-            "holds its namespaces' live generation cells. Before it (commit f26fa0a, byte path "
+            "holds its namespaces' live generation cells, and a fresh entry is copied "
+            "straight into the value returned (`read_fresh`: no `ReadResult`, no `Entry`, no "
+            "handle; 1,253 instructions at commit c25c2a5, which had them). Before the "
+            "in-process path (commit f26fa0a, byte path "
             "through the Backend API) the same hit ran 4,515 instructions: 1,165 building the "
             "counter and versioned keys, 1,018 checking the envelope (468 of them the CRC-32), "
             "619 in two lookups, 479 parsing the counter and finding its hint. What is left "
