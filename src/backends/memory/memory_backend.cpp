@@ -355,9 +355,11 @@ struct MemoryBackend::Impl {
     return initial;
   }
 
-  bool find_entry(std::string_view identity, std::size_t namespace_count,
-                  std::uint64_t* generations, detail::EntryFields& fields, std::string& payload,
-                  LazyNow now) {
+  // Inlined into both InProcessStore::find overloads: as one shared call it cost the
+  // store's own hit 70 instructions (hot_path_profile store_hit_1ns, 666 -> 736).
+  [[gnu::always_inline]] bool find_entry(std::string_view identity, std::size_t namespace_count,
+                                         std::uint64_t* generations, detail::EntryFields& fields,
+                                         std::string& payload, LazyNow now) {
     const KeyRef ref = key_ref(identity, Keyspace::entries);
     const std::size_t index = shard_index(ref);
     Shard& shard = shards[index];
