@@ -418,25 +418,26 @@ ReadResult CacheCore::read(std::string_view key, const NamespaceSet& namespaces,
   return result;
 }
 
-bool CacheCore::read_fresh(std::string_view key, const NamespaceSet& namespaces,
-                           const CallOptions& options, EntryKind& kind,
-                           std::string& payload) noexcept {
-  if (!in_process_) return false;
+FreshRead CacheCore::read_fresh(std::string_view key, const NamespaceSet& namespaces,
+                                const CallOptions& options, EntryKind& kind,
+                                std::string& payload) noexcept {
+  if (!in_process_) return FreshRead::undecided;
   // One reading of the coarse clock serves the store's expiry checks and the freshness.
   const CoarseNow coarse(*clock_);
   EntryFields fields;
   try {
-    if (!in_process_->find_current(key, namespaces, coarse, fields, payload)) return false;
+    if (!in_process_->find_current(key, namespaces, coarse, fields, payload))
+      return FreshRead::absent;
   } catch (const std::exception&) {
-    return false;  // std::bad_alloc: read() meets it again, and reports it
+    return FreshRead::undecided;  // std::bad_alloc: read() meets it again, and reports it
   }
   // Fresh at a time surely not before now is fresh now; the precise clock is left to the
   // entries within a second of their expiry (or of an early refresh), which read() takes.
   if (!fresh_without_draw(fields.created, fields.ttl, fields.compute_time, coarse.upper_bound(),
                           options))
-    return false;
+    return FreshRead::undecided;
   kind = fields.kind;
-  return true;
+  return FreshRead::fresh;
 }
 
 void CacheCore::write(const ReadResult& read, EntryKind kind, std::string_view payload,
@@ -509,8 +510,8 @@ ReadResult read_entry(CacheCore& core, std::string_view key, const NamespaceSet&
   return core.read(key, namespaces, true);
 }
 
-bool read_fresh(CacheCore& core, std::string_view key, const NamespaceSet& namespaces,
-                const CallOptions& options, EntryKind& kind, std::string& payload) noexcept {
+FreshRead read_fresh(CacheCore& core, std::string_view key, const NamespaceSet& namespaces,
+                     const CallOptions& options, EntryKind& kind, std::string& payload) noexcept {
   return core.read_fresh(key, namespaces, options, kind, payload);
 }
 

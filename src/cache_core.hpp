@@ -96,8 +96,8 @@ class CacheCore {
   /// Reads the entry; see read_entry() in detail/core.hpp.
   ReadResult read(std::string_view key, const NamespaceSet& namespaces, bool fetch_entry);
   /// See read_fresh() in detail/core.hpp.
-  bool read_fresh(std::string_view key, const NamespaceSet& namespaces, const CallOptions& options,
-                  EntryKind& kind, std::string& payload) noexcept;
+  FreshRead read_fresh(std::string_view key, const NamespaceSet& namespaces,
+                       const CallOptions& options, EntryKind& kind, std::string& payload) noexcept;
   /// See read_entries_only() in detail/core.hpp.
   std::vector<std::optional<Entry>> read_entries_only(std::span<const std::string_view> keys,
                                                       const NamespaceSet& namespaces,

@@ -273,6 +273,21 @@ TEST(InProcessPath, AFreshHitIsOneHitAndComputesNothing) {
   EXPECT_EQ(computes, 1);
 }
 
+TEST(InProcessPath, AMissIsOneMissAndItsValueIsThenServed) {
+  // The fast hit finds nothing, so the read goes on to the generations only (the value is
+  // stored under them); get() of nothing is one miss as well.
+  Cache cache(std::make_shared<MemoryBackend>());
+  EXPECT_EQ(cache.get<int>("page", ns("user", 1)), std::nullopt);
+  EXPECT_EQ(cache.stats().misses, 1u);
+  int computes = 0;
+  EXPECT_EQ(cache.cached("page", ns("user", 1), 1min, [&] { return ++computes; }), 1);
+  EXPECT_EQ(cache.stats().misses, 2u);
+  EXPECT_EQ(cache.get<int>("page", ns("user", 1)), 1);
+  EXPECT_EQ(cache.cached("page", ns("user", 1), 1min, [&] { return ++computes; }), 1);
+  EXPECT_EQ(cache.stats().hits, 2u);
+  EXPECT_EQ(computes, 1);
+}
+
 TEST(InProcessPath, OnTheSystemClockAnEntryStillExpiresAtItsTtl) {
   // Within a second of its expiry an entry is not decided on the coarse clock: the read
   // that follows reads the precise one.

@@ -543,9 +543,9 @@ auto AsyncCache::start_cached_call(std::string_view key, const NamespaceSet& nam
     // completes without copying the key, the namespaces or the options into a frame.
     if (detail::serves_inline(*core_)) {
       std::optional<T> hit;
-      if (detail::fresh_hit<T>(*core_, key, namespaces, options, hit))
-        return detail::ready_value<T>(std::move(*hit));
-      detail::CachedStart<T> start{detail::read_entry(*core_, key, namespaces)};
+      const detail::FreshRead found = detail::fresh_hit<T>(*core_, key, namespaces, options, hit);
+      if (found == detail::FreshRead::fresh) return detail::ready_value<T>(std::move(*hit));
+      detail::CachedStart<T> start{detail::read_after_fast_hit(*core_, found, key, namespaces)};
       detail::decide(*core_, start, options);
       if (start.decision.action == detail::Freshness::fresh) {
         detail::count(*core_, detail::Event::hit);

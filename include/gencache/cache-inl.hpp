@@ -94,28 +94,39 @@ std::optional<T> take_fresh_value(CacheCore& core, std::optional<Entry>& entry,
 
 /// memory://'s fast hit for a cached call (read_fresh in core.hpp): when the entry is
 /// fresh without a draw and decodes as a T, `out` gets its value, the hit is counted and
-/// this returns true. In every other case it returns false, counting nothing, and the
-/// caller reads and decides as for any backend. Cache::cached and AsyncCache::async_cached
-/// both start here. (`out` is the caller's, so that a std::string payload is copied into
-/// it once and moved only to return it: each move is a call into libstdc++.)
+/// this returns `fresh`. Otherwise it counts nothing and returns what read_fresh found:
+/// `absent` (a miss), or `undecided` (also for a payload that is not a T), for the caller
+/// to read and decide as for any backend. Cache::cached, Cache::get and
+/// AsyncCache::async_cached start here. (`out` is the caller's, so that a std::string
+/// payload is copied into it once and moved only to return it: each move is a call into
+/// libstdc++.)
 template <class T>
-bool fresh_hit(CacheCore& core, std::string_view key, const NamespaceSet& namespaces,
-               const CallOptions& options, std::optional<T>& out) {
+FreshRead fresh_hit(CacheCore& core, std::string_view key, const NamespaceSet& namespaces,
+                    const CallOptions& options, std::optional<T>& out) {
   EntryKind kind{};
   if constexpr (std::is_same_v<T, std::string>) {
-    if (!read_fresh(core, key, namespaces, options, kind, out.emplace()) ||
-        kind != EntryKind::value) {
+    const FreshRead found = read_fresh(core, key, namespaces, options, kind, out.emplace());
+    if (found != FreshRead::fresh || kind != EntryKind::value) {
       out.reset();
-      return false;
+      return found == FreshRead::fresh ? FreshRead::undecided : found;
     }
   } else {
     std::string payload;
-    if (!read_fresh(core, key, namespaces, options, kind, payload)) return false;
+    const FreshRead found = read_fresh(core, key, namespaces, options, kind, payload);
+    if (found != FreshRead::fresh) return found;
     out = value_traits<T>::from_payload(kind, std::move(payload));
-    if (!out) return false;
+    if (!out) return FreshRead::undecided;
   }
   count(core, Event::hit);
-  return true;
+  return FreshRead::fresh;
+}
+
+/// The read a cached call goes on with after fresh_hit(): only the generations (where the
+/// value will live) when it found nothing, else the entry too.
+inline ReadResult read_after_fast_hit(CacheCore& core, FreshRead found, std::string_view key,
+                                      const NamespaceSet& namespaces) {
+  if (found == FreshRead::absent) return resolve_key(core, key, namespaces);
+  return read_entry(core, key, namespaces);
 }
 
 /// What a cached call's read found, and what to do with it: both `Cache::cached` and
@@ -288,12 +299,14 @@ requires std::invocable<F&> gencache::cached_value_t<std::invoke_result_t<F&>> C
   if (&options != &call_defaults()) detail::validate_call_options(options);
   // memory://'s fast hit; anything else (a miss, stale, an early refresh to draw, another
   // backend) reads below.
+  detail::FreshRead found;
   {
     std::optional<T> hit;
-    if (detail::fresh_hit<T>(*core_, key, namespaces, options, hit)) return std::move(*hit);
+    found = detail::fresh_hit<T>(*core_, key, namespaces, options, hit);
+    if (found == detail::FreshRead::fresh) return std::move(*hit);
   }
   // Generations are read here, before compute, and the result is stored under exactly them.
-  detail::CachedStart<T> start{detail::read_entry(*core_, key, namespaces)};
+  detail::CachedStart<T> start{detail::read_after_fast_hit(*core_, found, key, namespaces)};
   detail::decide(*core_, start, options);
   detail::ReadResult& read = start.read;
   std::optional<T>& current = start.current;
@@ -369,8 +382,10 @@ std::optional<T> Cache::get(std::string_view key, const NamespaceSet& namespaces
     // "fresh" exactly "within the TTL", which is what take_fresh_value() below decides.
     static const CallOptions kWithinTtl{.early_refresh_beta = 0};
     std::optional<T> hit;
-    if (detail::fresh_hit<T>(*core_, key, namespaces, kWithinTtl, hit)) {
+    const detail::FreshRead found = detail::fresh_hit<T>(*core_, key, namespaces, kWithinTtl, hit);
+    if (found != detail::FreshRead::undecided) {
       ec.clear();
+      if (found == detail::FreshRead::absent) detail::count(*core_, detail::Event::miss);
       return hit;
     }
   }

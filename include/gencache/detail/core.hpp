@@ -65,15 +65,25 @@ enum class Event {
 /// backend failure: it is counted and reported, and `backend_ok` is false.
 ReadResult read_entry(CacheCore& core, std::string_view key, const NamespaceSet& namespaces);
 
+/// What memory://'s fast hit (read_fresh) found.
+enum class FreshRead : std::uint8_t {
+  fresh,      ///< an entry to serve: its kind and payload were given
+  absent,     ///< no entry under the current generations: a miss; resolve_key() for the
+              ///< write (a second lookup would find nothing either)
+  undecided,  ///< anything else (not in process, an entry near its expiry or an early
+              ///< refresh draw, a failure): read_entry() reads and decides
+};
+
 /// memory://'s fast hit. When the Cache reads in process (a MemoryBackend) and `key` has
 /// an entry computed under the current generations of `namespaces` that is fresh at once
 /// (fresh_without_draw in freshness.hpp: no early refresh can be drawn for it), its kind
-/// and payload go to `kind` and `payload` and this returns true, having counted nothing.
-/// In every other case it returns false and the caller reads with read_entry(), which
-/// decides the rest (a miss, a stale entry, an early refresh) as it does for every
-/// backend. Never throws: a failure here is a false, and read_entry() meets it again.
-bool read_fresh(CacheCore& core, std::string_view key, const NamespaceSet& namespaces,
-                const CallOptions& options, EntryKind& kind, std::string& payload) noexcept;
+/// and payload go to `kind` and `payload` and this returns `fresh`, having counted
+/// nothing. It returns `absent` when the store holds no such entry, and `undecided` in
+/// every other case: then the caller reads with read_entry(), which decides the rest (a
+/// stale entry, an early refresh) as it does for every backend. Never throws: a failure
+/// here is `undecided`, and read_entry() meets it again.
+FreshRead read_fresh(CacheCore& core, std::string_view key, const NamespaceSet& namespaces,
+                     const CallOptions& options, EntryKind& kind, std::string& payload) noexcept;
 
 /// Several entries of the same namespaces, read together.
 struct ReadBatch {
