@@ -39,14 +39,15 @@ char* write_part(char* out, std::string_view part) noexcept {
                                                               std::string_view key,
                                                               const NamespaceSet& namespaces) {
   const std::size_t n = namespaces.size();
-  // Every length below 128 (the usual case) takes one byte: the size is a plain sum.
+  // Every length below 128 (the usual case) takes one byte: the size is a plain sum. The
+  // lengths OR-ed together are below 128 exactly when each of them is.
   std::size_t size = 3 + prefix.size() + key.size() + n;
-  std::size_t longest = n | prefix.size() | key.size();
+  std::size_t lengths_ored = n | prefix.size() | key.size();
   for (const Namespace& ns : namespaces) {
     size += ns.name().size();
-    longest |= ns.name().size();
+    lengths_ored |= ns.name().size();
   }
-  if (longest >= 0x80) {
+  if (lengths_ored >= 0x80) {
     size = length_size(n) + length_size(prefix.size()) + prefix.size() + length_size(key.size()) +
            key.size();
     for (const Namespace& ns : namespaces) size += length_size(ns.name().size()) + ns.name().size();
