@@ -288,6 +288,29 @@ TEST(InProcessPath, AMissIsOneMissAndItsValueIsThenServed) {
   EXPECT_EQ(computes, 1);
 }
 
+TEST(InProcessPath, KeysAndNamesAcrossTheOneByteLengthBoundaryAreFoundAndKeptApart) {
+  // An identity's lengths take one byte below 128 and more from 128 on; its size is
+  // computed apart for the two cases. Every pair is stored, then every pair read back.
+  Cache cache(std::make_shared<MemoryBackend>());
+  const std::size_t sizes[] = {1, 127, 128, 129, 300, 1000};
+  auto value_of = [](std::size_t k, std::size_t m) {
+    return std::to_string(k) + "/" + std::to_string(m);
+  };
+  for (const std::size_t k : sizes)
+    for (const std::size_t m : sizes)
+      cache.set(std::string(k, 'k'), Namespace(std::string(m, 'n')), value_of(k, m), 1min);
+  for (const std::size_t k : sizes) {
+    for (const std::size_t m : sizes) {
+      const std::string key(k, 'k');
+      const Namespace name(std::string(m, 'n'));
+      EXPECT_EQ(cache.cached(key, name, 1min, [] { return std::string("computed"); }),
+                value_of(k, m));
+      EXPECT_EQ(cache.get(key, name), value_of(k, m));
+    }
+  }
+  EXPECT_EQ(cache.stats().computes, 0u);
+}
+
 TEST(InProcessPath, OnTheSystemClockAnEntryStillExpiresAtItsTtl) {
   // Within a second of its expiry an entry is not decided on the coarse clock: the read
   // that follows reads the precise one.
