@@ -71,9 +71,4 @@ class CoarseNow {
   std::int64_t ms_ = kUnread;
 };
 
-/// CoarseNow(clock).upper_bound().
-inline Clock::time_point now_upper_bound(const Clock& clock) noexcept {
-  return CoarseNow(clock).upper_bound();
-}
-
 }  // namespace gencache::detail

@@ -187,12 +187,12 @@ TEST(FreshWithoutDraw, FreshAtSomeTimeIsFreshAtEveryEarlierTime) {
   }
 }
 
-// ---- now_upper_bound: the time the fast hit decides at ----
+// ---- CoarseNow::upper_bound: the time the fast hit decides at ----
 
-TEST(NowUpperBound, OnTheSystemClockIsNeverBeforeTheTimeReadAfterIt) {
+TEST(CoarseNowUpperBound, OnTheSystemClockIsNeverBeforeTheTimeReadAfterIt) {
   const auto clock = system_clock();
   for (int i = 0; i < 100'000; ++i) {
-    const Clock::time_point bound = now_upper_bound(*clock);
+    const Clock::time_point bound = CoarseNow(*clock).upper_bound();
     const Clock::time_point now = clock->now();
     ASSERT_GE(bound, now) << "on read " << i;
     // And never so far ahead that an entry with a minute left would miss the fast hit.
@@ -200,11 +200,11 @@ TEST(NowUpperBound, OnTheSystemClockIsNeverBeforeTheTimeReadAfterIt) {
   }
 }
 
-TEST(NowUpperBound, AnInjectedClockIsReadAsItIs) {
+TEST(CoarseNowUpperBound, AnInjectedClockIsReadAsItIs) {
   testing::ManualClock clock;
-  EXPECT_EQ(now_upper_bound(clock), clock.now());
+  EXPECT_EQ(CoarseNow(clock).upper_bound(), clock.now());
   clock.advance(5s);
-  EXPECT_EQ(now_upper_bound(clock), clock.now());
+  EXPECT_EQ(CoarseNow(clock).upper_bound(), clock.now());
 }
 
 }  // namespace
